@@ -1,0 +1,266 @@
+// The one x86 page walker (Intel SDM vol. 3 ch. 4; AMD APM vol. 2 ch. 5).
+// Every table entry is read through the debug API and ANDed with pteMask(), so
+// a SEV debug object decrypts the tables and strips the C-bit. A debugger
+// walk never sets accessed/dirty bits. x, info tlb, info mem, gva2gpa, the
+// gdbstub and dumps all consume this file.
+
+import type { X86CpuState, PagingMode } from '../machine/cpu.js';
+import { CR4_PSE, pagingMode } from '../machine/cpu.js';
+import { memFault, type MemFault, type MemTxAttrs, type MemTxResult } from '../machine/memattrs.js';
+import { CgmonError } from '../errors.js';
+
+/** What the walker needs from a debug object. */
+export interface PageTableReader {
+  read(gpa: bigint, dst: Uint8Array, attrs: MemTxAttrs): MemTxResult;
+  pteMask(): bigint;
+}
+
+export type PagingRegs = Pick<X86CpuState, 'cr0' | 'cr3' | 'cr4' | 'efer'>;
+
+/** Present (bit 0), R/W (bit 1), U/S (bit 2) — the `info mem` protection bits. */
+export const PG_PRESENT = 1;
+export const PG_RW = 2;
+export const PG_USER = 4;
+export const PG_PSE_BIT = 0x80;
+export const PG_NX = 1n << 63n;
+/** Bits 12..51: the next-table / frame address in 8-byte entries. */
+export const PG_ADDRESS_MASK = 0x000f_ffff_ffff_f000n;
+
+export interface Leaf {
+  /** Canonical virtual address of the leaf's first byte. */
+  readonly va: bigint;
+  /** The linear address before canonicalisation (index-built; `info mem` merges on it). */
+  readonly linear: bigint;
+  /** Guest-physical address of the frame (C-bit stripped, PSE-36 applied). */
+  readonly pa: bigint;
+  /** 4 KiB, 2 MiB, 4 MiB or 1 GiB. */
+  readonly size: number;
+  /** The leaf entry after pteMask(): flags, NX, PAT and address bits. */
+  readonly pte: bigint;
+  /** U/W/P ANDed over the levels as QEMU's `info mem` does it for this mode. */
+  readonly prot: number;
+  /** The leaf entry carried bits that pteMask() removed (SEV: the C-bit). */
+  readonly cbit: boolean;
+}
+
+export interface Translation {
+  readonly pa: bigint;
+  readonly pageSize: number;
+  /** Leaf entry after masking; 0n with paging off. */
+  readonly pte: bigint;
+  /** C-bit on the leaf; undefined with paging off (no entry says). */
+  readonly cbit: boolean | undefined;
+}
+
+interface LevelSpec {
+  readonly shift: number;
+  readonly entries: number;
+  /** Entry size in bytes. */
+  readonly width: 4 | 8;
+  /** PS may end the walk here (and under which condition for 32-bit PDEs). */
+  readonly leafOk: 'never' | 'ps' | 'ps-if-pse' | 'always';
+  /** Whether this level's U/W/P enter the `info mem` AND. */
+  readonly prot: boolean;
+}
+
+// 32-bit: CR3[31:12] -> PD (1024 x 4 B, bits 31:22) -> PT (1024 x 4 B, bits 21:12).
+//   PDE.PS with CR4.PSE maps 4 MiB; PSE-36 puts PA bits 39:32 in PDE bits 20:13.
+const MODE_32: LevelSpec[] = [
+  { shift: 22, entries: 1024, width: 4, leafOk: 'ps-if-pse', prot: true },
+  { shift: 12, entries: 1024, width: 4, leafOk: 'always', prot: true },
+];
+// PAE: CR3[31:5] -> 4 PDPTEs (bits 31:30) -> PD (bits 29:21, PS = 2 MiB) -> PT.
+//   PDPTEs have no U/W bits, so QEMU leaves them out of `info mem`'s AND.
+const MODE_PAE: LevelSpec[] = [
+  { shift: 30, entries: 4, width: 8, leafOk: 'never', prot: false },
+  { shift: 21, entries: 512, width: 8, leafOk: 'ps', prot: true },
+  { shift: 12, entries: 512, width: 8, leafOk: 'always', prot: true },
+];
+// 4-level: PML4 (47:39) -> PDPT (38:30, PS = 1 GiB) -> PD (29:21, PS = 2 MiB) -> PT (20:12).
+const MODE_LA48: LevelSpec[] = [
+  { shift: 39, entries: 512, width: 8, leafOk: 'never', prot: true },
+  { shift: 30, entries: 512, width: 8, leafOk: 'ps', prot: true },
+  { shift: 21, entries: 512, width: 8, leafOk: 'ps', prot: true },
+  { shift: 12, entries: 512, width: 8, leafOk: 'always', prot: true },
+];
+// 5-level (LA57): PML5 (56:48) on top of the 4-level walk.
+const MODE_LA57: LevelSpec[] = [{ shift: 48, entries: 512, width: 8, leafOk: 'never', prot: true }, ...MODE_LA48];
+
+function levelsFor(mode: PagingMode): LevelSpec[] {
+  switch (mode) {
+    case '32':
+      return MODE_32;
+    case 'pae':
+      return MODE_PAE;
+    case 'la48':
+      return MODE_LA48;
+    case 'la57':
+      return MODE_LA57;
+    case 'none':
+      return [];
+  }
+}
+
+/** Sign-extend from bit 47 (or 56 with LA57), as QEMU's addr_canonical does. */
+export function canonicalVa(linear: bigint, mode: PagingMode): bigint {
+  if (mode === 'la48') return linear & (1n << 47n) ? BigInt.asUintN(64, linear | -(1n << 48n)) : linear;
+  if (mode === 'la57') return linear & (1n << 56n) ? BigInt.asUintN(64, linear | -(1n << 57n)) : linear;
+  return linear;
+}
+
+/** The root table address and whether the root itself is private (CR3 C-bit). */
+function root(regs: PagingRegs, mode: PagingMode, mask: bigint): { gpa: bigint; cbit: boolean } {
+  const masked = regs.cr3 & mask;
+  const cbit = masked !== regs.cr3;
+  const gpa = mode === 'pae' ? masked & 0xffff_ffe0n : mode === '32' ? masked & 0xffff_f000n : masked & PG_ADDRESS_MASK;
+  return { gpa, cbit };
+}
+
+function leafPa(spec: LevelSpec, entry: bigint, size: number): bigint {
+  if (spec.width === 4) {
+    if (size === 4096) return entry & 0xffff_f000n;
+    // 4 MiB PSE page: bits 31:22 plus PSE-36 bits 20:13 -> 39:32.
+    return (entry & 0xffc0_0000n) | ((entry & 0x1f_e000n) << 19n);
+  }
+  return entry & PG_ADDRESS_MASK & ~BigInt(size - 1);
+}
+
+/** 4-byte PDEs map 4 MiB; otherwise the level's shift gives the size. */
+function leafSize(spec: LevelSpec): number {
+  return spec.shift === 22 && spec.width === 4 ? 4 << 20 : 2 ** spec.shift;
+}
+
+function nextTable(spec: LevelSpec, entry: bigint): bigint {
+  return spec.width === 4 ? entry & 0xffff_f000n : entry & PG_ADDRESS_MASK;
+}
+
+function isLeaf(spec: LevelSpec, lo: number, regs: PagingRegs): boolean {
+  switch (spec.leafOk) {
+    case 'always':
+      return true;
+    case 'never':
+      return false;
+    case 'ps':
+      return (lo & PG_PSE_BIT) !== 0;
+    case 'ps-if-pse':
+      return (lo & PG_PSE_BIT) !== 0 && (regs.cr4 & CR4_PSE) !== 0n;
+  }
+}
+
+function readFault(f: MemFault, what: string): CgmonError {
+  return new CgmonError(f.kind === 'denied' ? f.message : `${what}: ${f.message}`, f.kind === 'denied' ? 'policy' : 'generic');
+}
+
+/**
+ * Read one table. A policy refusal is an error; any other failure reads as
+ * zeros (QEMU reads tables with cpu_physical_memory_read, which never fails).
+ */
+function readTable(reader: PageTableReader, gpa: bigint, dst: Uint8Array, cbit: boolean): void {
+  const r = reader.read(gpa, dst, { debug: true, private: cbit });
+  if (r.ok) return;
+  if (r.kind === 'denied') throw readFault(r, 'page table');
+  dst.fill(0);
+}
+
+interface Frame {
+  spec: LevelSpec;
+  u32: Uint32Array;
+  u64: BigUint64Array | undefined;
+  index: number;
+  base: bigint;
+  prot: number;
+}
+
+/**
+ * Enumerate present leaves in ascending linear-address order (QEMU's table
+ * index order). Throws CgmonError('policy') when the debug object refuses a
+ * table read.
+ */
+export function* pageWalk(reader: PageTableReader, regs: PagingRegs): Generator<Leaf, void, undefined> {
+  const mode = pagingMode(regs);
+  const levels = levelsFor(mode);
+  if (levels.length === 0) return;
+  const mask = reader.pteMask();
+  const r = root(regs, mode, mask);
+  const stack: Frame[] = [];
+  const push = (depth: number, gpa: bigint, cbit: boolean, base: bigint, prot: number): void => {
+    const spec = levels[depth]!;
+    const buf = new Uint8Array(spec.entries * spec.width);
+    readTable(reader, gpa, buf, cbit);
+    stack.push({
+      spec,
+      u32: new Uint32Array(buf.buffer),
+      u64: spec.width === 8 ? new BigUint64Array(buf.buffer) : undefined,
+      index: 0,
+      base,
+      prot,
+    });
+  };
+  push(0, r.gpa, r.cbit, 0n, PG_PRESENT | PG_RW | PG_USER);
+  const wordsPerEntry = (spec: LevelSpec): number => spec.width >> 2;
+
+  while (stack.length > 0) {
+    const f = stack[stack.length - 1]!;
+    const spec = f.spec;
+    if (f.index >= spec.entries) {
+      stack.pop();
+      continue;
+    }
+    const i = f.index++;
+    const lo = f.u32[i * wordsPerEntry(spec)]!;
+    if ((lo & PG_PRESENT) === 0) continue;
+    const raw = f.u64 ? f.u64[i]! : BigInt(lo);
+    const entry = raw & mask;
+    const cbit = entry !== raw;
+    const linear = f.base + (BigInt(i) << BigInt(spec.shift));
+    const prot = spec.prot ? f.prot & (lo & (PG_PRESENT | PG_RW | PG_USER)) : f.prot;
+    if (isLeaf(spec, lo, regs)) {
+      const size = leafSize(spec);
+      yield { va: canonicalVa(linear, mode), linear, pa: leafPa(spec, entry, size), size, pte: entry, prot, cbit };
+    } else {
+      push(stack.length, nextTable(spec, entry), cbit, linear, prot);
+    }
+  }
+}
+
+/**
+ * Translate one virtual address (x86_cpu_get_phys_page_attrs_debug with a
+ * C-bit mask). Unmapped or non-canonical addresses are a returned fault.
+ */
+export function translateVa(reader: PageTableReader, regs: PagingRegs, va: bigint): Translation | MemFault {
+  const mode = pagingMode(regs);
+  // Paging off: identity, but QEMU still clips to PG_ADDRESS_MASK (bits 0..51).
+  if (mode === 'none') return { pa: BigInt.asUintN(64, va) & 0x000f_ffff_ffff_ffffn, pageSize: 4096, pte: 0n, cbit: undefined };
+  let addr = BigInt.asUintN(64, va);
+  if (mode === '32' || mode === 'pae') addr &= 0xffff_ffffn;
+  else {
+    const top = mode === 'la57' ? BigInt.asIntN(64, addr) >> 56n : BigInt.asIntN(64, addr) >> 47n;
+    if (top !== 0n && top !== -1n) return memFault('unmapped', va, `Virtual address 0x${va.toString(16)} is not canonical`);
+  }
+  const levels = levelsFor(mode);
+  const mask = reader.pteMask();
+  let { gpa: table, cbit } = root(regs, mode, mask);
+  const buf = new Uint8Array(8);
+  for (const spec of levels) {
+    const idx = Number((addr >> BigInt(spec.shift)) & BigInt(spec.entries - 1));
+    const slot = buf.subarray(0, spec.width);
+    const r = reader.read(table + BigInt(idx * spec.width), slot, { debug: true, private: cbit });
+    if (!r.ok) {
+      if (r.kind === 'denied') return r;
+      slot.fill(0);
+    }
+    const dv = new DataView(buf.buffer);
+    const raw = spec.width === 8 ? dv.getBigUint64(0, true) : BigInt(dv.getUint32(0, true));
+    if ((raw & 1n) === 0n) return memFault('unmapped', va);
+    const entry = raw & mask;
+    cbit = entry !== raw;
+    const lo = Number(raw & 0xffffn);
+    if (isLeaf(spec, lo, regs)) {
+      const size = leafSize(spec);
+      const base = leafPa(spec, entry, size);
+      return { pa: base + (addr & BigInt(size - 1)), pageSize: size, pte: entry, cbit };
+    }
+    table = nextTable(spec, entry);
+  }
+  return memFault('unmapped', va);
+}

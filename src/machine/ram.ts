@@ -1,0 +1,106 @@
+// Sparse guest RAM: fixed-size chunks allocated on first write. Reads of
+// untouched memory return zeros without allocating, so `-m 64G` costs almost
+// nothing until the guest (or a loader) writes to it.
+
+export const RAM_CHUNK_SHIFT = 20;
+export const RAM_CHUNK_SIZE = 1 << RAM_CHUNK_SHIFT; // 1 MiB
+const CHUNK_MASK = RAM_CHUNK_SIZE - 1;
+
+export class SparseRam {
+  readonly size: number;
+  private readonly chunks: (Uint8Array | undefined)[];
+
+  constructor(size: number) {
+    if (!Number.isSafeInteger(size) || size < 0) throw new RangeError(`bad RAM size ${size}`);
+    this.size = size;
+    this.chunks = new Array<Uint8Array | undefined>(Math.ceil(size / RAM_CHUNK_SIZE));
+  }
+
+  /** Bytes actually allocated (for RSS accounting and tests). */
+  get allocatedBytes(): number {
+    let n = 0;
+    for (const c of this.chunks) if (c) n += c.length;
+    return n;
+  }
+
+  isAllocated(offset: number): boolean {
+    return this.chunks[Math.floor(offset / RAM_CHUNK_SIZE)] !== undefined;
+  }
+
+  /** Copy [offset, offset+dst.length) into dst. The caller checks bounds. */
+  read(offset: number, dst: Uint8Array, dstOffset = 0, length = dst.length - dstOffset): void {
+    let off = offset;
+    let at = dstOffset;
+    let left = length;
+    while (left > 0) {
+      const idx = Math.floor(off / RAM_CHUNK_SIZE);
+      const within = off - idx * RAM_CHUNK_SIZE;
+      const n = Math.min(left, RAM_CHUNK_SIZE - within);
+      const chunk = this.chunks[idx];
+      if (chunk) dst.set(chunk.subarray(within, within + n), at);
+      else dst.fill(0, at, at + n);
+      off += n;
+      at += n;
+      left -= n;
+    }
+  }
+
+  /** Copy src into [offset, offset+src.length), allocating chunks as needed. */
+  write(offset: number, src: Uint8Array, srcOffset = 0, length = src.length - srcOffset): void {
+    let off = offset;
+    let at = srcOffset;
+    let left = length;
+    while (left > 0) {
+      const idx = Math.floor(off / RAM_CHUNK_SIZE);
+      const within = off - idx * RAM_CHUNK_SIZE;
+      const n = Math.min(left, RAM_CHUNK_SIZE - within);
+      const part = src.subarray(at, at + n);
+      let chunk = this.chunks[idx];
+      if (!chunk) {
+        if (isAllZero(part)) {
+          off += n;
+          at += n;
+          left -= n;
+          continue;
+        }
+        chunk = new Uint8Array(RAM_CHUNK_SIZE);
+        this.chunks[idx] = chunk;
+      }
+      chunk.set(part, within);
+      off += n;
+      at += n;
+      left -= n;
+    }
+  }
+
+  /**
+   * A view of [offset, offset+length) when it lies inside one allocated chunk,
+   * for zero-copy fast paths (page walks, bulk crypto). Undefined otherwise.
+   */
+  view(offset: number, length: number): Uint8Array | undefined {
+    const idx = Math.floor(offset / RAM_CHUNK_SIZE);
+    const within = offset & CHUNK_MASK;
+    if (within + length > RAM_CHUNK_SIZE) return undefined;
+    const chunk = this.chunks[idx];
+    return chunk ? chunk.subarray(within, within + length) : undefined;
+  }
+
+  /** Enumerate allocated chunks as [offset, bytes]: dumps skip the rest. */
+  *allocated(): Generator<[number, Uint8Array]> {
+    for (let i = 0; i < this.chunks.length; i++) {
+      const c = this.chunks[i];
+      if (c) yield [i * RAM_CHUNK_SIZE, c];
+    }
+  }
+}
+
+function isAllZero(buf: Uint8Array): boolean {
+  // Word-at-a-time when aligned: loaders write large zero runs.
+  if ((buf.byteOffset & 7) === 0 && (buf.length & 7) === 0) {
+    const w = new BigUint64Array(buf.buffer, buf.byteOffset, buf.length >>> 3);
+    for (let i = 0; i < w.length; i++) if (w[i] !== 0n) return false;
+    return true;
+  }
+  for (let i = 0; i < buf.length; i++) if (buf[i] !== 0) return false;
+  return true;
+}
