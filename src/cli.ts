@@ -1,0 +1,226 @@
+#!/usr/bin/env node
+// cgmon: QEMU-style options -> machine, debug object and servers. Wiring only:
+// every behaviour lives in the layers below (DESIGN.md).
+
+import { readFileSync } from 'node:fs';
+import { Command, CommanderError, Option } from 'commander';
+import { CgmonError } from './errors.js';
+import { parseKeyValues, parseSize, type KeyValues } from './options.js';
+import { Machine, type MachineConfig } from './machine/machine.js';
+import { loadDump } from './machine/load-dump.js';
+import { createObject } from './machine/objects.js';
+import { createDebugOps } from './debug/registry.js';
+import type { MemoryDebugOps } from './debug/ops.js';
+
+export const VERSION = '0.1.0';
+
+/** Options that take a value, by QEMU name; the rest are flags. */
+const VALUE_OPTIONS = [
+  'm', 'smp', 'machine', 'M', 'object', 'name', 'load-dump', 'guest', 'qmp', 'qmp-pretty', 'monitor',
+  'chardev', 'mon', 'gdb', 'rpc', 'display', 'cpu', 'accel', 'kernel',
+] as const;
+const FLAG_OPTIONS = ['S', 's', 'nodefaults', 'no-reboot', 'help', 'version', 'h'] as const;
+
+export interface CliOptions {
+  ramSize?: number;
+  smp: number;
+  machine: KeyValues;
+  objects: KeyValues[];
+  name?: string;
+  startPaused: boolean;
+  loadDump?: string;
+  guest?: string;
+  qmp: { spec: string; pretty: boolean }[];
+  monitor: string[];
+  chardev: KeyValues[];
+  mon: KeyValues[];
+  gdb: string[];
+  rpc: string[];
+  nodefaults: boolean;
+}
+
+const collect = (v: string, prev: string[] = []): string[] => [...prev, v];
+
+function program(): Command {
+  const p = new Command('cgmon')
+    .description('QMP/HMP-compatible monitor daemon for confidential virtual machines (AMD SEV, SEV-ES, SEV-SNP).\n' +
+      'Options use QEMU\'s syntax (single dash). With no guest option, serves the embedded demo SEV guest.')
+    .version(VERSION, '--version', 'print the version and exit')
+    .helpOption('--help', 'list every option')
+    .exitOverride()
+    .configureOutput({ writeErr: () => undefined, writeOut: () => undefined })
+    .allowExcessArguments(false);
+  p.addOption(new Option('--m <size>', 'guest RAM size, e.g. 64M, 16G (default unit MiB)'));
+  p.addOption(new Option('--smp <n>', 'number of vCPUs ("2" or "cpus=2")'));
+  p.addOption(new Option('--machine <opts>', '[type=]pc,debug=NAME,confidential-guest-support=ID').argParser(collect));
+  p.addOption(new Option('--M <opts>', 'same as -machine').argParser(collect).hideHelp());
+  p.addOption(new Option('--object <opts>', 'TYPE,id=ID,key=value,... (sev-guest, sev-snp-guest)').argParser(collect));
+  p.addOption(new Option('--name <name>', 'guest name (query-name)'));
+  p.addOption(new Option('--S', 'start with the vCPUs stopped'));
+  p.addOption(new Option('--load-dump <file>', 'start from a QEMU dump-guest-memory ELF (gzip accepted)'));
+  p.addOption(new Option('--guest <file>', 'start from a guest description file (JSON)'));
+  p.addOption(new Option('--qmp <dev>', 'QMP on unix:PATH or tcp:HOST:PORT (,server=on,wait=off)').argParser(collect));
+  p.addOption(new Option('--qmp-pretty <dev>', 'QMP with pretty-printed output').argParser(collect));
+  p.addOption(new Option('--monitor <dev>', 'HMP on stdio, telnet:HOST:PORT, tcp:HOST:PORT or unix:PATH').argParser(collect));
+  p.addOption(new Option('--chardev <opts>', 'socket,id=ID,path=PATH|host=H,port=P,server=on,wait=off[,telnet=on]').argParser(collect));
+  p.addOption(new Option('--mon <opts>', 'chardev=ID[,mode=control|readline][,pretty=on]').argParser(collect));
+  p.addOption(new Option('--gdb <dev>', 'gdb stub on tcp:HOST:PORT or unix:PATH,server=on').argParser(collect));
+  p.addOption(new Option('--s', 'shorthand for -gdb tcp::1234'));
+  p.addOption(new Option('--rpc <dev>', 'JSON-RPC over WebSocket and the browser console on ws:HOST:PORT').argParser(collect));
+  p.addOption(new Option('--nodefaults', 'serve only the endpoints given on the command line'));
+  for (const ignored of ['display', 'cpu', 'accel', 'kernel']) {
+    p.addOption(new Option(`--${ignored} <v>`, 'accepted for QEMU compatibility; ignored').hideHelp());
+  }
+  p.addOption(new Option('--no-reboot', 'accepted for QEMU compatibility; ignored').hideHelp());
+  return p;
+}
+
+/** Help in QEMU's single-dash spelling. */
+export function helpText(): string {
+  return program()
+    .helpInformation()
+    .replace(/^(\s+)--(?!help|version)/gm, '$1-');
+}
+
+/** Rewrite QEMU's single-dash options into commander's double-dash form. */
+function normaliseArgv(argv: readonly string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (!a.startsWith('-') || a === '-') throw new CgmonError(`${a}: invalid option`, 'bad-option');
+    const name = a.replace(/^--?/, '');
+    const eq = name.indexOf('=');
+    const bare = eq >= 0 ? name.slice(0, eq) : name;
+    if (bare === 'h') {
+      out.push('--help');
+      continue;
+    }
+    if ((VALUE_OPTIONS as readonly string[]).includes(bare)) {
+      const value = eq >= 0 ? name.slice(eq + 1) : argv[++i];
+      if (value === undefined) throw new CgmonError(`${a}: requires an argument`, 'bad-option');
+      out.push(`--${bare}`, value);
+    } else if ((FLAG_OPTIONS as readonly string[]).includes(bare)) {
+      out.push(`--${bare}`);
+    } else {
+      throw new CgmonError(`${a}: invalid option`, 'bad-option');
+    }
+  }
+  return out;
+}
+
+export function parseCli(argv: readonly string[]): CliOptions {
+  const p = program();
+  p.parse(normaliseArgv(argv), { from: 'user' });
+  const o = p.opts<Record<string, string | string[] | boolean | undefined>>();
+  const list = (k: string): string[] => (o[k] as string[] | undefined) ?? [];
+  const machine = new Map<string, string>();
+  for (const m of [...list('machine'), ...list('M')]) for (const [k, v] of parseKeyValues(m, 'type')) machine.set(k, v);
+  let smp = 1;
+  if (typeof o['smp'] === 'string') {
+    const kv = parseKeyValues(o['smp'], 'cpus');
+    smp = Number(kv.get('cpus') ?? '1');
+    if (!Number.isInteger(smp) || smp < 1 || smp > 288) throw new CgmonError(`-smp ${o['smp']}: invalid number of CPUs`, 'bad-option');
+  }
+  const result: CliOptions = {
+    smp,
+    machine,
+    objects: list('object').map((s) => parseKeyValues(s, 'qom-type')),
+    startPaused: o['S'] === true,
+    qmp: [...list('qmp').map((spec) => ({ spec, pretty: false })), ...list('qmpPretty').map((spec) => ({ spec, pretty: true }))],
+    monitor: list('monitor'),
+    chardev: list('chardev').map((s) => parseKeyValues(s, 'backend')),
+    mon: list('mon').map((s) => parseKeyValues(s, 'chardev')),
+    gdb: [...list('gdb'), ...(o['s'] === true ? ['tcp::1234'] : [])],
+    rpc: list('rpc'),
+    nodefaults: o['nodefaults'] === true,
+  };
+  if (typeof o['m'] === 'string') {
+    const kv = parseKeyValues(o['m'], 'size');
+    result.ramSize = parseSize(kv.get('size') ?? '');
+  }
+  if (typeof o['name'] === 'string') result.name = parseKeyValues(o['name'], 'guest').get('guest') ?? o['name'];
+  if (typeof o['loadDump'] === 'string') result.loadDump = o['loadDump'];
+  if (typeof o['guest'] === 'string') result.guest = o['guest'];
+  return result;
+}
+
+function machineConfig(opts: CliOptions): MachineConfig {
+  const type = opts.machine.get('type') ?? 'pc';
+  if (!['pc', 'q35', 'none'].includes(type)) throw new CgmonError(`-machine ${type}: unsupported machine type`, 'bad-option');
+  for (const k of opts.machine.keys()) {
+    if (!['type', 'debug', 'confidential-guest-support', 'accel'].includes(k)) {
+      throw new CgmonError(`-machine ${k}=${opts.machine.get(k)}: Property '${type}-machine.${k}' not found`, 'bad-option');
+    }
+  }
+  const c: MachineConfig = { type, ramSize: opts.ramSize ?? 128 * 1024 * 1024, smp: opts.smp, startPaused: opts.startPaused };
+  const debug = opts.machine.get('debug');
+  const cgs = opts.machine.get('confidential-guest-support');
+  if (debug !== undefined) c.debug = debug;
+  if (cgs !== undefined) c.confidentialGuestSupport = cgs;
+  if (opts.name !== undefined) c.name = opts.name;
+  return c;
+}
+
+/** Build the guest: a QEMU dump, or (for now) an empty machine of -m RAM. */
+export function buildMachine(opts: CliOptions): { machine: Machine; ops: MemoryDebugOps } {
+  const config = machineConfig(opts);
+  let machine: Machine;
+  if (opts.loadDump !== undefined) {
+    let bytes: Uint8Array;
+    try {
+      bytes = readFileSync(opts.loadDump);
+    } catch (e) {
+      throw new CgmonError(`-load-dump ${opts.loadDump}: ${(e as NodeJS.ErrnoException).message}`, 'bad-option');
+    }
+    const { ramSize: _ram, smp: _smp, ...rest } = config;
+    machine = loadDump(bytes, opts.ramSize !== undefined ? { ...rest, ramSize: opts.ramSize } : rest);
+  } else {
+    machine = new Machine(config);
+  }
+  for (const props of opts.objects) createObject(machine, props);
+  const cgsId = config.confidentialGuestSupport;
+  if (cgsId !== undefined) {
+    const cgs = machine.confidentialGuest();
+    if (!cgs) throw new CgmonError(`-machine confidential-guest-support=${cgsId}: no confidential guest object with id '${cgsId}'`, 'bad-option');
+    cgs.launch(machine);
+  }
+  return { machine, ops: createDebugOps(machine) };
+}
+
+export async function main(argv: readonly string[]): Promise<number> {
+  let opts: CliOptions;
+  try {
+    opts = parseCli(argv);
+    buildMachine(opts);
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version') {
+        if (e.code === 'commander.helpDisplayed') process.stdout.write(helpText());
+        else process.stdout.write(`${VERSION}\n`);
+        return 0;
+      }
+      process.stderr.write(`cgmon: ${e.message.replace(/^error: /, '')}\n`);
+      return 1;
+    }
+    if (e instanceof CgmonError) {
+      process.stderr.write(`cgmon: ${e.message}\n`);
+      return 1;
+    }
+    throw e;
+  }
+  process.stderr.write('cgmon: no front ends are implemented yet\n');
+  return 0;
+}
+
+const invokedDirectly = process.argv[1] !== undefined && import.meta.url === new URL(`file://${process.argv[1]}`).href;
+if (invokedDirectly) {
+  main(process.argv.slice(2)).then(
+    (code) => {
+      if (code !== 0) process.exit(code);
+    },
+    (e: unknown) => {
+      process.stderr.write(`cgmon: internal error: ${(e as Error).stack ?? String(e)}\n`);
+      process.exit(1);
+    },
+  );
+}

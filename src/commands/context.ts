@@ -1,0 +1,39 @@
+// What a command handler sees: the machine, its debug ops, the caller's
+// current vCPU (HMP `cpu N`, QMP cpu-index) and daemon services that only the
+// top level can provide (quit, gdbserver). Handlers never see a protocol.
+
+import type { Machine } from '../machine/machine.js';
+import type { X86CpuState } from '../machine/cpu.js';
+import type { MemoryDebugOps } from '../debug/ops.js';
+import { CgmonError } from '../errors.js';
+
+/** Services implemented by the daemon (src/cli.ts wires them). */
+export interface DaemonServices {
+  /** Stop serving and exit (QMP quit / HMP q), after replies are flushed. */
+  quit(): void;
+  /** HMP gdbserver: start ("tcp::1234") or stop ("none") the gdb stub; returns the message. */
+  gdbserver?(device: string): Promise<string>;
+}
+
+export interface CommandContext {
+  readonly machine: Machine;
+  readonly ops: MemoryDebugOps;
+  /** The caller's current CPU index (defaults to 0, like QEMU's first_cpu). */
+  readonly cpuIndex: number;
+  readonly services: DaemonServices;
+}
+
+export function makeContext(machine: Machine, ops: MemoryDebugOps, services: DaemonServices, cpuIndex = 0): CommandContext {
+  return { machine, ops, cpuIndex, services };
+}
+
+export function withCpu(ctx: CommandContext, cpuIndex: number): CommandContext {
+  return { ...ctx, cpuIndex };
+}
+
+/** The context's vCPU, or the QMP error for a bad index. */
+export function contextCpu(ctx: CommandContext): X86CpuState {
+  const cpu = ctx.machine.cpu(ctx.cpuIndex);
+  if (!cpu) throw new CgmonError("Parameter 'cpu-index' expects a CPU number", 'invalid-argument');
+  return cpu;
+}
