@@ -1,0 +1,42 @@
+// Command-level guest access shared by every front end: virtual and physical
+// reads/writes, translation, page-table leaves and register state, all
+// through the machine's debug ops. Faults are returned, not thrown.
+
+import { cpuMemoryRwDebug, cpuPhysicalMemoryRwDebug, isFault, pageWalk, type Leaf, type TranslateResult } from '../debug/index.js';
+import type { X86CpuState } from '../machine/cpu.js';
+import type { MemTxResult } from '../machine/memattrs.js';
+import { CgmonError } from '../errors.js';
+import { contextCpu, type CommandContext } from './context.js';
+
+/** Register state of the context's CPU as the debug object lets us see it. */
+export function debugCpuState(ctx: CommandContext, cpu: X86CpuState = contextCpu(ctx)): X86CpuState {
+  const s = ctx.ops.cpuState(cpu);
+  if (isFault(s)) throw new CgmonError(s.message, s.kind === 'denied' ? 'policy' : 'generic');
+  return s;
+}
+
+export function readVirtual(ctx: CommandContext, va: bigint, buf: Uint8Array): MemTxResult {
+  return cpuMemoryRwDebug(ctx.ops, contextCpu(ctx), va, buf, false);
+}
+
+export function writeVirtual(ctx: CommandContext, va: bigint, data: Uint8Array): MemTxResult {
+  return cpuMemoryRwDebug(ctx.ops, contextCpu(ctx), va, data, true);
+}
+
+export function readPhysical(ctx: CommandContext, gpa: bigint, buf: Uint8Array): MemTxResult {
+  return cpuPhysicalMemoryRwDebug(ctx.ops, gpa, buf, false);
+}
+
+export function writePhysical(ctx: CommandContext, gpa: bigint, data: Uint8Array): MemTxResult {
+  return cpuPhysicalMemoryRwDebug(ctx.ops, gpa, data, true);
+}
+
+/** gva2gpa: translate one virtual address with the context CPU's page tables. */
+export function translate(ctx: CommandContext, va: bigint): TranslateResult {
+  return ctx.ops.translate(contextCpu(ctx), va);
+}
+
+/** Present leaves of the context CPU's page tables (throws CgmonError('policy') when refused). */
+export function pageTableLeaves(ctx: CommandContext): Generator<Leaf, void, undefined> {
+  return pageWalk(ctx.ops, debugCpuState(ctx));
+}
