@@ -1,0 +1,129 @@
+// GDB Remote Serial Protocol framing (gdb docs "Overview"/"Packet Acknowledgment"):
+// a pure, chunk-fed parser for `$payload#xx`, `+`/`-` acks and Ctrl-C (0x03),
+// with `}` escapes and `*` run-length decoding; and the encoder for replies.
+
+export type RspEvent =
+  | { readonly kind: 'packet'; readonly data: Buffer }
+  | { readonly kind: 'bad-checksum'; readonly data: Buffer }
+  | { readonly kind: 'ack' }
+  | { readonly kind: 'nack' }
+  | { readonly kind: 'interrupt' };
+
+type State = 'idle' | 'body' | 'csum1' | 'csum2';
+
+/** Longest payload accepted before the parser gives up on a packet (defends memory). */
+export const MAX_INBOUND_PACKET = 1 << 20;
+
+const HEX = '0123456789abcdef';
+
+function hexVal(c: number): number {
+  if (c >= 0x30 && c <= 0x39) return c - 0x30;
+  if (c >= 0x61 && c <= 0x66) return c - 0x57;
+  if (c >= 0x41 && c <= 0x46) return c - 0x37;
+  return -1;
+}
+
+/**
+ * Chunk-fed RSP parser. Bytes outside a packet other than `+`, `-` and 0x03
+ * are ignored (gdb's own behaviour: line noise between packets is skipped).
+ */
+export class RspParser {
+  private state: State = 'idle';
+  private body: number[] = [];
+  private sum = 0;
+  private csumHi = 0;
+
+  feed(chunk: Uint8Array): RspEvent[] {
+    const out: RspEvent[] = [];
+    for (const c of chunk) {
+      switch (this.state) {
+        case 'idle':
+          if (c === 0x24) this.start();
+          else if (c === 0x2b) out.push({ kind: 'ack' });
+          else if (c === 0x2d) out.push({ kind: 'nack' });
+          else if (c === 0x03) out.push({ kind: 'interrupt' });
+          break;
+        case 'body':
+          if (c === 0x23) this.state = 'csum1';
+          else if (c === 0x24) this.start(); // a new `$` restarts: the previous packet was cut off
+          else {
+            this.sum = (this.sum + c) & 0xff;
+            if (this.body.length < MAX_INBOUND_PACKET) this.body.push(c);
+          }
+          break;
+        case 'csum1':
+          this.csumHi = hexVal(c);
+          this.state = 'csum2';
+          break;
+        case 'csum2': {
+          const lo = hexVal(c);
+          const ok = this.csumHi >= 0 && lo >= 0 && ((this.csumHi << 4) | lo) === this.sum;
+          const data = decodePayload(this.body);
+          out.push(ok ? { kind: 'packet', data } : { kind: 'bad-checksum', data });
+          this.state = 'idle';
+          this.body = [];
+          break;
+        }
+      }
+    }
+    return out;
+  }
+
+  private start(): void {
+    this.state = 'body';
+    this.body = [];
+    this.sum = 0;
+  }
+}
+
+/** Undo `}` escapes (next byte XOR 0x20) and expand `X*n` runs (n - 29 repeats). */
+export function decodePayload(raw: readonly number[]): Buffer {
+  const out: number[] = [];
+  for (let i = 0; i < raw.length; i++) {
+    const c = raw[i]!;
+    if (c === 0x7d && i + 1 < raw.length) {
+      out.push(raw[++i]! ^ 0x20);
+    } else if (c === 0x2a && out.length > 0 && i + 1 < raw.length) {
+      const repeat = raw[++i]! - 29;
+      const prev = out[out.length - 1]!;
+      for (let k = 0; k < repeat; k++) out.push(prev);
+    } else {
+      out.push(c);
+    }
+  }
+  return Buffer.from(out);
+}
+
+/** Escape the bytes RSP reserves (`#`, `$`, `}`, `*`) in a reply payload. */
+export function escapePayload(data: Buffer): Buffer {
+  let n = 0;
+  for (const c of data) if (c === 0x23 || c === 0x24 || c === 0x7d || c === 0x2a) n++;
+  if (n === 0) return data;
+  const out = Buffer.allocUnsafe(data.length + n);
+  let o = 0;
+  for (const c of data) {
+    if (c === 0x23 || c === 0x24 || c === 0x7d || c === 0x2a) {
+      out[o++] = 0x7d;
+      out[o++] = c ^ 0x20;
+    } else out[o++] = c;
+  }
+  return out;
+}
+
+/**
+ * Frame a reply as `$payload#xx`. Like QEMU we never run-length encode; the
+ * payload is escaped (QEMU escapes only binary replies, but text replies
+ * never contain the reserved bytes, so the result is identical).
+ */
+export function encodePacket(payload: string | Buffer): Buffer {
+  const body = escapePayload(typeof payload === 'string' ? Buffer.from(payload, 'latin1') : payload);
+  let sum = 0;
+  for (const c of body) sum = (sum + c) & 0xff;
+  const out = Buffer.allocUnsafe(body.length + 4);
+  out[0] = 0x24;
+  body.copy(out, 1);
+  out[body.length + 1] = 0x23;
+  out[body.length + 2] = HEX.charCodeAt(sum >> 4);
+  out[body.length + 3] = HEX.charCodeAt(sum & 15);
+  return out;
+}

@@ -1,0 +1,112 @@
+// General query and set packets (`q`/`Q`, GDB RSP "General Query Packets"),
+// answered as QEMU 7.2 does: qSupported, qXfer:features:read, thread lists,
+// qemu.PhyMemMode / qemu.sstep, qRcmd through the HMP executor.
+
+import { featureAnnex } from './target-xml.js';
+import type { GdbTarget } from './target.js';
+
+export interface QueryEnv {
+  readonly target: GdbTarget;
+  readonly packetSize: number;
+  readonly noAckMode: boolean;
+  readonly monitor: ((line: string) => Promise<string>) | undefined;
+  send(payload: string | Buffer): void;
+  stopAcks(): void;
+}
+
+function qSupported(args: string, env: QueryEnv): string {
+  if (args.split(';').includes('multiprocess+')) env.target.multiprocess = true;
+  let reply = `PacketSize=${env.packetSize.toString(16)};qXfer:features:read+;vContSupported+;multiprocess+`;
+  if (env.noAckMode) reply += ';QStartNoAckMode+';
+  return reply;
+}
+
+/** qXfer:features:read:ANNEX:OFF,LEN -> `m`/`l` + data (QEMU caps LEN to (PacketSize - 5) / 2). */
+function qXferFeatures(args: string, packetSize: number): string {
+  const m = /^([^:]+):([0-9a-fA-F]+),([0-9a-fA-F]+)$/.exec(args);
+  if (!m) return 'E22';
+  const xml = featureAnnex(m[1]!);
+  if (xml === undefined) return 'E00';
+  const off = parseInt(m[2]!, 16);
+  const len = Math.min(parseInt(m[3]!, 16), Math.floor((packetSize - 5) / 2));
+  if (off > xml.length) return 'E00';
+  return len < xml.length - off ? 'm' + xml.slice(off, off + len) : 'l' + xml.slice(off);
+}
+
+function threadExtraInfo(args: string, target: GdbTarget): string {
+  const t = target.parseThread(args);
+  if (typeof t !== 'number') return 'E22';
+  const cpu = target.ctx.machine.cpus[t]!;
+  return Buffer.from(`CPU#${t} [${cpu.halted ? 'halted ' : 'running'}]`, 'latin1').toString('hex');
+}
+
+/** Thread listing state: QEMU returns one thread per qf/qs reply. */
+const nextThread = new WeakMap<GdbTarget, number>();
+
+function threadList(first: boolean, target: GdbTarget): string {
+  const i = first ? 0 : (nextThread.get(target) ?? target.cpuCount);
+  if (i >= target.cpuCount) return 'l';
+  nextThread.set(target, i + 1);
+  return 'm' + target.threadId(i);
+}
+
+async function qRcmd(hex: string, env: QueryEnv): Promise<void> {
+  if (!/^([0-9a-fA-F]{2})*$/.test(hex) || !env.monitor) return env.send('E22');
+  const line = Buffer.from(hex, 'hex').toString('latin1');
+  const out = await env.monitor(line);
+  // gdb prints O packets as they come; keep each well under the packet size.
+  const chunk = Math.max(1, Math.floor(env.packetSize / 2) - 1);
+  const bytes = Buffer.from(out, 'latin1');
+  for (let i = 0; i < bytes.length; i += chunk) env.send('O' + bytes.subarray(i, i + chunk).toString('hex'));
+  env.send('OK');
+}
+
+function simpleQuery(s: string, env: QueryEnv): string | undefined {
+  const t = env.target;
+  switch (s) {
+    case 'qC':
+      return 'QC' + t.threadId(t.gCpu);
+    case 'qAttached':
+    case 'qAttached:1':
+      return '1';
+    case 'qfThreadInfo':
+      return threadList(true, t);
+    case 'qsThreadInfo':
+      return threadList(false, t);
+    case 'qqemu.PhyMemMode':
+      return t.phyMemMode ? '1' : '0';
+    case 'Qqemu.PhyMemMode:1':
+    case 'Qqemu.PhyMemMode:0':
+      t.phyMemMode = s.endsWith('1');
+      return 'OK';
+    case 'qemu.Supported':
+    case 'qqemu.Supported':
+      return 'sstepbits;sstep;PhyMemMode';
+    case 'qqemu.sstepbits':
+      return 'ENABLE=1,NOIRQ=2,NOTIMER=4';
+    case 'qqemu.sstep':
+      return '0x' + t.sstepFlags.toString(16);
+    default:
+      return undefined;
+  }
+}
+
+export async function handleQuery(s: string, env: QueryEnv): Promise<void> {
+  const simple = simpleQuery(s, env);
+  if (simple !== undefined) return env.send(simple);
+  if (s === 'qSupported' || s.startsWith('qSupported:')) return env.send(qSupported(s.slice(11), env));
+  if (s.startsWith('qXfer:features:read:')) return env.send(qXferFeatures(s.slice(20), env.packetSize));
+  if (s.startsWith('qThreadExtraInfo,')) return env.send(threadExtraInfo(s.slice(17), env.target));
+  if (s.startsWith('qRcmd,')) return qRcmd(s.slice(6), env);
+  if (s.startsWith('Qqemu.sstep=')) {
+    const v = parseInt(s.slice(12), 16);
+    if (Number.isNaN(v)) return env.send('E22');
+    env.target.sstepFlags = v;
+    return env.send('OK');
+  }
+  if (s === 'QStartNoAckMode' && env.noAckMode) {
+    env.send('OK');
+    return env.stopAcks();
+  }
+  env.send('');
+}

@@ -1,0 +1,121 @@
+// Socket glue for the gdb stub: `-gdb tcp:HOST:PORT`, `-gdb unix:PATH,server=on`,
+// `-s` and HMP `gdbserver [device]` (QEMU gdbstub/system.c gdbserver_start).
+// One gdb at a time, as QEMU's chardev server allows; loopback by default.
+
+import { createServer, type Server, type Socket } from 'node:net';
+import { rmSync } from 'node:fs';
+import type { CommandContext } from '../commands/context.js';
+import { CgmonError } from '../errors.js';
+import { parseEndpoint, type Endpoint } from '../options.js';
+import { GdbSession, type GdbSessionOptions } from './session.js';
+
+export const DEFAULT_GDB_DEVICE = 'tcp::1234';
+
+/** QEMU accepts a bare port number as shorthand for tcp::PORT. */
+export function gdbEndpoint(device: string): Endpoint {
+  const spec = /^\d+$/.test(device) ? `tcp::${device}` : device;
+  const ep = parseEndpoint(spec);
+  if (ep.kind !== 'tcp' && ep.kind !== 'unix') throw new CgmonError(`gdbstub: unsupported device '${device}'`, 'bad-option');
+  return ep;
+}
+
+export class GdbServer {
+  readonly device: string;
+  private readonly server: Server;
+  private readonly endpoint: Endpoint;
+  private active: { socket: Socket; session: GdbSession } | undefined;
+
+  private constructor(device: string, endpoint: Endpoint, server: Server) {
+    this.device = device;
+    this.endpoint = endpoint;
+    this.server = server;
+  }
+
+  /** Listen on `device`; resolves once the socket is bound. */
+  static listen(ctx: CommandContext, device: string, opts: GdbSessionOptions = {}): Promise<GdbServer> {
+    const ep = gdbEndpoint(device);
+    const server = createServer();
+    const gs = new GdbServer(device, ep, server);
+    server.on('connection', (socket) => gs.accept(ctx, socket, opts));
+    return new Promise((resolve, reject) => {
+      server.once('error', (e) => reject(new CgmonError(`Could not open gdbserver on device '${device}': ${e.message}`, 'io')));
+      const ready = (): void => {
+        server.removeAllListeners('error');
+        server.on('error', () => undefined);
+        resolve(gs);
+      };
+      if (ep.kind === 'unix') server.listen(ep.path!, ready);
+      else server.listen(ep.port!, ep.host!, ready);
+    });
+  }
+
+  /** The bound TCP port (port 0 in tests picks a free one). */
+  get port(): number | undefined {
+    const a = this.server.address();
+    return a !== null && typeof a === 'object' ? a.port : undefined;
+  }
+
+  get session(): GdbSession | undefined {
+    return this.active?.session;
+  }
+
+  private accept(ctx: CommandContext, socket: Socket, opts: GdbSessionOptions): void {
+    if (this.active) {
+      socket.destroy();
+      return;
+    }
+    socket.setNoDelay(true);
+    const session = new GdbSession(ctx, { write: (d) => socket.write(d), close: () => socket.end() }, opts);
+    this.active = { socket, session };
+    socket.on('data', (chunk) => session.feed(chunk));
+    socket.on('error', () => undefined);
+    socket.on('close', () => {
+      session.close();
+      if (this.active?.socket === socket) this.active = undefined;
+    });
+    session.start();
+  }
+
+  close(): Promise<void> {
+    this.active?.session.close();
+    this.active?.socket.destroy();
+    this.active = undefined;
+    return new Promise((resolve) => {
+      this.server.close(() => {
+        if (this.endpoint.kind === 'unix') rmSync(this.endpoint.path!, { force: true });
+        resolve();
+      });
+    });
+  }
+}
+
+/**
+ * The daemon's `gdbserver` service: one stub at a time; `none` stops it.
+ * Messages are QEMU 7.2's (hmp_gdbserver).
+ */
+export function makeGdbserverService(
+  getCtx: () => CommandContext,
+  opts: GdbSessionOptions = {},
+): { gdbserver(device: string): Promise<string>; current(): GdbServer | undefined; stop(): Promise<void> } {
+  let current: GdbServer | undefined;
+  const stop = async (): Promise<void> => {
+    const s = current;
+    current = undefined;
+    await s?.close();
+  };
+  return {
+    current: () => current,
+    stop,
+    async gdbserver(device: string): Promise<string> {
+      const dev = device === '' ? DEFAULT_GDB_DEVICE : device;
+      await stop();
+      if (dev === 'none') return 'Disabled gdbserver';
+      try {
+        current = await GdbServer.listen(getCtx(), dev, opts);
+      } catch {
+        return `Could not open gdbserver on device '${dev}'`;
+      }
+      return `Waiting for gdb connection on device '${dev}'`;
+    },
+  };
+}

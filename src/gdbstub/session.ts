@@ -1,0 +1,216 @@
+// One gdb connection (GDB RSP, QEMU 7.2 gdbstub/gdbstub.c behaviour): acks and
+// no-ack mode, stop replies for a VM modelled as running or stopped, and packet
+// dispatch over a Transport. Memory and registers go through the debug API.
+
+import type { CommandContext } from '../commands/context.js';
+import type { MachineEvent } from '../machine/machine.js';
+import { RspParser, encodePacket } from './framing.js';
+import { GdbTarget } from './target.js';
+import { handleQuery, type QueryEnv } from './queries.js';
+
+/** What a session writes to; server.ts adapts sockets to it, tests use arrays. */
+export interface Transport {
+  write(data: Buffer): void;
+  close(): void;
+}
+
+export interface GdbSessionOptions {
+  /** Advertised PacketSize (QEMU: 0x1000). `m` replies are capped at half of it. */
+  readonly packetSize?: number;
+  /** Advertise QStartNoAckMode+ (QEMU 7.2 does not). */
+  readonly noAckMode?: boolean;
+  /** qRcmd: run one HMP line, return its output (HMP text with \r\n). */
+  readonly monitor?: (line: string) => Promise<string>;
+  /** `k` / vKill: QEMU exits; the daemon decides. */
+  readonly onKill?: () => void;
+}
+
+export const QEMU_PACKET_SIZE = 0x1000;
+
+type RunState = 'stopped' | 'running';
+
+export class GdbSession {
+  readonly target: GdbTarget;
+  private readonly parser = new RspParser();
+  private readonly transport: Transport;
+  private readonly opts: GdbSessionOptions;
+  private ackMode = true;
+  private lastSent: Buffer | undefined;
+  private state: RunState = 'stopped';
+  private ownStop = false;
+  private queue: Promise<void> = Promise.resolve();
+  private closed = false;
+  private readonly unsubscribe: () => void;
+
+  constructor(ctx: CommandContext, transport: Transport, opts: GdbSessionOptions = {}) {
+    this.transport = transport;
+    this.opts = opts;
+    this.target = new GdbTarget(ctx);
+    this.unsubscribe = ctx.machine.onEvent((e) => this.onMachineEvent(e));
+  }
+
+  get packetSize(): number {
+    return this.opts.packetSize ?? QEMU_PACKET_SIZE;
+  }
+
+  /** gdb attached: QEMU stops a running VM, which produces the `T02` stop reply. */
+  start(): void {
+    const m = this.target.ctx.machine;
+    if (m.running) m.stop();
+  }
+
+  /** Bytes from gdb. Packets are handled strictly in order (qRcmd is async). */
+  feed(chunk: Uint8Array): void {
+    for (const ev of this.parser.feed(chunk)) {
+      switch (ev.kind) {
+        case 'packet':
+          if (this.ackMode) this.transport.write(Buffer.from('+'));
+          this.queue = this.queue.then(() => this.dispatch(ev.data)).catch(() => this.send('E22'));
+          break;
+        case 'bad-checksum':
+          if (this.ackMode) this.transport.write(Buffer.from('-'));
+          break;
+        case 'nack':
+          if (this.lastSent) this.transport.write(this.lastSent);
+          break;
+        case 'ack':
+          break;
+        case 'interrupt':
+          // Ctrl-C stops a running VM; the STOP event sends `T02` (ignored when already stopped).
+          if (this.target.ctx.machine.running) this.target.ctx.machine.stop();
+          break;
+      }
+    }
+  }
+
+  /** Wait for every queued packet to be answered (tests, orderly close). */
+  idle(): Promise<void> {
+    return this.queue;
+  }
+
+  /** Connection gone: breakpoints come out, as on detach. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.unsubscribe();
+    this.target.removeAllBreakpoints();
+  }
+
+  send(payload: string | Buffer): void {
+    if (this.closed) return;
+    const pkt = encodePacket(payload);
+    this.lastSent = pkt;
+    this.transport.write(pkt);
+  }
+
+  private onMachineEvent(e: MachineEvent): void {
+    if (e.event === 'STOP' && !this.ownStop) {
+      this.state = 'stopped';
+      this.send(`T02thread:${this.target.threadId(this.target.cCpu)};`);
+    } else if (e.event === 'RESUME') {
+      this.state = 'running';
+    }
+  }
+
+  private stopReply(): string {
+    return `T05thread:${this.target.threadId(this.target.cCpu)};`;
+  }
+
+  /** Single-step: the modelled vCPU does not execute, so the step ends where it began. */
+  private step(): void {
+    const m = this.target.ctx.machine;
+    this.ownStop = true;
+    try {
+      m.cont();
+      m.stop();
+    } finally {
+      this.ownStop = false;
+    }
+    this.state = 'stopped';
+    this.send(this.stopReply());
+  }
+
+  private resume(addr: string | undefined): void {
+    if (addr) this.target.setPc(addr);
+    this.state = 'running';
+    this.target.ctx.machine.cont();
+  }
+
+  private async dispatch(data: Buffer): Promise<void> {
+    if (this.closed) return;
+    const s = data.toString('latin1');
+    const c = s[0] ?? '';
+    const rest = s.slice(1);
+    switch (c) {
+      case '?':
+        return this.send(this.stopReply());
+      case 'c':
+        return this.resume(rest || undefined);
+      case 'C':
+        return this.resume(rest.split(';')[1]);
+      case 's':
+        if (rest) this.target.setPc(rest);
+        return this.step();
+      case 'D':
+        return this.detach(rest);
+      case 'k':
+        return this.kill();
+      case 'v':
+        return this.vPacket(s);
+      case 'q':
+      case 'Q':
+        return this.query(s);
+      default:
+        return this.send(this.target.handle(c, rest, data, this.packetSize));
+    }
+  }
+
+  private detach(rest: string): void {
+    // After multiprocess+ gdb must name the process (`D;1`); QEMU answers a bare D with E22.
+    if (this.target.multiprocess && !rest.startsWith(';')) return this.send('E22');
+    this.target.removeAllBreakpoints();
+    this.send('OK');
+    this.state = 'running';
+    this.target.ctx.machine.cont();
+  }
+
+  private kill(): void {
+    this.target.removeAllBreakpoints();
+    this.opts.onKill?.();
+    this.transport.close();
+  }
+
+  private vPacket(s: string): void {
+    if (s === 'vCont?') return this.send('vCont;c;C;s;S');
+    if (s.startsWith('vCont;')) {
+      const actions = s.slice(6).split(';').map((a) => a[0]);
+      if (actions.some((a) => a === 's' || a === 'S')) return this.step();
+      if (actions.some((a) => a === 'c' || a === 'C')) return this.resume(undefined);
+      return this.send('E22');
+    }
+    if (s.startsWith('vAttach;')) return this.send(this.stopReply());
+    if (s.startsWith('vKill;')) {
+      this.send('OK');
+      return this.kill();
+    }
+    this.send('');
+  }
+
+  private async query(s: string): Promise<void> {
+    const env: QueryEnv = {
+      target: this.target,
+      packetSize: this.packetSize,
+      noAckMode: this.opts.noAckMode === true,
+      monitor: this.opts.monitor,
+      send: (p) => this.send(p),
+      stopAcks: () => {
+        this.ackMode = false;
+      },
+    };
+    await handleQuery(s, env);
+  }
+
+  get runState(): RunState {
+    return this.state;
+  }
+}
