@@ -1,0 +1,170 @@
+// One HMP console over any byte transport, as QEMU's monitor/hmp.c runs it:
+// banner and prompt on open, readline echo, one command at a time (input waits
+// while a command runs, like monitor_suspend), output with \r\n, `quit`.
+
+import type { CommandContext, DaemonServices } from '../commands/context.js';
+import { Readline, ReadlineHistory } from './readline.js';
+import { hmpCompletionFinder, type CompletionNames } from './completion.js';
+
+/** QEMU's version string as HMP prints it in the banner (golden: QEMU 7.2.22). */
+export const HMP_QEMU_VERSION = '7.2.22';
+export const HMP_PROMPT = '(qemu) ';
+
+/** Bytes out, flow control in; implemented by server.ts for sockets and stdio, and by tests. */
+export interface HmpTransport {
+  /** Queue bytes; false means the peer is slow and the session should await drain(). */
+  write(data: Uint8Array): boolean;
+  drain(): Promise<void>;
+  /** Stop / restart delivering input (QEMU's monitor_can_read returning 0). */
+  pause(): void;
+  resume(): void;
+  close(): void;
+}
+
+/** The HMP command executor (src/hmp/executor.ts): one per console, it keeps the sticky /fmt and `cpu N`. */
+export interface LineExecutor {
+  run(line: string): Promise<string>;
+}
+
+export interface HmpSessionOptions {
+  base: CommandContext;
+  executor: (ctx: CommandContext) => LineExecutor;
+  names?: CompletionNames;
+  /** Shared by every connection of one monitor, as QEMU keeps one ReadLineState per monitor. */
+  history?: ReadlineHistory;
+  version?: string;
+}
+
+/** Echo bytes are collected up to this size before a write, so a long pasted line streams. */
+const ECHO_FLUSH = 16 * 1024;
+
+export function hmpBanner(version = HMP_QEMU_VERSION): string {
+  return `QEMU ${version} monitor - type 'help' for more information\r\n`;
+}
+
+/** monitor_puts adds \r before every \n; output that already has \r\n is left alone. */
+export function toCrLf(text: string): string {
+  return text.replace(/(?<!\r)\n/g, '\r\n');
+}
+
+export class HmpSession {
+  private readonly transport: HmpTransport;
+  private readonly readline: Readline;
+  private readonly executor: LineExecutor;
+  private readonly version: string;
+  private readonly queue: Uint8Array[] = [];
+  private running = false;
+  private closed = false;
+  private quitting = false;
+
+  constructor(transport: HmpTransport, options: HmpSessionOptions) {
+    this.transport = transport;
+    this.version = options.version ?? HMP_QEMU_VERSION;
+    const finder = options.names ? hmpCompletionFinder(options.names) : undefined;
+    this.readline = new Readline(HMP_PROMPT, options.history ?? new ReadlineHistory(), finder);
+    this.executor = options.executor({ ...options.base, services: this.sessionServices(options.base.services) });
+  }
+
+  /** `quit` suspends the monitor before the daemon exits: no prompt follows it (hmp_quit). */
+  private sessionServices(services: DaemonServices): DaemonServices {
+    return {
+      ...services,
+      quit: () => {
+        this.quitting = true;
+        services.quit();
+      },
+    };
+  }
+
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  /** CHR_EVENT_OPENED: banner, fresh line, prompt. */
+  open(): void {
+    this.readline.restart();
+    this.send(hmpBanner(this.version) + this.readline.showPrompt());
+  }
+
+  /** Bytes from the client (telnet commands already stripped). */
+  feed(chunk: Uint8Array): void {
+    if (this.closed || this.quitting || chunk.length === 0) return;
+    this.queue.push(chunk.slice());
+    void this.pump();
+  }
+
+  /** The client went away: drop pending input; a running command finishes silently. */
+  closedByPeer(): void {
+    this.closed = true;
+    this.queue.length = 0;
+  }
+
+  /** Resolves when all queued input has been handled (for tests and orderly shutdown). */
+  async idle(): Promise<void> {
+    while (this.running) await new Promise((r) => setImmediate(r));
+  }
+
+  private send(text: string): boolean {
+    if (this.closed || text === '') return true;
+    return this.transport.write(Buffer.from(text, 'latin1'));
+  }
+
+  private async pump(): Promise<void> {
+    if (this.running) return;
+    this.running = true;
+    this.transport.pause();
+    try {
+      for (let chunk = this.queue.shift(); chunk && !this.stopped(); chunk = this.queue.shift()) {
+        await this.handleChunk(chunk);
+      }
+    } catch (e) {
+      // A bug in a command must cost one line of output, never the daemon.
+      this.send(`Error: ${(e as Error).message ?? String(e)}\r\n`);
+    } finally {
+      this.running = false;
+      if (!this.stopped()) this.transport.resume();
+    }
+  }
+
+  private stopped(): boolean {
+    return this.closed || this.quitting;
+  }
+
+  private async handleChunk(chunk: Uint8Array): Promise<void> {
+    let pending = '';
+    for (const byte of chunk) {
+      if (this.stopped()) return;
+      const step = this.readline.feed(byte);
+      pending += step.out;
+      if (step.line !== undefined) {
+        await this.flush(pending);
+        pending = '';
+        await this.runLine(step.line);
+      } else if (pending.length >= ECHO_FLUSH) {
+        await this.flush(pending);
+        pending = '';
+      }
+    }
+    await this.flush(pending);
+  }
+
+  private async flush(text: string): Promise<void> {
+    if (!this.send(text) && !this.closed) await this.transport.drain();
+  }
+
+  private async runLine(bytes: Uint8Array): Promise<void> {
+    const line = Buffer.from(bytes).toString('utf8');
+    let output: string;
+    try {
+      output = await this.executor.run(line);
+    } catch (e) {
+      output = `Error: ${(e as Error).message ?? String(e)}\n`;
+    }
+    const text = Buffer.from(toCrLf(output), 'utf8').toString('latin1');
+    if (this.quitting) {
+      await this.flush(text);
+      return;
+    }
+    await this.flush(text + this.readline.showPrompt());
+  }
+}
