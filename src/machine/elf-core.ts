@@ -61,5 +61,7 @@ export function noteSize(nameLen: number, descLen: number): number {
 }
 
 export function align4(n: number): number {
-  return (n + 3) & ~3;
+  // Plain arithmetic, not `(n + 3) & ~3`: note sizes come from files and may
+  // exceed 2^31, where 32-bit bit operations turn them negative.
+  return n + ((4 - (n % 4)) % 4);
 }
