@@ -108,12 +108,21 @@ export function canonicalVa(linear: bigint, mode: PagingMode): bigint {
   return linear;
 }
 
-/** The root table address and whether the root itself is private (CR3 C-bit). */
-function root(regs: PagingRegs, mode: PagingMode, mask: bigint): { gpa: bigint; cbit: boolean } {
+/**
+ * The root table address and whether the root itself is private (CR3 C-bit).
+ * A 32-bit CR3 (32-bit paging, PAE) cannot carry a C-bit: privacy is then
+ * unknown (undefined) and the debug object decides from its own page tracking.
+ */
+function root(regs: PagingRegs, mode: PagingMode, mask: bigint): { gpa: bigint; cbit: boolean | undefined } {
   const masked = regs.cr3 & mask;
-  const cbit = masked !== regs.cr3;
+  const cbit = mode === '32' || mode === 'pae' ? undefined : masked !== regs.cr3;
   const gpa = mode === 'pae' ? masked & 0xffff_ffe0n : mode === '32' ? masked & 0xffff_f000n : masked & PG_ADDRESS_MASK;
   return { gpa, cbit };
+}
+
+/** Whether an entry carried masked-off bits; 4-byte entries have no room for a C-bit. */
+function entryCbit(spec: LevelSpec, entry: bigint, raw: bigint): boolean | undefined {
+  return spec.width === 4 ? undefined : entry !== raw;
 }
 
 function leafPa(spec: LevelSpec, entry: bigint, size: number): bigint {
@@ -155,8 +164,8 @@ function readFault(f: MemFault, what: string): CgmonError {
  * Read one table. A policy refusal is an error; any other failure reads as
  * zeros (QEMU reads tables with cpu_physical_memory_read, which never fails).
  */
-function readTable(reader: PageTableReader, gpa: bigint, dst: Uint8Array, cbit: boolean): void {
-  const r = reader.read(gpa, dst, { debug: true, private: cbit });
+function readTable(reader: PageTableReader, gpa: bigint, dst: Uint8Array, cbit: boolean | undefined): void {
+  const r = reader.read(gpa, dst, cbit === undefined ? { debug: true } : { debug: true, private: cbit });
   if (r.ok) return;
   if (r.kind === 'denied') throw readFault(r, 'page table');
   dst.fill(0);
@@ -164,6 +173,7 @@ function readTable(reader: PageTableReader, gpa: bigint, dst: Uint8Array, cbit: 
 
 interface Frame {
   spec: LevelSpec;
+  gpa: bigint;
   u32: Uint32Array;
   u64: BigUint64Array | undefined;
   index: number;
@@ -176,19 +186,38 @@ interface Frame {
  * index order). Throws CgmonError('policy') when the debug object refuses a
  * table read.
  */
-export function* pageWalk(reader: PageTableReader, regs: PagingRegs): Generator<Leaf, void, undefined> {
+/** One present entry as the walk meets it (for tools that edit tables, e.g. a SEV launch setting C-bits). */
+export interface PageTableEntryVisit {
+  /** Guest-physical address of the entry itself. */
+  readonly entryGpa: bigint;
+  readonly width: 4 | 8;
+  /** The entry as read (before pteMask()). */
+  readonly raw: bigint;
+  readonly leaf: boolean;
+  /** Leaf: frame address; otherwise the next table's address. */
+  readonly target: bigint;
+  /** Leaf size in bytes; 4096 for a table. */
+  readonly size: number;
+}
+
+export function* pageWalk(
+  reader: PageTableReader,
+  regs: PagingRegs,
+  onEntry?: (e: PageTableEntryVisit) => void,
+): Generator<Leaf, void, undefined> {
   const mode = pagingMode(regs);
   const levels = levelsFor(mode);
   if (levels.length === 0) return;
   const mask = reader.pteMask();
   const r = root(regs, mode, mask);
   const stack: Frame[] = [];
-  const push = (depth: number, gpa: bigint, cbit: boolean, base: bigint, prot: number): void => {
+  const push = (depth: number, gpa: bigint, cbit: boolean | undefined, base: bigint, prot: number): void => {
     const spec = levels[depth]!;
     const buf = new Uint8Array(spec.entries * spec.width);
     readTable(reader, gpa, buf, cbit);
     stack.push({
       spec,
+      gpa,
       u32: new Uint32Array(buf.buffer),
       u64: spec.width === 8 ? new BigUint64Array(buf.buffer) : undefined,
       index: 0,
@@ -216,9 +245,13 @@ export function* pageWalk(reader: PageTableReader, regs: PagingRegs): Generator<
     const prot = spec.prot ? f.prot & (lo & (PG_PRESENT | PG_RW | PG_USER)) : f.prot;
     if (isLeaf(spec, lo, regs)) {
       const size = leafSize(spec);
-      yield { va: canonicalVa(linear, mode), linear, pa: leafPa(spec, entry, size), size, pte: entry, prot, cbit };
+      const pa = leafPa(spec, entry, size);
+      onEntry?.({ entryGpa: f.gpa + BigInt(i * spec.width), width: spec.width, raw, leaf: true, target: pa, size });
+      yield { va: canonicalVa(linear, mode), linear, pa, size, pte: entry, prot, cbit };
     } else {
-      push(stack.length, nextTable(spec, entry), cbit, linear, prot);
+      const next = nextTable(spec, entry);
+      onEntry?.({ entryGpa: f.gpa + BigInt(i * spec.width), width: spec.width, raw, leaf: false, target: next, size: 4096 });
+      push(stack.length, next, entryCbit(spec, entry, raw), linear, prot);
     }
   }
 }
@@ -244,7 +277,7 @@ export function translateVa(reader: PageTableReader, regs: PagingRegs, va: bigin
   for (const spec of levels) {
     const idx = Number((addr >> BigInt(spec.shift)) & BigInt(spec.entries - 1));
     const slot = buf.subarray(0, spec.width);
-    const r = reader.read(table + BigInt(idx * spec.width), slot, { debug: true, private: cbit });
+    const r = reader.read(table + BigInt(idx * spec.width), slot, cbit === undefined ? { debug: true } : { debug: true, private: cbit });
     if (!r.ok) {
       if (r.kind === 'denied') return r;
       slot.fill(0);
@@ -253,7 +286,7 @@ export function translateVa(reader: PageTableReader, regs: PagingRegs, va: bigin
     const raw = spec.width === 8 ? dv.getBigUint64(0, true) : BigInt(dv.getUint32(0, true));
     if ((raw & 1n) === 0n) return memFault('unmapped', va);
     const entry = raw & mask;
-    cbit = entry !== raw;
+    cbit = entryCbit(spec, entry, raw);
     const lo = Number(raw & 0xffffn);
     if (isLeaf(spec, lo, regs)) {
       const size = leafSize(spec);
