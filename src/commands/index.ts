@@ -2,3 +2,4 @@
 export * from './registry.js';
 export * from './context.js';
 export * from './guest-memory.js';
+export * from './inspect.js';

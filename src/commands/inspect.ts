@@ -1,0 +1,180 @@
+// cgmon extensions for viewers (the browser console, scripts): page-chunked
+// memory reads through the debug object or as the host sees it, and the
+// address-space map drawn from the one page walker. Names follow QAPI's x- rule.
+
+import { DefaultDebugOps, cpuPhysicalMemoryReadDebug, isFault, TARGET_PAGE_SIZE, type Leaf, type MemoryDebugOps } from '../debug/index.js';
+import { pagingMode } from '../machine/cpu.js';
+import type { MemTxResult } from '../machine/memattrs.js';
+import { CgmonError } from '../errors.js';
+import { contextCpu, withCpu, type CommandContext } from './context.js';
+import { debugCpuState, pageTableLeaves, readPhysical, readVirtual } from './guest-memory.js';
+import { registerCommands, type CommandDef } from './registry.js';
+
+/** Upper bound on one read: enough for a screenful, small enough to keep replies bounded. */
+export const READ_MEMORY_MAX = 65536;
+/** Upper bound on ranges in one page-map reply. */
+export const PAGE_MAP_MAX = 8192;
+
+export type MemoryView = 'debug' | 'host';
+
+export interface ReadMemoryArgs {
+  addr: bigint | number;
+  size: number;
+  physical?: boolean;
+  view?: MemoryView;
+  'cpu-index'?: number;
+}
+
+/** One page-bounded piece of a read: bytes as hex, or why it could not be read. */
+export type ReadChunk = { addr: string; data: string } | { addr: string; size: number; error: string };
+
+export interface PageRange {
+  /** First virtual address, hex. */
+  va: string;
+  /** First guest-physical address, hex (C-bit stripped by the debug object). */
+  pa: string;
+  /** Bytes covered by the range. */
+  length: number;
+  /** Size of each page in the range: 4096, 2 MiB, 4 MiB or 1 GiB. */
+  'page-size': number;
+  user: boolean;
+  writable: boolean;
+  nx: boolean;
+  /** Mapped private (encrypted): the leaf carried the C-bit. */
+  private: boolean;
+}
+
+const hex = (v: bigint): string => `0x${v.toString(16)}`;
+const U64 = (1n << 64n) - 1n;
+
+function toHex(bytes: Uint8Array): string {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('hex');
+}
+
+function integerArg(args: object, name: string): bigint {
+  const v = (args as Record<string, unknown>)[name];
+  if (v === undefined) throw new CgmonError(`Parameter '${name}' is missing`, 'invalid-argument');
+  if (typeof v === 'bigint') return v;
+  if (typeof v === 'number' && Number.isInteger(v)) return BigInt(v);
+  throw new CgmonError(`Invalid parameter type for '${name}', expected: integer`, 'invalid-argument');
+}
+
+function checkArgs(args: ReadMemoryArgs): { addr: bigint; size: number } {
+  const addr = integerArg(args, 'addr');
+  integerArg(args, 'size');
+  if (addr < 0n || addr > U64) throw new CgmonError("Parameter 'addr' expects uint64", 'invalid-argument');
+  if (!Number.isInteger(args.size) || args.size < 0 || args.size > READ_MEMORY_MAX) {
+    throw new CgmonError(`Parameter 'size' expects a value between 0 and ${READ_MEMORY_MAX}`, 'invalid-argument');
+  }
+  return { addr, size: args.size };
+}
+
+/**
+ * The hypervisor's view of one guest-physical range: the machine's plain
+ * address space with no debug object (what upstream QEMU's xp shows).
+ */
+function hostRead(ops: MemoryDebugOps, gpa: bigint, buf: Uint8Array): MemTxResult {
+  return cpuPhysicalMemoryReadDebug(new DefaultDebugOps(ops.machine), gpa, buf);
+}
+
+function readPiece(ctx: CommandContext, args: ReadMemoryArgs, addr: bigint, buf: Uint8Array): MemTxResult {
+  const host = args.view === 'host';
+  if (args.physical) return host ? hostRead(ctx.ops, addr, buf) : readPhysical(ctx, addr, buf);
+  if (!host) return readVirtual(ctx, addr, buf);
+  // Host view of a virtual address: the guest's own tables say where it lives.
+  const t = ctx.ops.translate(contextCpu(ctx), addr);
+  return isFault(t) ? t : hostRead(ctx.ops, t.pa, buf);
+}
+
+/** x-cgmon-read-memory: read in page-sized pieces so one unmapped page does not hide the rest. */
+export function readMemory(args: ReadMemoryArgs, ctx0: CommandContext): { chunks: ReadChunk[] } {
+  const ctx = args['cpu-index'] === undefined ? ctx0 : withCpu(ctx0, args['cpu-index']);
+  const { addr, size } = checkArgs(args);
+  const chunks: ReadChunk[] = [];
+  let done = 0;
+  while (done < size) {
+    const at = (addr + BigInt(done)) & U64;
+    const inPage = Number(at & BigInt(TARGET_PAGE_SIZE - 1));
+    const len = Math.min(TARGET_PAGE_SIZE - inPage, size - done);
+    const buf = new Uint8Array(len);
+    const r = readPiece(ctx, args, at, buf);
+    if (r.ok) chunks.push({ addr: hex(at), data: toHex(buf) });
+    else if (r.kind === 'denied') throw new CgmonError(r.message, 'policy');
+    else chunks.push({ addr: hex(at), size: len, error: r.message });
+    done += len;
+  }
+  return { chunks };
+}
+
+function rangeOf(l: Leaf): PageRange {
+  return {
+    va: hex(l.va),
+    pa: hex(l.pa),
+    length: l.size,
+    'page-size': l.size,
+    user: (l.prot & 4) !== 0,
+    writable: (l.prot & 2) !== 0,
+    nx: (l.pte & (1n << 63n)) !== 0n,
+    private: l.cbit,
+  };
+}
+
+/** Whether `l` continues `r` (same attributes, contiguous virtually and physically). */
+function continues(r: PageRange, l: Leaf): boolean {
+  const next = rangeOf(l);
+  return (
+    BigInt(r.va) + BigInt(r.length) === l.va &&
+    BigInt(r.pa) + BigInt(r.length) === l.pa &&
+    r['page-size'] === next['page-size'] &&
+    r.user === next.user &&
+    r.writable === next.writable &&
+    r.nx === next.nx &&
+    r.private === next.private
+  );
+}
+
+/** x-cgmon-page-map: the page walk's leaves merged into ranges of like pages. */
+export function pageMap(args: { 'cpu-index'?: number }, ctx0: CommandContext): {
+  mode: string;
+  ranges: PageRange[];
+  truncated: boolean;
+} {
+  const ctx = args['cpu-index'] === undefined ? ctx0 : withCpu(ctx0, args['cpu-index']);
+  const mode = pagingMode(debugCpuState(ctx));
+  const ranges: PageRange[] = [];
+  for (const leaf of pageTableLeaves(ctx)) {
+    const last = ranges[ranges.length - 1];
+    if (last && continues(last, leaf)) {
+      last.length += leaf.size;
+      continue;
+    }
+    if (ranges.length >= PAGE_MAP_MAX) return { mode, ranges, truncated: true };
+    ranges.push(rangeOf(leaf));
+  }
+  return { mode, ranges, truncated: false };
+}
+
+/** x-cgmon-query-debug: which debug object serves debugger accesses, and the guest's CGS object. */
+export function queryDebug(_args: Record<string, never>, ctx: CommandContext): {
+  'debug-object': string;
+  'confidential-guest-support'?: string;
+  'cgs-type'?: string;
+} {
+  const cgs = ctx.machine.confidentialGuest();
+  const out: { 'debug-object': string; 'confidential-guest-support'?: string; 'cgs-type'?: string } = {
+    'debug-object': ctx.ops.name,
+  };
+  if (cgs) {
+    out['confidential-guest-support'] = cgs.id;
+    out['cgs-type'] = cgs.type;
+  }
+  return out;
+}
+
+export const INSPECT_COMMANDS: readonly CommandDef<never, unknown>[] = [
+  { name: 'x-cgmon-read-memory', handler: readMemory },
+  { name: 'x-cgmon-page-map', handler: pageMap },
+  { name: 'x-cgmon-query-debug', handler: queryDebug },
+];
+
+registerCommands(INSPECT_COMMANDS);

@@ -1,0 +1,124 @@
+// JSON text <-> values for JSON-RPC (RFC 8259), keeping 64-bit integers exact:
+// integer literals beyond 2^53 parse to bigint and bigint values print as
+// plain digits, because guest addresses do not fit a double.
+
+import { randomBytes } from 'node:crypto';
+
+const WS = /[ \t\n\r]*/y;
+const STRING = /"(?:[^"\\\u0000-\u001f]|\\(?:["\\/bfnrt]|u[0-9a-fA-F]{4}))*"/y;
+const NUMBER = /-?(?:0|[1-9]\d*)(\.\d+)?([eE][+-]?\d+)?/y;
+const LITERAL = /true|false|null/y;
+
+/** Nesting deeper than this is refused: a request never needs it, a hostile one would. */
+export const MAX_DEPTH = 64;
+
+export class JsonSyntaxError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'JsonSyntaxError';
+  }
+}
+
+class Parser {
+  pos = 0;
+  constructor(private readonly text: string) {}
+
+  fail(what: string): never {
+    throw new JsonSyntaxError(`${what} at offset ${this.pos}`);
+  }
+
+  skip(): void {
+    WS.lastIndex = this.pos;
+    WS.exec(this.text);
+    this.pos = WS.lastIndex;
+  }
+
+  token(re: RegExp): string | undefined {
+    re.lastIndex = this.pos;
+    const m = re.exec(this.text);
+    if (!m) return undefined;
+    this.pos = re.lastIndex;
+    return m[0];
+  }
+
+  value(depth: number): unknown {
+    if (depth > MAX_DEPTH) this.fail('nesting too deep');
+    this.skip();
+    const c = this.text[this.pos];
+    if (c === '{') return this.object(depth);
+    if (c === '[') return this.array(depth);
+    if (c === '"') return JSON.parse(this.token(STRING) ?? this.fail('bad string')) as string;
+    const lit = this.token(LITERAL);
+    if (lit !== undefined) return lit === 'null' ? null : lit === 'true';
+    NUMBER.lastIndex = this.pos;
+    const m = NUMBER.exec(this.text);
+    if (!m) this.fail('unexpected input');
+    this.pos = NUMBER.lastIndex;
+    const n = Number(m[0]);
+    const integral = m[1] === undefined && m[2] === undefined;
+    return integral && !Number.isSafeInteger(n) ? BigInt(m[0]) : n;
+  }
+
+  object(depth: number): Record<string, unknown> {
+    this.pos++;
+    const out: Record<string, unknown> = {};
+    this.skip();
+    if (this.text[this.pos] === '}') {
+      this.pos++;
+      return out;
+    }
+    for (;;) {
+      this.skip();
+      const key = JSON.parse(this.token(STRING) ?? this.fail('expected a member name')) as string;
+      this.skip();
+      if (this.text[this.pos++] !== ':') this.fail("expected ':'");
+      // defineProperty: a member named __proto__ must stay data, not a prototype.
+      Object.defineProperty(out, key, { value: this.value(depth + 1), enumerable: true, writable: true, configurable: true });
+      this.skip();
+      const c = this.text[this.pos++];
+      if (c === '}') return out;
+      if (c !== ',') this.fail("expected ',' or '}'");
+    }
+  }
+
+  array(depth: number): unknown[] {
+    this.pos++;
+    const out: unknown[] = [];
+    this.skip();
+    if (this.text[this.pos] === ']') {
+      this.pos++;
+      return out;
+    }
+    for (;;) {
+      out.push(this.value(depth + 1));
+      this.skip();
+      const c = this.text[this.pos++];
+      if (c === ']') return out;
+      if (c !== ',') this.fail("expected ',' or ']'");
+    }
+  }
+}
+
+/** Parse one JSON text; throws JsonSyntaxError. */
+export function parseJson(text: string): unknown {
+  const p = new Parser(text);
+  const v = p.value(0);
+  p.skip();
+  if (p.pos !== text.length) p.fail('trailing input');
+  return v;
+}
+
+/** JSON.stringify that prints bigint as an integer literal. */
+export function stringifyJson(value: unknown): string {
+  const marks: string[] = [];
+  // A per-call nonce, so a string that happens to look like a mark stays a string.
+  const nonce = randomBytes(6).toString('hex');
+  const text = JSON.stringify(value, (_k, v: unknown) => {
+    if (typeof v !== 'bigint') return v;
+    marks.push(v.toString());
+    return `\u0000${nonce}:${marks.length - 1}\u0000`;
+  });
+  if (marks.length === 0) return text;
+  const re = new RegExp(`"\\\\u0000${nonce}:(\\d+)\\\\u0000"`, 'g');
+  return text.replace(re, (_m, i: string) => marks[Number(i)]!);
+}

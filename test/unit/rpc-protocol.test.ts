@@ -1,0 +1,93 @@
+// JSON-RPC 2.0 pieces without a socket: the exact-integer JSON codec, the one
+// error mapping (cgmon error -> JSON-RPC code + QMP class/text), the token bucket.
+
+import { describe, expect, it } from 'vitest';
+import { parseJson, stringifyJson, JsonSyntaxError, MAX_DEPTH } from '../../src/rpc/json.js';
+import { handleMessage, toRpcError, eventNotification } from '../../src/rpc/protocol.js';
+import { TokenBucket } from '../../src/rpc/session.js';
+import { CgmonError } from '../../src/errors.js';
+
+describe('json codec', () => {
+  it('keeps integers beyond 2^53 exact both ways', () => {
+    const v = parseJson('{"a": 18446744073709551615, "b": 9007199254740991, "c": -9223372036854775808}') as Record<string, unknown>;
+    expect(v['a']).toBe(18446744073709551615n);
+    expect(v['b']).toBe(9007199254740991);
+    expect(v['c']).toBe(-9223372036854775808n);
+    expect(stringifyJson(v)).toBe('{"a":18446744073709551615,"b":9007199254740991,"c":-9223372036854775808}');
+  });
+
+  it('agrees with JSON.parse on ordinary documents', () => {
+    for (const t of ['[1,2.5,-3e2,"x\\u0041\\n",true,false,null,{}]', '{"k":{"n":[[]]}}', ' "s" ', '0', '-0.5e-3']) {
+      expect(parseJson(t)).toEqual(JSON.parse(t));
+    }
+  });
+
+  it('rejects what JSON.parse rejects', () => {
+    for (const t of ['{', '[1,]', '{"a":1,}', '01', '"\t"', 'nul', '[1] x', '', "{'a':1}", '1.', '.5', '+1']) {
+      expect(() => JSON.parse(t)).toThrow();
+      expect(() => parseJson(t)).toThrow(JsonSyntaxError);
+    }
+  });
+
+  it('keeps __proto__ as a plain member and bounds nesting', () => {
+    const v = parseJson('{"__proto__": {"polluted": 1}}') as Record<string, unknown>;
+    expect(Object.getPrototypeOf(v)).toBe(Object.prototype);
+    expect(Object.keys(v)).toEqual(['__proto__']);
+    expect(() => parseJson('['.repeat(MAX_DEPTH + 2) + ']'.repeat(MAX_DEPTH + 2))).toThrow(/too deep/);
+  });
+
+  it('does not mistake a string for a bigint mark', () => {
+    const tricky = { s: '\u0000big0\u0000', n: 1n << 64n };
+    expect(JSON.parse(stringifyJson(tricky)).s).toBe(tricky.s);
+  });
+});
+
+describe('error mapping', () => {
+  it('maps command-not-found, argument and command errors to distinct codes', () => {
+    expect(toRpcError(new CgmonError('The command x has not been found', 'command-not-found', 'CommandNotFound')).code).toBe(-32601);
+    expect(toRpcError(new CgmonError("Parameter 'addr' is missing", 'generic')).code).toBe(-32602);
+    const failed = toRpcError(new CgmonError('Device foo not found', 'generic', 'DeviceNotFound'));
+    expect(failed).toEqual({ code: -32000, message: 'Server error', data: { class: 'DeviceNotFound', desc: 'Device foo not found' } });
+    expect(toRpcError(new TypeError('boom'))).toMatchObject({ code: -32603, message: 'Internal error' });
+  });
+
+  it('turns a thrown command error into the response for that id', async () => {
+    const reply = await handleMessage('{"jsonrpc":"2.0","method":"m","id":7}', () => {
+      throw new CgmonError('No memory is mapped at address 0x0', 'unmapped');
+    });
+    expect(JSON.parse(reply!)).toEqual({
+      jsonrpc: '2.0',
+      error: { code: -32000, message: 'Server error', data: { class: 'GenericError', desc: 'No memory is mapped at address 0x0' } },
+      id: 7,
+    });
+  });
+
+  it('refuses reserved rpc.* methods and oversized batches', async () => {
+    let ran = 0;
+    const call = async (): Promise<unknown> => ++ran;
+    expect(JSON.parse((await handleMessage('{"jsonrpc":"2.0","method":"rpc.discover","id":1}', call))!).error.code).toBe(-32601);
+    const big = JSON.stringify(Array.from({ length: 129 }, (_, i) => ({ jsonrpc: '2.0', method: 'm', id: i })));
+    expect(JSON.parse((await handleMessage(big, call))!).error.code).toBe(-32600);
+    expect(ran).toBe(0);
+  });
+
+  it('formats events with QMP timestamps', () => {
+    const n = JSON.parse(eventNotification({ event: 'SHUTDOWN', data: { guest: false } }, 1_700_000_000_123_456n));
+    expect(n).toEqual({ jsonrpc: '2.0', method: 'SHUTDOWN', params: { timestamp: { seconds: 1700000000, microseconds: 123456 }, data: { guest: false } } });
+  });
+});
+
+describe('token bucket', () => {
+  it('allows a burst, refuses beyond it and refills with time', () => {
+    let t = 0;
+    const b = new TokenBucket({ perSecond: 10, burst: 5 }, () => t);
+    for (let i = 0; i < 5; i++) expect(b.take(1)).toBe(true);
+    expect(b.take(1)).toBe(false);
+    t += 200;
+    expect(b.take(2)).toBe(true);
+    expect(b.take(1)).toBe(false);
+    t += 10_000;
+    expect(b.take(6)).toBe(false);
+    expect(b.take(5)).toBe(true);
+  });
+});
