@@ -1,0 +1,105 @@
+// HMP `info` sub-commands that format a shared query (QEMU monitor/hmp-cmds.c
+// hmp_info_version/status/name/cpus, dump/dump-hmp-cmds.c hmp_info_dump,
+// target/i386/sev.c hmp_info_sev as in QEMU <= 9.0, qemu-facts §6.2).
+
+import { executeCommand, lookupCommand } from '../commands/registry.js';
+import { CgmonError } from '../errors.js';
+import type { HmpCall } from './types.js';
+
+/** QEMU 7.2 identity used where no query-version handler is registered. */
+export const QEMU_VERSION = { major: 7, minor: 2, micro: 22, package: 'Debian 1:7.2+dfsg-7+deb12u18+b3' };
+
+async function query<T>(call: HmpCall, name: string, args: Record<string, unknown> = {}): Promise<T | undefined> {
+  if (!lookupCommand(name)) return undefined;
+  return (await executeCommand(name, args, call.ctx)) as T;
+}
+
+interface VersionInfo {
+  qemu: { major: number; minor: number; micro: number };
+  package: string;
+}
+
+export async function hmpInfoVersion(call: HmpCall): Promise<string> {
+  const v = await query<VersionInfo>(call, 'query-version');
+  const q = v ? { ...v.qemu, package: v.package } : QEMU_VERSION;
+  return `${q.major}.${q.minor}.${q.micro}${q.package}\n`;
+}
+
+interface StatusInfo {
+  running: boolean;
+  singlestep?: boolean;
+  status: string;
+}
+
+export async function hmpInfoStatus(call: HmpCall): Promise<string> {
+  const m = call.ctx.machine;
+  const s = (await query<StatusInfo>(call, 'query-status')) ?? { running: m.running, status: m.runState };
+  const step = s.singlestep ? ' (single step mode)' : '';
+  const reason = !s.running && s.status !== 'paused' ? ` (${s.status})` : '';
+  return `VM status: ${s.running ? 'running' : 'paused'}${step}${reason}\n`;
+}
+
+export async function hmpInfoName(call: HmpCall): Promise<string> {
+  const r = await query<{ name?: string }>(call, 'query-name');
+  const name = r ? r.name : call.ctx.machine.name;
+  return name === undefined ? '' : `${name}\n`;
+}
+
+/** hmp_info_cpus: the thread id is the daemon's pid (cgmon has no vCPU threads). */
+export function hmpInfoCpus(call: HmpCall): string {
+  return call.ctx.machine.cpus
+    .map((c, i) => `${i === call.ctx.cpuIndex ? '*' : ' '} CPU #${c.index}: thread_id=${process.pid}\n`)
+    .join('');
+}
+
+interface DumpQueryResult {
+  status: string;
+  completed: number;
+  total: number;
+}
+
+export async function hmpInfoDump(call: HmpCall): Promise<string> {
+  const r = await query<DumpQueryResult>(call, 'query-dump');
+  if (!r) return 'Status: none\n';
+  const lines = [`Status: ${r.status}\n`];
+  if (r.status === 'active' && r.total > 0) lines.push(`Finished: ${((r.completed / r.total) * 100).toFixed(2)} %\n`);
+  return lines.join('');
+}
+
+interface SevInfo {
+  enabled: boolean;
+  'api-major': number;
+  'api-minor': number;
+  'build-id': number;
+  state: string;
+  policy?: number;
+  handle?: number;
+  'sev-type'?: string;
+  'snp-policy'?: number;
+}
+
+const onOff = (b: boolean): string => (b ? 'on' : 'off');
+
+/**
+ * hmp_info_sev in QEMU <= 9.0's layout; an SNP guest (which 7.2 cannot run)
+ * gets the >= 9.1 SNP lines, the only ones QEMU ever printed for SNP.
+ */
+export async function hmpInfoSev(call: HmpCall): Promise<string> {
+  let info: SevInfo | undefined;
+  try {
+    info = await query<SevInfo>(call, 'query-sev');
+  } catch (e) {
+    if (e instanceof CgmonError) return `Error: ${e.message}\n`;
+    throw e;
+  }
+  if (!info || !info.enabled) return 'SEV is not enabled\n';
+  const common = [`state: ${info.state}`, `build: ${info['build-id']}`, `api version: ${info['api-major']}.${info['api-minor']}`];
+  if (info['sev-type'] === 'sev-snp') {
+    const p = info['snp-policy'] ?? 0;
+    return [`SEV type: SEV-SNP`, ...common, `debug: ${onOff((p & 0x80000) !== 0)}`, `SMT allowed: ${onOff((p & 0x10000) !== 0)}`, '']
+      .join('\n');
+  }
+  const policy = info.policy ?? 0;
+  return [`handle: ${info.handle ?? 0}`, ...common, `debug: ${onOff((policy & 1) === 0)}`, `key-sharing: ${onOff((policy & 2) === 0)}`, '']
+    .join('\n');
+}

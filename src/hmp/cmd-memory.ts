@@ -1,0 +1,113 @@
+// HMP memory commands: x, xp, print, sum, gva2gpa, gpa2hva, memsave, pmemsave
+// (QEMU monitor/hmp-cmds-target.c, hmp-cmds.c). Formatting only: reads go
+// through src/commands/guest-memory.ts, saves through the shared handlers.
+
+import { executeCommand, lookupCommand } from '../commands/registry.js';
+import { readPhysical, readVirtual, translate } from '../commands/guest-memory.js';
+import { isFault } from '../debug/ops.js';
+import { isCgmonError } from '../errors.js';
+import type { FmtArg } from './args.js';
+import { accessError, memoryDump, printc } from './format-dump.js';
+import { disassemble } from './disas.js';
+import type { HmpCall } from './types.js';
+
+const U64 = 0xffff_ffff_ffff_ffffn;
+
+function num(call: HmpCall, key: string): bigint {
+  return call.args.get(key) as bigint;
+}
+
+async function dump(call: HmpCall, physical: boolean): Promise<string> {
+  const fmt = call.args.get('fmt') as FmtArg;
+  const addr = num(call, 'addr');
+  const read = physical
+    ? (a: bigint, b: Uint8Array) => readPhysical(call.ctx, a, b)
+    : (a: bigint, b: Uint8Array) => readVirtual(call.ctx, a, b);
+  if (fmt.format === 'i') return disassemble(fmt.count, addr, read, accessError);
+  return memoryDump(fmt.count, fmt.format, fmt.size, addr, read);
+}
+
+export const hmpMemoryDump = (call: HmpCall): Promise<string> => dump(call, false);
+export const hmpPhysicalMemoryDump = (call: HmpCall): Promise<string> => dump(call, true);
+
+/** hmp_print: %#o, %#x, %u, %d or printc of the value. */
+export function hmpPrint(call: HmpCall): string {
+  const fmt = call.args.get('fmt') as FmtArg;
+  const v = num(call, 'val');
+  switch (fmt.format) {
+    case 'o':
+      return `${v === 0n ? '0' : `0${v.toString(8)}`}\n`;
+    case 'x':
+      return `${v === 0n ? '0' : `0x${v.toString(16)}`}\n`;
+    case 'u':
+      return `${v}\n`;
+    case 'c':
+      return `${printc(Number(BigInt.asIntN(32, v)))}\n`;
+    default:
+      return `${BigInt.asIntN(64, v)}\n`;
+  }
+}
+
+/** hmp_sum: BSD checksum of guest-physical bytes (uint32 addresses, unreadable = 0). */
+export function hmpSum(call: HmpCall): string {
+  const start = Number(num(call, 'start'));
+  const size = Number(num(call, 'size'));
+  const end = Math.min(start + size, 0x1_0000_0000);
+  let sum = 0;
+  const chunk = new Uint8Array(4096);
+  for (let addr = start; addr < end; addr += chunk.length) {
+    const n = Math.min(chunk.length, end - addr);
+    const buf = chunk.subarray(0, n);
+    for (let i = 0; i < n; i++) {
+      // Per byte, so one unreadable byte reads as 0 like address_space_ldub.
+      const one = buf.subarray(i, i + 1);
+      if (!readPhysical(call.ctx, BigInt(addr + i), one).ok) one[0] = 0;
+      sum = ((sum >> 1) | (sum << 15)) & 0xffff;
+      sum = (sum + buf[i]!) & 0xffff;
+    }
+  }
+  return `${sum.toString().padStart(5, '0')}\n`;
+}
+
+/** hmp_gva2gpa: translate the page, then add the offset. */
+export function hmpGva2gpa(call: HmpCall): string {
+  const addr = num(call, 'addr');
+  const t = translate(call.ctx, addr & ~0xfffn);
+  if (isFault(t)) return t.kind === 'denied' ? `Error: ${t.message}\n` : 'Unmapped\n';
+  const gpa = (t.pa + (addr & 0xfffn)) & U64;
+  return gpa === 0n ? 'gpa: 0\n' : `gpa: 0x${gpa.toString(16)}\n`;
+}
+
+/**
+ * hmp_gpa2hva: cgmon has no host mapping to reveal; it names the region and
+ * prints the RAM offset in its place (see docs/compat.md).
+ */
+export function hmpGpa2hva(call: HmpCall): string {
+  const addr = num(call, 'addr');
+  const hex = `0x${addr.toString(16)}`;
+  const region = call.ctx.machine.regions().find((r) => addr >= r.base && addr < r.base + BigInt(r.size));
+  if (!region) return `No memory is mapped at address ${hex}\n`;
+  if (region.kind !== 'ram') return `Memory at address ${hex} is not RAM\n`;
+  const off = addr - region.base + BigInt(region.ramOffset);
+  return `Host virtual address for ${hex} (${region.name}) is 0x${off.toString(16)}\n`;
+}
+
+async function save(call: HmpCall, command: 'memsave' | 'pmemsave'): Promise<string> {
+  if (!lookupCommand(command)) return `Error: The command ${command} has not been found\n`;
+  const args: Record<string, unknown> = {
+    val: Number(BigInt.asIntN(64, num(call, 'val'))),
+    size: Number(num(call, 'size')),
+    filename: call.args.get('filename') as string,
+  };
+  if (command === 'memsave') args['cpu-index'] = call.ctx.cpuIndex;
+  try {
+    await executeCommand(command, args, call.ctx);
+    return '';
+  } catch (e) {
+    if (isCgmonError(e)) return `Error: ${e.message}\n`;
+    throw e;
+  }
+}
+
+export const hmpMemsave = (call: HmpCall): Promise<string> => save(call, 'memsave');
+export const hmpPmemsave = (call: HmpCall): Promise<string> => save(call, 'pmemsave');

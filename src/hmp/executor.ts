@@ -1,0 +1,121 @@
+// The HMP command executor: one line in, QEMU's exact output out (every line
+// ending "\r\n", monitor_puts). Follows monitor/hmp.c handle_hmp_command:
+// command-name split at blank or '/', sub-tables (info), args_type parsing,
+// `Try "help …"` after a parse error. Transports (readline, telnet) sit above.
+
+import type { CommandContext } from '../commands/context.js';
+import { withCpu } from '../commands/context.js';
+import { debugCpuState } from '../commands/guest-memory.js';
+import { isCgmonError } from '../errors.js';
+import { parseArguments } from './args.js';
+import { HmpParseError } from './expr.js';
+import { HMP_COMMANDS, INFO_COMMANDS } from './commands.js';
+import type { HmpCall, HmpCommand, HmpOutput } from './types.js';
+
+const isSpace = (c: string | undefined): boolean =>
+  c === ' ' || c === '\t' || c === '\n' || c === '\r' || c === '\v' || c === '\f';
+
+/** compare_cmd: does `name` match one of the `a|b` aliases? */
+export function matchesName(cmd: HmpCommand, name: string): boolean {
+  return cmd.name.split('|').includes(name);
+}
+
+function findCommand(table: readonly HmpCommand[], name: string): HmpCommand | undefined {
+  return table.find((c) => matchesName(c, name));
+}
+
+/** monitor_puts: every "\n" becomes "\r\n". */
+export function toMonitorText(s: HmpOutput): string {
+  if (typeof s !== 'string') return s.crlf;
+  if (s.indexOf('\n') < 0) return s;
+  return s.replace(/\n/g, '\r\n');
+}
+
+interface Parsed {
+  cmd: HmpCommand;
+  /** Position after the command name(s) and their trailing blanks. */
+  argsPos: number;
+}
+
+export class HmpExecutor {
+  private readonly base: CommandContext;
+  private current: number;
+
+  constructor(base: CommandContext) {
+    this.base = base;
+    this.current = base.cpuIndex;
+  }
+
+  /** This monitor's current CPU (`cpu N`; QEMU's mon_get_cpu). */
+  get cpuIndex(): number {
+    return this.current;
+  }
+
+  /** The context commands run with: the base plus this monitor's CPU. */
+  context(): CommandContext {
+    return withCpu(this.base, this.current);
+  }
+
+  /** Run one command line; resolves to exactly what QEMU would print. */
+  async run(line: string): Promise<string> {
+    try {
+      return toMonitorText(await this.handle(line));
+    } catch (e) {
+      if (isCgmonError(e)) return toMonitorText(`Error: ${e.message}\n`);
+      throw e;
+    }
+  }
+
+  private parseCommand(line: string, pos: number, table: readonly HmpCommand[]): Parsed | string | undefined {
+    let p = pos;
+    while (isSpace(line[p])) p++;
+    if (p >= line.length) return undefined;
+    const start = p;
+    while (p < line.length && line[p] !== '/' && !isSpace(line[p])) p++;
+    const name = line.slice(start, p);
+    const cmd = findCommand(table, name);
+    if (!cmd) return `unknown command: '${line.slice(0, p)}'\n`;
+    while (isSpace(line[p])) p++;
+    if (cmd.subTable && p < line.length) {
+      const sub = this.parseCommand(line, p, cmd.subTable);
+      return sub;
+    }
+    return { cmd, argsPos: p };
+  }
+
+  private async handle(line: string): Promise<HmpOutput> {
+    const parsed = this.parseCommand(line, 0, HMP_COMMANDS);
+    if (parsed === undefined) return '';
+    if (typeof parsed === 'string') return parsed;
+    const { cmd, argsPos } = parsed;
+    let args;
+    try {
+      args = parseArguments(line, argsPos, cmd.argsType, cmd.name, () => debugCpuState(this.context()));
+    } catch (e) {
+      if (!(e instanceof HmpParseError) && !isCgmonError(e)) throw e;
+      let end = argsPos;
+      while (end > 0 && isSpace(line[end - 1])) end--;
+      return `${e.message}\nTry "help ${line.slice(0, end)}" for more information\n`;
+    }
+    if (!cmd.handler) return `Command "${line.slice(0, argsPos).trimEnd()}" is not available.\n`;
+    const call: HmpCall = {
+      args,
+      ctx: this.context(),
+      setCpu: (i) => {
+        this.current = i;
+      },
+      cpuState: () => debugCpuState(this.context()),
+    };
+    return cmd.handler(call);
+  }
+}
+
+/** Top-level command names (aliases split) for Tab completion. */
+export function hmpCommandNames(): string[] {
+  return HMP_COMMANDS.flatMap((c) => c.name.split('|')).sort();
+}
+
+/** `info` sub-command names for Tab completion (the ones cgmon implements). */
+export function hmpInfoNames(): string[] {
+  return INFO_COMMANDS.filter((c) => c.handler).flatMap((c) => c.name.split('|')).sort();
+}

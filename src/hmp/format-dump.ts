@@ -1,0 +1,120 @@
+// HMP memory_dump() layout (QEMU monitor/hmp-cmds-target.c, qemu-facts §1.4/§1.5):
+// 16-digit address prefix, 8 bytes per line for byte items else 16, widths per
+// format, `/c` quirks, and " Cannot access memory" ending the dump.
+
+import type { MemTxResult } from '../machine/memattrs.js';
+
+export type DumpReader = (addr: bigint, buf: Uint8Array) => MemTxResult;
+
+const U64 = 0xffff_ffff_ffff_ffffn;
+
+/** monitor_printc: the quoted, escaped form of one character code. */
+export function printc(c: number): string {
+  switch (c) {
+    case 0x27:
+      return "'\\''";
+    case 0x5c:
+      return "'\\\\'";
+    case 0x0a:
+      return "'\\n'";
+    case 0x0d:
+      return "'\\r'";
+    default:
+      if (c >= 32 && c <= 126) return `'${String.fromCharCode(c)}'`;
+      return `'\\x${(c >>> 0).toString(16).padStart(2, '0')}'`;
+  }
+}
+
+/** Precomputed byte renderings for `/c` (the hot path of big char dumps). */
+const PRINTC = Array.from({ length: 256 }, (_, i) => printc(i));
+
+export function hex16(v: bigint): string {
+  return v.toString(16).padStart(16, '0');
+}
+
+function maxDigits(format: string, wsize: number): number {
+  switch (format) {
+    case 'o':
+      return Math.ceil((wsize * 8) / 3);
+    case 'u':
+    case 'd':
+      return Math.ceil((wsize * 80) / 33);
+    default:
+      return (wsize * 8) / 4;
+  }
+}
+
+/** `%#o`: a leading 0 except for zero itself. */
+function octal(v: bigint): string {
+  return v === 0n ? '0' : `0${v.toString(8)}`;
+}
+
+function formatItem(format: string, v: bigint, wsize: number, digits: number): string {
+  switch (format) {
+    case 'o':
+      return octal(v).padStart(digits, ' ');
+    case 'u':
+      return v.toString().padStart(digits, ' ');
+    case 'd':
+      // %PRId64 of the zero-extended value: only 8-byte items can be negative.
+      return (wsize === 8 ? BigInt.asIntN(64, v) : v).toString().padStart(digits, ' ');
+    case 'c':
+      return PRINTC[Number(v & 0xffn)]!;
+    default:
+      return `0x${v.toString(16).padStart(digits, '0')}`;
+  }
+}
+
+function load(buf: Uint8Array, dv: DataView, i: number, wsize: number): bigint {
+  switch (wsize) {
+    case 8:
+      return dv.getBigUint64(i, true);
+    case 4:
+      return BigInt(dv.getUint32(i, true));
+    case 2:
+      return BigInt(dv.getUint16(i, true));
+    default:
+      return BigInt(buf[i]!);
+  }
+}
+
+/**
+ * Render `count` items of `wsize` bytes from `addr` in `format` (x d u o c).
+ * Returns the output with "\n" line ends. `read` is the virtual or
+ * physical debug read; a failed line ends the dump.
+ */
+export function memoryDump(count: number, format: string, wsize: number, addr: bigint, read: DumpReader): string {
+  let len = wsize * count;
+  const lineSize = wsize === 1 ? 8 : 16;
+  const digits = maxDigits(format, wsize);
+  if (format === 'c') wsize = 1;
+  const out: string[] = [];
+  const buf = new Uint8Array(16);
+  const dv = new DataView(buf.buffer);
+  let a = addr & U64;
+  while (len > 0) {
+    const l = Math.min(len, lineSize);
+    const line = buf.subarray(0, l);
+    const r = read(a, line);
+    if (!r.ok) {
+      out.push(`${hex16(a)}: ${accessError(r)}\n`);
+      break;
+    }
+    const items: string[] = [`${hex16(a)}:`];
+    for (let i = 0; i < l; i += wsize) {
+      items.push(formatItem(format, load(buf, dv, i, wsize), wsize, digits));
+    }
+    out.push(items.join(' '), '\n');
+    a = (a + BigInt(l)) & U64;
+    len -= l;
+  }
+  return out.join('');
+}
+
+/**
+ * The text after the address prefix for a failed line: QEMU's "Cannot access
+ * memory", or the debug object's refusal (policy) so the user sees why.
+ */
+export function accessError(r: Exclude<MemTxResult, { ok: true }>): string {
+  return r.kind === 'denied' ? `Error: ${r.message}` : 'Cannot access memory';
+}

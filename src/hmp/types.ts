@@ -1,0 +1,35 @@
+// Shapes shared by the HMP command table, its handlers and the executor
+// (QEMU monitor/monitor-internal.h HMPCommand: name, args_type, params, help).
+
+import type { CommandContext } from '../commands/context.js';
+import type { ParsedArgs } from './args.js';
+import type { X86CpuState } from '../machine/cpu.js';
+
+/** What a handler gets: parsed args, the monitor's context and its CPU switch. */
+export interface HmpCall {
+  readonly args: ParsedArgs;
+  /** The base context with this monitor's current CPU. */
+  readonly ctx: CommandContext;
+  /** `cpu N` changes the monitor's current CPU. */
+  setCpu(index: number): void;
+  /** Register state of the current CPU through the debug object (throws on refusal). */
+  cpuState(): X86CpuState;
+}
+
+/**
+ * Handlers return text with "\n" line ends (the executor adds the "\r", as
+ * monitor_puts does), or `{ crlf }` already in wire form for big outputs.
+ */
+export type HmpOutput = string | { readonly crlf: string };
+export type HmpHandler = (call: HmpCall) => HmpOutput | Promise<HmpOutput>;
+
+export interface HmpCommand {
+  /** `print|p`: aliases separated by `|`, as compare_cmd splits them. */
+  readonly name: string;
+  readonly argsType: string;
+  readonly params: string;
+  readonly help: string;
+  /** Absent: QEMU has the command but cgmon does not model it. */
+  readonly handler?: HmpHandler;
+  readonly subTable?: readonly HmpCommand[];
+}
