@@ -59,6 +59,12 @@ export class Machine {
   readonly memory = new AddressSpace();
   readonly cpus: X86CpuState[];
   readonly objects = new Map<string, MachineObject>();
+  /**
+   * Guest-physical ranges the guest shares with the host (unencrypted): the
+   * page-encryption bitmap that a confidential guest's launch and hypercalls
+   * maintain. Vendor-neutral; empty for ordinary guests.
+   */
+  readonly sharedRanges: { base: bigint; size: number }[] = [];
   runState: RunState;
   private readonly listeners = new Set<MachineEventListener>();
 
