@@ -1,0 +1,130 @@
+// Layer rules of DESIGN.md enforced by scanning src/**/*.ts imports: front ends
+// -> commands -> debug -> vendors / machine, only server.ts touches sockets, and
+// nothing outside src/sev (plus its command file and the CLI) names SEV.
+
+import { describe, expect, it } from 'vitest';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { dirname, join, posix, relative, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+const SRC = join(ROOT, 'src');
+
+const FRONT_ENDS = ['qmp', 'hmp', 'gdbstub', 'rpc'] as const;
+const VENDORS = ['sev', 'tdx'] as const;
+/** Wiring and leaf modules any layer may use (errors, options) or that sit on top (cli). */
+const EXEMPT = ['cli.ts', 'errors.ts', 'options.ts'] as const;
+const LEAVES = ['errors.ts', 'options.ts'] as const;
+const SOCKET_MODULES = ['net', 'http', 'https', 'http2', 'tls', 'dgram', 'ws'] as const;
+
+/** Which top-level src directories each layer may import (besides itself and the leaves). */
+const ALLOWED: Record<string, readonly string[]> = {
+  machine: [],
+  debug: ['machine'],
+  sev: ['debug', 'machine'],
+  tdx: ['debug', 'machine'],
+  guests: ['debug', 'machine'],
+  commands: ['debug', 'machine'],
+  qmp: ['commands', 'debug', 'machine'],
+  hmp: ['commands', 'debug', 'machine'],
+  gdbstub: ['commands', 'debug', 'machine'],
+  rpc: ['commands', 'debug', 'machine'],
+};
+
+interface Violation {
+  file: string;
+  spec: string;
+  rule: string;
+}
+
+/** Import specifiers of a TypeScript source: static, re-exports, side-effect and dynamic. */
+function importSpecifiers(source: string): string[] {
+  const text = source.replace(/\/\*[\s\S]*?\*\//g, '').replace(/^\s*\/\/.*$/gm, '');
+  const out: string[] = [];
+  const patterns = [
+    /\b(?:import|export)\s+(?:type\s+)?[^'"`;]*?\bfrom\s*['"]([^'"]+)['"]/g,
+    /\bimport\s*['"]([^'"]+)['"]/g,
+    /\bimport\s*\(\s*['"]([^'"]+)['"]\s*\)/g,
+  ];
+  for (const re of patterns) for (const m of text.matchAll(re)) out.push(m[1]!);
+  return out;
+}
+
+/** Top-level area of a src-relative path: a directory name, or the file name for src/*.ts. */
+function areaOf(srcRel: string): string {
+  return srcRel.split('/')[0]!;
+}
+
+/** Check one file (path relative to src/, posix separators) against every rule. */
+function checkFile(srcRel: string, source: string): Violation[] {
+  const out: Violation[] = [];
+  const area = areaOf(srcRel);
+  const base = posix.basename(srcRel);
+  for (const spec of importSpecifiers(source)) {
+    const bare = spec.replace(/^node:/, '').split('/')[0]!;
+    if (!spec.startsWith('.') && (SOCKET_MODULES as readonly string[]).includes(bare) && base !== 'server.ts') {
+      out.push({ file: srcRel, spec, rule: 'only a front end server.ts may use sockets' });
+    }
+    const sevOk = area === 'sev' || srcRel === 'commands/sev.ts' || srcRel === 'cli.ts';
+    if (!sevOk && /sev/i.test(spec)) out.push({ file: srcRel, spec, rule: "only src/sev, src/commands/sev.ts and src/cli.ts may name 'sev' in an import" });
+    if (!spec.startsWith('.')) continue;
+    // Relative imports name the emitted .js file; the source is the .ts beside it.
+    const target = posix.normalize(posix.join(posix.dirname(srcRel), spec)).replace(/\.js$/, '.ts');
+    if (target.startsWith('..')) {
+      out.push({ file: srcRel, spec, rule: 'src must not import from outside src' });
+      continue;
+    }
+    const to = areaOf(target);
+    if (to === 'cli.ts' && srcRel !== 'cli.ts') out.push({ file: srcRel, spec, rule: 'nothing imports the CLI' });
+    if ((EXEMPT as readonly string[]).includes(srcRel) || to === area || (LEAVES as readonly string[]).includes(to)) continue;
+    const allowed = ALLOWED[area];
+    if (allowed === undefined) {
+      out.push({ file: srcRel, spec, rule: `src/${area} has no layer: add it to ALLOWED in test/unit/layers.test.ts` });
+    } else if (!allowed.includes(to) && !(srcRel === `commands/${to}.ts` && (VENDORS as readonly string[]).includes(to))) {
+      out.push({ file: srcRel, spec, rule: `src/${area} may not import src/${to}` });
+    }
+  }
+  return out;
+}
+
+function listTs(dir: string): string[] {
+  const out: string[] = [];
+  for (const name of readdirSync(dir)) {
+    const p = join(dir, name);
+    if (statSync(p).isDirectory()) out.push(...listTs(p));
+    else if (name.endsWith('.ts') && !name.endsWith('.d.ts')) out.push(p);
+  }
+  return out;
+}
+
+const fmt = (v: Violation[]): string[] => v.map((x) => `${x.file}: '${x.spec}' — ${x.rule}`);
+
+describe('layer rules (DESIGN.md)', () => {
+  it('the checker catches each kind of violation', () => {
+    expect(fmt(checkFile('machine/ram.ts', "import { x } from '../debug/ops.js';"))).toHaveLength(1);
+    expect(fmt(checkFile('debug/walker.ts', "import type { S } from '../sev/policy.js';"))).toHaveLength(2);
+    expect(fmt(checkFile('commands/x.ts', "export { q } from '../qmp/server.js';"))).toHaveLength(1);
+    expect(fmt(checkFile('hmp/session.ts', "import net from 'node:net';"))).toHaveLength(1);
+    expect(fmt(checkFile('rpc/session.ts', "import { WebSocketServer } from 'ws';"))).toHaveLength(1);
+    expect(fmt(checkFile('hmp/info.ts', "const m = await import('../sev/firmware.js');"))).toHaveLength(2);
+    expect(fmt(checkFile('commands/x.ts', "import '../cli.js';"))).toHaveLength(2);
+    expect(fmt(checkFile('weird/x.ts', "import { a } from '../machine/ram.js';"))[0]).toMatch(/has no layer/);
+  });
+
+  it('the checker accepts what the rules allow', () => {
+    expect(checkFile('hmp/server.ts', "import { createServer } from 'node:net';\nimport { a } from '../commands/context.js';")).toEqual([]);
+    expect(checkFile('commands/sev.ts', "import { SevGuest } from '../sev/guest.js';")).toEqual([]);
+    expect(checkFile('sev/debug-object.ts', "import { registerDebugObject } from '../debug/registry.js';")).toEqual([]);
+    expect(checkFile('machine/objects.ts', "import type { KeyValues } from '../options.js';")).toEqual([]);
+    expect(checkFile('cli.ts', "import './sev/index.js'; import { x } from './hmp/server.js';")).toEqual([]);
+    // Comments are not imports.
+    expect(checkFile('machine/x.ts', "// import { a } from '../debug/ops.js';\n/* from '../qmp/x.js' */")).toEqual([]);
+  });
+
+  it('src/**/*.ts has no layer violations', () => {
+    const files = listTs(SRC);
+    expect(files.length).toBeGreaterThan(10);
+    const violations = files.flatMap((f) => checkFile(relative(SRC, f).split('\\').join('/'), readFileSync(f, 'utf8')));
+    expect(fmt(violations)).toEqual([]);
+  });
+});
