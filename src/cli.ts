@@ -5,12 +5,14 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
 import { CgmonError } from './errors.js';
-import { parseKeyValues, parseSize, type KeyValues } from './options.js';
+import { parseEndpoint, parseKeyValues, parseSize, type KeyValues } from './options.js';
 import { Machine, type MachineConfig } from './machine/machine.js';
 import { loadDump } from './machine/load-dump.js';
 import { createObject } from './machine/objects.js';
 import { createDebugOps } from './debug/registry.js';
 import type { MemoryDebugOps } from './debug/ops.js';
+import { makeContext, type CommandContext } from './commands/index.js';
+import { startRpcServer } from './rpc/server.js';
 
 export const VERSION = '0.1.0';
 
@@ -187,11 +189,58 @@ export function buildMachine(opts: CliOptions): { machine: Machine; ops: MemoryD
   return { machine, ops: createDebugOps(machine) };
 }
 
+/** A running front-end listener, whatever its protocol. */
+interface Listener {
+  close(): Promise<void>;
+}
+
+/** QEMU adds its default monitors only when the command line names none. */
+function wantsDefaults(o: CliOptions): boolean {
+  return !o.nodefaults && o.qmp.length + o.monitor.length + o.mon.length + o.gdb.length + o.rpc.length === 0;
+}
+
+/** -rpc ws:HOST:PORT[,token=T]: JSON-RPC over WebSocket plus the browser console. */
+async function startRpc(spec: string, ctx: CommandContext): Promise<Listener> {
+  const ep = parseEndpoint(spec);
+  if (ep.kind !== 'ws' || ep.host === undefined || ep.port === undefined) {
+    throw new CgmonError(`-rpc ${spec}: expects ws:HOST:PORT`, 'bad-option');
+  }
+  const token = ep.props.get('token');
+  const server = await startRpcServer({ host: ep.host, port: ep.port, ctx, ...(token !== undefined ? { token } : {}) });
+  process.stderr.write(`cgmon: console and JSON-RPC on ${server.url}\n`);
+  return server;
+}
+
+/** Start every front end, then run until quit or a signal; closes them all. */
+async function serve(opts: CliOptions, machine: Machine, ops: MemoryDebugOps): Promise<number> {
+  let stop: () => void = () => undefined;
+  const stopped = new Promise<void>((resolve) => (stop = resolve));
+  const ctx = makeContext(machine, ops, { quit: () => stop() });
+  const defaults = wantsDefaults(opts);
+  const listeners: Listener[] = [];
+  try {
+    for (const spec of defaults ? ['ws:127.0.0.1:8080'] : opts.rpc) listeners.push(await startRpc(spec, ctx));
+  } catch (e) {
+    await Promise.all(listeners.map((l) => l.close()));
+    const msg = e instanceof CgmonError ? e.message : (e as Error).message;
+    process.stderr.write(`cgmon: ${msg}\n`);
+    return 1;
+  }
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+  await stopped;
+  process.off('SIGINT', stop);
+  process.off('SIGTERM', stop);
+  await Promise.all(listeners.map((l) => l.close()));
+  return 0;
+}
+
 export async function main(argv: readonly string[]): Promise<number> {
   let opts: CliOptions;
+  let built: { machine: Machine; ops: MemoryDebugOps };
   try {
     opts = parseCli(argv);
-    buildMachine(opts);
+    built = buildMachine(opts);
   } catch (e) {
     if (e instanceof CommanderError) {
       if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version') {
@@ -208,8 +257,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     }
     throw e;
   }
-  process.stderr.write('cgmon: no front ends are implemented yet\n');
-  return 0;
+  return serve(opts, built.machine, built.ops);
 }
 
 const invokedDirectly = process.argv[1] !== undefined && import.meta.url === new URL(`file://${process.argv[1]}`).href;

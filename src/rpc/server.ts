@@ -11,6 +11,7 @@ import { randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { CommandContext } from '../commands/index.js';
+import { HmpExecutor } from '../hmp/index.js';
 import { RpcSession, type HmpFactory, type RateLimit } from './session.js';
 
 export interface RpcServerOptions {
@@ -20,6 +21,7 @@ export interface RpcServerOptions {
   ctx: CommandContext;
   /** Required token; generated when binding a non-loopback address and none is given. */
   token?: string;
+  /** HMP line runner per connection; defaults to the HMP executor the consoles use. */
   hmp?: HmpFactory;
   rate?: RateLimit;
   /** Largest accepted WebSocket message, bytes. */
@@ -137,7 +139,8 @@ function checkUpgrade(req: IncomingMessage, token: string | undefined, hostAllow
 }
 
 function attach(ws: WebSocket, opts: RpcServerOptions, sessions: Set<RpcSession>): void {
-  const sessionOpts = { ctx: opts.ctx, ...(opts.hmp ? { hmp: opts.hmp } : {}), ...(opts.rate ? { rate: opts.rate } : {}) };
+  const hmp: HmpFactory = opts.hmp ?? ((ctx) => new HmpExecutor(ctx));
+  const sessionOpts = { ctx: opts.ctx, hmp, ...(opts.rate ? { rate: opts.rate } : {}) };
   const session = new RpcSession({ send: (t) => ws.send(t), close: (c, r) => ws.close(c, r) }, sessionOpts);
   sessions.add(session);
   ws.on('message', (data, isBinary) => {

@@ -5,6 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startRpcServer, type RpcServer } from '../../src/rpc/server.js';
 import { connectRpc, goldenContext, type RpcTestClient } from '../helpers/rpc-client.js';
+import { hmpRecords } from '../helpers/golden.js';
 import type { CommandContext } from '../../src/commands/index.js';
 
 let server: RpcServer;
@@ -127,5 +128,20 @@ describe('events', () => {
     expect(n.params.timestamp.seconds).toBeGreaterThan(1_600_000_000);
     ctx.machine.cont();
     expect(((await client.next()) as { method: string }).method).toBe('RESUME');
+  });
+});
+
+describe('hmp method', () => {
+  it('runs an HMP line and returns QEMU’s text, byte for byte with the golden capture', async () => {
+    const golden = hmpRecords('d-lm4').find((r) => r.cmd === 'info mem');
+    expect(golden?.out).toBeDefined();
+    const r = (await call('{"jsonrpc":"2.0","method":"hmp","params":{"command-line":"info mem"},"id":"h"}')) as { result: string };
+    expect(r.result).toBe(golden!.out);
+    const positional = (await call('{"jsonrpc":"2.0","method":"hmp","params":["info mem"],"id":"p"}')) as { result: string };
+    expect(positional.result).toBe(golden!.out);
+  });
+
+  it('answers a missing command line with -32602', async () => {
+    expect(await call('{"jsonrpc":"2.0","method":"hmp","params":{},"id":1}')).toMatchObject({ error: { code: -32602 }, id: 1 });
   });
 });
