@@ -1,0 +1,160 @@
+// Socket and stdio glue for the HMP consoles: listens on tcp/telnet/unix
+// endpoints, adapts each connection (and stdin/stdout) to an HmpTransport and
+// hands its bytes to an HmpSession. Telnet framing comes from telnet.ts.
+
+import { createServer, type Server, type Socket } from 'node:net';
+import { unlinkSync } from 'node:fs';
+import type { Readable, Writable } from 'node:stream';
+import { CgmonError } from '../errors.js';
+import type { CommandContext } from '../commands/context.js';
+import { HmpExecutor, hmpCommandNames, hmpInfoNames } from './executor.js';
+import { ReadlineHistory } from './readline.js';
+import { HmpSession, type HmpSessionOptions, type HmpTransport, type LineExecutor } from './session.js';
+import { TELNET_INIT, TelnetDecoder } from './telnet.js';
+import type { HmpEndpoint } from './endpoints.js';
+
+export interface HmpServerOptions {
+  base: CommandContext;
+  executor?: (ctx: CommandContext) => LineExecutor;
+  version?: string;
+  /** For the stdio console; default process.stdin / process.stdout. */
+  stdin?: Readable;
+  stdout?: Writable;
+}
+
+/** A running console endpoint. */
+export interface HmpListener {
+  readonly endpoint: HmpEndpoint;
+  /** The bound TCP port (useful with port 0) or unix path. */
+  readonly port?: number;
+  readonly path?: string;
+  readonly sessions: ReadonlySet<HmpSession>;
+  close(): Promise<void>;
+}
+
+function sessionOptions(opts: HmpServerOptions, history: ReadlineHistory): HmpSessionOptions {
+  const o: HmpSessionOptions = {
+    base: opts.base,
+    executor: opts.executor ?? ((ctx) => new HmpExecutor(ctx)),
+    names: { commands: hmpCommandNames, info: hmpInfoNames },
+    history,
+  };
+  if (opts.version !== undefined) o.version = opts.version;
+  return o;
+}
+
+function streamTransport(input: Readable, output: Writable, onClose: () => void): HmpTransport {
+  return {
+    write: (d) => (output.destroyed || !output.writable ? true : output.write(d)),
+    drain: () =>
+      new Promise<void>((resolve) => {
+        if (output.destroyed || !output.writableNeedDrain) return resolve();
+        const done = (): void => {
+          output.off('drain', done);
+          output.off('close', done);
+          resolve();
+        };
+        output.on('drain', done);
+        output.on('close', done);
+      }),
+    pause: () => input.pause(),
+    resume: () => input.resume(),
+    close: onClose,
+  };
+}
+
+function attach(session: HmpSession, input: Readable, decoder?: TelnetDecoder): void {
+  input.on('data', (chunk: Buffer) => session.feed(decoder ? decoder.decode(chunk) : chunk));
+  input.on('end', () => session.closedByPeer());
+  input.on('close', () => session.closedByPeer());
+  // A reset connection or a broken pipe ends that console only.
+  input.on('error', () => session.closedByPeer());
+}
+
+function listenSocket(endpoint: HmpEndpoint, opts: HmpServerOptions): Promise<HmpListener> {
+  const history = new ReadlineHistory();
+  const sessions = new Set<HmpSession>();
+  const sockets = new Set<Socket>();
+  const server: Server = createServer((sock) => {
+    sock.setNoDelay(true);
+    sockets.add(sock);
+    const session = new HmpSession(streamTransport(sock, sock, () => sock.end()), sessionOptions(opts, history));
+    sessions.add(session);
+    sock.on('close', () => {
+      sockets.delete(sock);
+      sessions.delete(session);
+    });
+    sock.on('error', () => sock.destroy());
+    if (endpoint.kind === 'telnet') {
+      sock.write(TELNET_INIT);
+      attach(session, sock, new TelnetDecoder());
+    } else attach(session, sock);
+    session.open();
+  });
+  if (endpoint.kind === 'unix' && endpoint.path) {
+    // QEMU unlinks a stale socket file before binding.
+    try {
+      unlinkSync(endpoint.path);
+    } catch {
+      /* not there */
+    }
+  }
+  return new Promise((resolve, reject) => {
+    server.once('error', (e: NodeJS.ErrnoException) =>
+      reject(new CgmonError(`${endpoint.label}: Failed to bind socket: ${e.message.replace(/^\w+ /, '')}`, 'bad-option')),
+    );
+    const onListening = (): void => {
+      const addr = server.address();
+      const base = { endpoint, sessions, close: () => closeServer(server, sockets) };
+      if (addr && typeof addr === 'object') resolve({ ...base, port: addr.port });
+      else resolve({ ...base, path: endpoint.path ?? '' });
+    };
+    if (endpoint.kind === 'unix') server.listen(endpoint.path, onListening);
+    else server.listen(endpoint.port ?? 0, endpoint.host ?? '127.0.0.1', onListening);
+  });
+}
+
+function closeServer(server: Server, sockets: Set<Socket>): Promise<void> {
+  for (const s of sockets) s.destroy();
+  return new Promise((resolve) => server.close(() => resolve()));
+}
+
+/** `-monitor stdio`: one console on the daemon's stdin/stdout, in raw mode on a terminal. */
+function listenStdio(endpoint: HmpEndpoint, opts: HmpServerOptions): HmpListener {
+  const input = opts.stdin ?? process.stdin;
+  const output = opts.stdout ?? process.stdout;
+  const tty = input === process.stdin && process.stdin.isTTY;
+  // QEMU's stdio chardev turns off echo and line mode but keeps ^C as SIGINT.
+  if (tty) process.stdin.setRawMode(true);
+  output.on('error', () => undefined);
+  const session = new HmpSession(streamTransport(input, output, () => undefined), sessionOptions(opts, new ReadlineHistory()));
+  if (tty) {
+    input.on('data', (chunk: Buffer) => {
+      if (chunk.includes(3)) opts.base.services.quit();
+    });
+  }
+  attach(session, input);
+  session.open();
+  input.resume();
+  return {
+    endpoint,
+    sessions: new Set([session]),
+    close: async () => {
+      if (tty) process.stdin.setRawMode(false);
+      input.pause();
+      session.closedByPeer();
+    },
+  };
+}
+
+/** Open every console; on a failure, the ones already open are closed again. */
+export async function startHmpConsoles(endpoints: readonly HmpEndpoint[], opts: HmpServerOptions): Promise<HmpListener[]> {
+  const started: HmpListener[] = [];
+  try {
+    for (const ep of endpoints) started.push(ep.kind === 'stdio' ? listenStdio(ep, opts) : await listenSocket(ep, opts));
+  } catch (e) {
+    await Promise.all(started.map((l) => l.close()));
+    throw e;
+  }
+  return started;
+}
