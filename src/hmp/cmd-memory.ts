@@ -10,11 +10,19 @@ import type { FmtArg } from './args.js';
 import { accessError, memoryDump, printc } from './format-dump.js';
 import { disassemble } from './disas.js';
 import type { HmpCall } from './types.js';
+import { isCs64, type X86CpuState } from '../machine/cpu.js';
+import type { CodeSize } from './disas.js';
 
 const U64 = 0xffff_ffff_ffff_ffffn;
 
 function num(call: HmpCall, key: string): bigint {
   return call.args.get(key) as bigint;
+}
+
+/** The disassembler mode QEMU derives from HF_CS64 / HF_CS32. */
+function codeSize(s: X86CpuState): CodeSize {
+  if (isCs64(s)) return 64;
+  return (s.cr0 & 1n) !== 0n && (s.seg.cs.flags & (1 << 22)) !== 0 ? 32 : 16;
 }
 
 async function dump(call: HmpCall, physical: boolean): Promise<string> {
@@ -23,7 +31,7 @@ async function dump(call: HmpCall, physical: boolean): Promise<string> {
   const read = physical
     ? (a: bigint, b: Uint8Array) => readPhysical(call.ctx, a, b)
     : (a: bigint, b: Uint8Array) => readVirtual(call.ctx, a, b);
-  if (fmt.format === 'i') return disassemble(fmt.count, addr, read, accessError);
+  if (fmt.format === 'i') return disassemble(fmt.count, addr, read, accessError, codeSize(call.cpuState()));
   return memoryDump(fmt.count, fmt.format, fmt.size, addr, read);
 }
 

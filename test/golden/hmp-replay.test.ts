@@ -50,6 +50,7 @@ describe.each(SCENARIOS)('HMP replay %s', (name) => {
       compared++;
       if (out !== r.out) mismatches.push(`${JSON.stringify(r.cmd)}\n  want ${JSON.stringify(r.out)}\n  got  ${JSON.stringify(out)}`);
     }
+    if (process.env['HMP_REPLAY_VERBOSE']) console.log(mismatches.join('\n'));
     expect(mismatches.slice(0, 20).join('\n')).toBe('');
     expect(compared).toBeGreaterThan(records.length - 10);
   });
