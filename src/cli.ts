@@ -13,6 +13,7 @@ import { createDebugOps } from './debug/registry.js';
 import type { MemoryDebugOps } from './debug/ops.js';
 import { makeContext, type CommandContext } from './commands/index.js';
 import { startRpcServer } from './rpc/server.js';
+import { HmpExecutor } from './hmp/index.js';
 
 export const VERSION = '0.1.0';
 
@@ -206,7 +207,8 @@ async function startRpc(spec: string, ctx: CommandContext): Promise<Listener> {
     throw new CgmonError(`-rpc ${spec}: expects ws:HOST:PORT`, 'bad-option');
   }
   const token = ep.props.get('token');
-  const server = await startRpcServer({ host: ep.host, port: ep.port, ctx, ...(token !== undefined ? { token } : {}) });
+  const hmp = (c: CommandContext): HmpExecutor => new HmpExecutor(c);
+  const server = await startRpcServer({ host: ep.host, port: ep.port, ctx, hmp, ...(token !== undefined ? { token } : {}) });
   process.stderr.write(`cgmon: console and JSON-RPC on ${server.url}\n`);
   return server;
 }

@@ -11,7 +11,6 @@ import { randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { CommandContext } from '../commands/index.js';
-import { HmpExecutor } from '../hmp/index.js';
 import { RpcSession, type HmpFactory, type RateLimit } from './session.js';
 
 export interface RpcServerOptions {
@@ -21,7 +20,10 @@ export interface RpcServerOptions {
   ctx: CommandContext;
   /** Required token; generated when binding a non-loopback address and none is given. */
   token?: string;
-  /** HMP line runner per connection; defaults to the HMP executor the consoles use. */
+  /**
+   * HMP line runner per connection (cli.ts passes the HMP executor: a front
+   * end may not import another). Without it, `hmp` uses human-monitor-command.
+   */
   hmp?: HmpFactory;
   rate?: RateLimit;
   /** Largest accepted WebSocket message, bytes. */
@@ -139,8 +141,7 @@ function checkUpgrade(req: IncomingMessage, token: string | undefined, hostAllow
 }
 
 function attach(ws: WebSocket, opts: RpcServerOptions, sessions: Set<RpcSession>): void {
-  const hmp: HmpFactory = opts.hmp ?? ((ctx) => new HmpExecutor(ctx));
-  const sessionOpts = { ctx: opts.ctx, hmp, ...(opts.rate ? { rate: opts.rate } : {}) };
+  const sessionOpts = { ctx: opts.ctx, ...(opts.hmp ? { hmp: opts.hmp } : {}), ...(opts.rate ? { rate: opts.rate } : {}) };
   const session = new RpcSession({ send: (t) => ws.send(t), close: (c, r) => ws.close(c, r) }, sessionOpts);
   sessions.add(session);
   ws.on('message', (data, isBinary) => {

@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startRpcServer, type RpcServer } from '../../src/rpc/server.js';
 import { connectRpc, goldenContext, type RpcTestClient } from '../helpers/rpc-client.js';
 import { hmpRecords } from '../helpers/golden.js';
+import { HmpExecutor } from '../../src/hmp/index.js';
 import type { CommandContext } from '../../src/commands/index.js';
 
 let server: RpcServer;
@@ -14,7 +15,7 @@ let ctx: CommandContext;
 
 beforeAll(async () => {
   ctx = goldenContext();
-  server = await startRpcServer({ host: '127.0.0.1', port: 0, ctx });
+  server = await startRpcServer({ host: '127.0.0.1', port: 0, ctx, hmp: (c) => new HmpExecutor(c) });
   client = await connectRpc(`ws://127.0.0.1:${server.port}/rpc`);
 });
 
