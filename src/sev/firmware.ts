@@ -1,0 +1,327 @@
+// The AMD Secure Processor as KVM drives it (SEV API #55766, SNP ABI #56860;
+// ids in kernel include/linux/psp-sev.h): platform state, per-guest handle,
+// ASID, VEK and policy, the launch state machine, LAUNCH_MEASURE, LAUNCH_SECRET,
+// DBG_DECRYPT/DBG_ENCRYPT with the firmware's rules, and SNP's page-granular
+// SNP_DBG_DECRYPT/ENCRYPT. Failures throw SevFirmwareError with the status code.
+
+import { createHash, createHmac, randomBytes, type Hash } from 'node:crypto';
+import { ctr } from '@noble/ciphers/aes.js';
+import { fwFail } from './fw-errors.js';
+import type { GuestPhysMemory } from './guest-ram.js';
+import { PAGE } from './guest-ram.js';
+import { SNP_POLICY, SEV_POLICY, debugAllowed, type SevKind } from './policy.js';
+import { XexCipher, XEX_KEY_SIZE } from './xex.js';
+
+/** SevState of qapi/misc-target.json. */
+export type SevGuestState = 'uninit' | 'launch-update' | 'launch-secret' | 'running';
+export type PlatformState = 'uninit' | 'init' | 'working';
+
+export const SEV_API_MAJOR = 1;
+export const SEV_API_MINOR = 55;
+export const SEV_BUILD = 21;
+/** Lowest ASID for SEV guests that are not SEV-ES (CPUID 0x8000001F EDX). */
+export const MIN_SEV_ASID = 100;
+/** Firmware-owned VMSA pages sit at these synthetic system physical addresses. */
+const VMSA_SPA_BASE = 0xfff0_0000_0000n;
+
+export interface GuestContext {
+  readonly handle: number;
+  readonly asid: number;
+  readonly kind: SevKind;
+  readonly policy: bigint;
+  readonly memory: GuestPhysMemory;
+  state: SevGuestState;
+  readonly vek: XexCipher;
+  /** Transport integrity and encryption keys agreed with the guest owner at LAUNCH_START. */
+  readonly tik: Uint8Array;
+  readonly tek: Uint8Array;
+  /** GCTX.LD: SHA-256 over everything launched. */
+  readonly ld: Hash;
+  digest?: Buffer;
+  measurement?: Uint8Array;
+  /** Encrypted VMSA page per vCPU (SEV-ES, SNP). */
+  readonly vmsa: Map<number, Uint8Array>;
+}
+
+function aligned16(a: bigint | number): boolean {
+  return (BigInt(a) & 15n) === 0n;
+}
+
+export class SevFirmware {
+  platform: PlatformState = 'uninit';
+  private readonly guests = new Map<number, GuestContext>();
+  private nextHandle = 1;
+  private nextSevAsid = MIN_SEV_ASID;
+  private nextEsAsid = 1;
+
+  init(): void {
+    if (this.platform !== 'uninit') fwFail('INIT', 'INVALID_PLATFORM_STATE');
+    this.platform = 'init';
+  }
+
+  guest(handle: number, command: string): GuestContext {
+    const g = this.guests.get(handle);
+    if (!g) fwFail(command, 'INVALID_GUEST');
+    return g;
+  }
+
+  guestStatus(handle: number): { policy: bigint; asid: number; state: SevGuestState } {
+    const g = this.guest(handle, 'GUEST_STATUS');
+    return { policy: g.policy, asid: g.asid, state: g.state };
+  }
+
+  private start(kind: SevKind, policy: bigint, memory: GuestPhysMemory, command: string): GuestContext {
+    if (this.platform === 'uninit') fwFail(command, 'INVALID_PLATFORM_STATE');
+    this.platform = 'working';
+    const es = kind === 'sev-snp' || (policy & SEV_POLICY.ES) !== 0n;
+    const asid = es ? this.nextEsAsid++ : this.nextSevAsid++;
+    if (es && asid >= MIN_SEV_ASID) fwFail(command, 'RESOURCE_LIMIT');
+    const g: GuestContext = {
+      handle: this.nextHandle++, asid, kind, policy, memory, state: 'launch-update',
+      vek: new XexCipher(randomBytes(XEX_KEY_SIZE)), tik: randomBytes(16), tek: randomBytes(16),
+      ld: createHash('sha256'), vmsa: new Map(),
+    };
+    this.guests.set(g.handle, g);
+    return g;
+  }
+
+  /** LAUNCH_START: a new guest context in launch-update; returns its handle. */
+  launchStart(policy: bigint, memory: GuestPhysMemory): number {
+    if (policy > 0xffff_ffffn || policy < 0n) fwFail('LAUNCH_START', 'INVALID_PARAM');
+    return this.start('sev', policy, memory, 'LAUNCH_START').handle;
+  }
+
+  /** Session keys as the guest owner knows them (agreed via the session blob in reality). */
+  sessionKeys(handle: number): { tik: Uint8Array; tek: Uint8Array } {
+    const g = this.guest(handle, 'GUEST_STATUS');
+    return { tik: g.tik, tek: g.tek };
+  }
+
+  private inState(g: GuestContext, command: string, ...states: SevGuestState[]): void {
+    if (!states.includes(g.state)) fwFail(command, 'INVALID_GUEST_STATE');
+  }
+
+  /** Encrypt whole pages in place with the VEK and extend the launch digest. */
+  private encryptPages(g: GuestContext, gpa: bigint, len: number, command: string): void {
+    const buf = new Uint8Array(PAGE);
+    for (let a = gpa; a < gpa + BigInt(len); a += BigInt(PAGE)) {
+      const p = g.memory.page(a);
+      if (!p) fwFail(command, 'INVALID_ADDRESS');
+      g.ld.update(p);
+      g.vek.encryptPage(a, p, buf);
+      g.memory.writePage(a, buf);
+    }
+  }
+
+  /** LAUNCH_UPDATE_DATA: measure and encrypt [gpa, gpa+len) in place (page-aligned in this model). */
+  launchUpdateData(handle: number, gpa: bigint, len: number): void {
+    const g = this.guest(handle, 'LAUNCH_UPDATE_DATA');
+    if (g.kind !== 'sev') fwFail('LAUNCH_UPDATE_DATA', 'INVALID_GUEST');
+    this.inState(g, 'LAUNCH_UPDATE_DATA', 'launch-update');
+    if ((gpa & 0xfffn) !== 0n || len % PAGE !== 0 || len === 0) fwFail('LAUNCH_UPDATE_DATA', 'INVALID_LEN');
+    this.encryptPages(g, gpa, len, 'LAUNCH_UPDATE_DATA');
+  }
+
+  private vmsaSpa(g: GuestContext, vcpu: number): bigint {
+    return VMSA_SPA_BASE + (BigInt(g.asid) << 24n) + BigInt(vcpu) * BigInt(PAGE);
+  }
+
+  /** LAUNCH_UPDATE_VMSA (SEV-ES) / SNP_LAUNCH_UPDATE type VMSA: the register page, encrypted. */
+  launchUpdateVmsa(handle: number, vcpu: number, vmsa: Uint8Array): void {
+    const command = 'LAUNCH_UPDATE_VMSA';
+    const g = this.guest(handle, command);
+    this.inState(g, command, 'launch-update');
+    if (g.kind === 'sev' && (g.policy & SEV_POLICY.ES) === 0n) fwFail(command, 'INVALID_GUEST');
+    if (vmsa.length !== PAGE) fwFail(command, 'INVALID_LEN');
+    g.ld.update(vmsa);
+    const enc = new Uint8Array(PAGE);
+    g.vek.encryptPage(this.vmsaSpa(g, vcpu), vmsa, enc);
+    g.vmsa.set(vcpu, enc);
+  }
+
+  /** LAUNCH_MEASURE: HMAC(0x04 || API_MAJOR || API_MINOR || BUILD || POLICY || LD || MNONCE; TIK) || MNONCE. */
+  launchMeasure(handle: number, mnonce: Uint8Array = randomBytes(16)): Uint8Array {
+    const g = this.guest(handle, 'LAUNCH_MEASURE');
+    if (g.kind !== 'sev') fwFail('LAUNCH_MEASURE', 'INVALID_GUEST');
+    this.inState(g, 'LAUNCH_MEASURE', 'launch-update');
+    g.digest = g.ld.digest();
+    const policy = Buffer.alloc(4);
+    policy.writeUInt32LE(Number(g.policy));
+    const mac = createHmac('sha256', g.tik)
+      .update(Uint8Array.of(0x04, SEV_API_MAJOR, SEV_API_MINOR, SEV_BUILD))
+      .update(policy)
+      .update(g.digest)
+      .update(mnonce)
+      .digest();
+    g.measurement = new Uint8Array([...mac, ...mnonce]);
+    g.state = 'launch-secret';
+    return g.measurement;
+  }
+
+  /**
+   * LAUNCH_SECRET: header = FLAGS(4) || IV(16) || MAC(32); the MAC is
+   * HMAC(0x01 || FLAGS || IV || GUEST_LENGTH || TRANS_LENGTH || DATA || MEASURE; TIK),
+   * DATA is AES-128-CTR under the TEK. The plaintext lands encrypted at `gpa`.
+   */
+  launchSecret(handle: number, header: Uint8Array, data: Uint8Array, gpa: bigint): void {
+    const command = 'LAUNCH_SECRET';
+    const g = this.guest(handle, command);
+    this.inState(g, command, 'launch-secret');
+    if (header.length !== 52) fwFail(command, 'INVALID_LEN');
+    if (!aligned16(gpa) || data.length === 0 || data.length % 16 !== 0) fwFail(command, 'INVALID_ADDRESS');
+    const expected = secretMac(g.tik, header.subarray(0, 4), header.subarray(4, 20), data, g.measurement!);
+    if (!Buffer.from(expected).equals(Buffer.from(header.subarray(20, 52)))) fwFail(command, 'BAD_MEASUREMENT');
+    const plain = ctr(g.tek, header.subarray(4, 20)).decrypt(data);
+    this.write(g, gpa, plain, command);
+  }
+
+  /** LAUNCH_FINISH: the guest runs; SNP_LAUNCH_FINISH shares it. */
+  launchFinish(handle: number): void {
+    const g = this.guest(handle, 'LAUNCH_FINISH');
+    this.inState(g, 'LAUNCH_FINISH', g.kind === 'sev' ? 'launch-secret' : 'launch-update');
+    if (g.kind === 'sev-snp') g.digest = g.ld.digest();
+    g.state = 'running';
+  }
+
+  decommission(handle: number): void {
+    this.guest(handle, 'DECOMMISSION');
+    this.guests.delete(handle);
+  }
+
+  /** DBG_DECRYPT: 16-byte aligned src, dst and length; debug policy; launched guest. */
+  dbgDecrypt(handle: number, src: bigint, dst: Uint8Array): void {
+    const g = this.dbgCheck(handle, 'DBG_DECRYPT', src, dst);
+    this.read(g, src, dst, 'DBG_DECRYPT');
+  }
+
+  /** DBG_ENCRYPT: the mirror of DBG_DECRYPT. */
+  dbgEncrypt(handle: number, src: Uint8Array, dst: bigint): void {
+    const g = this.dbgCheck(handle, 'DBG_ENCRYPT', dst, src);
+    this.write(g, dst, src, 'DBG_ENCRYPT');
+  }
+
+  private dbgCheck(handle: number, command: string, gpa: bigint, host: Uint8Array): GuestContext {
+    const g = this.guest(handle, command);
+    if (g.kind !== 'sev') fwFail(command, 'INVALID_GUEST');
+    this.inState(g, command, 'launch-secret', 'running');
+    if (!debugAllowed(g)) fwFail(command, 'POLICY_FAILURE');
+    if (!aligned16(gpa) || !aligned16(host.byteOffset)) fwFail(command, 'INVALID_ADDRESS');
+    if (host.length === 0 || host.length % 16 !== 0) fwFail(command, 'INVALID_LEN');
+    return g;
+  }
+
+  /** Decrypt [gpa, gpa+dst.length) (16-byte aligned) page by page into dst. */
+  private read(g: GuestContext, gpa: bigint, dst: Uint8Array, command: string): void {
+    const page = new Uint8Array(PAGE);
+    let done = 0;
+    while (done < dst.length) {
+      const a = gpa + BigInt(done);
+      const base = a & ~0xfffn;
+      const off = Number(a - base);
+      const n = Math.min(PAGE - off, dst.length - done);
+      const c = g.memory.page(base);
+      if (!c) fwFail(command, 'INVALID_ADDRESS');
+      if (n === PAGE) g.vek.decryptPage(base, c, dst.subarray(done, done + PAGE));
+      else {
+        g.vek.decryptPage(base, c, page);
+        dst.set(page.subarray(off, off + n), done);
+      }
+      done += n;
+    }
+  }
+
+  private write(g: GuestContext, gpa: bigint, src: Uint8Array, command: string): void {
+    const page = new Uint8Array(PAGE);
+    let done = 0;
+    while (done < src.length) {
+      const a = gpa + BigInt(done);
+      const base = a & ~0xfffn;
+      const off = Number(a - base);
+      const n = Math.min(PAGE - off, src.length - done);
+      const c = g.memory.page(base);
+      if (!c) fwFail(command, 'INVALID_ADDRESS');
+      if (n !== PAGE) g.vek.decryptPage(base, c, page);
+      page.set(src.subarray(done, done + n), off);
+      g.vek.encryptPage(base, page, page);
+      g.memory.writePage(base, page);
+      done += n;
+    }
+  }
+
+  /** Decrypt a vCPU's VMSA (SEV-ES via DBG_DECRYPT on its page, SNP via SNP_DBG_DECRYPT). */
+  dbgDecryptVmsa(handle: number, vcpu: number): Uint8Array {
+    const g = this.guest(handle, 'DBG_DECRYPT');
+    this.inState(g, 'DBG_DECRYPT', 'launch-secret', 'running');
+    if (!debugAllowed(g)) fwFail(g.kind === 'sev' ? 'DBG_DECRYPT' : 'SNP_DBG_DECRYPT', 'POLICY_FAILURE');
+    const enc = g.vmsa.get(vcpu);
+    if (!enc) fwFail('DBG_DECRYPT', 'INVALID_ADDRESS');
+    const out = new Uint8Array(PAGE);
+    g.vek.decryptPage(this.vmsaSpa(g, vcpu), enc, out);
+    return out;
+  }
+
+  dbgEncryptVmsa(handle: number, vcpu: number, vmsa: Uint8Array): void {
+    const g = this.guest(handle, 'DBG_ENCRYPT');
+    this.inState(g, 'DBG_ENCRYPT', 'launch-secret', 'running');
+    if (!debugAllowed(g)) fwFail(g.kind === 'sev' ? 'DBG_ENCRYPT' : 'SNP_DBG_ENCRYPT', 'POLICY_FAILURE');
+    if (!g.vmsa.has(vcpu) || vmsa.length !== PAGE) fwFail('DBG_ENCRYPT', 'INVALID_ADDRESS');
+    const enc = new Uint8Array(PAGE);
+    g.vek.encryptPage(this.vmsaSpa(g, vcpu), vmsa, enc);
+    g.vmsa.set(vcpu, enc);
+  }
+
+  // ---- SEV-SNP ----
+
+  snpLaunchStart(policy: bigint, memory: GuestPhysMemory): number {
+    if ((policy & SNP_POLICY.RSVD_MBO) === 0n) fwFail('SNP_LAUNCH_START', 'INVALID_PARAM');
+    return this.start('sev-snp', policy, memory, 'SNP_LAUNCH_START').handle;
+  }
+
+  /** SNP_LAUNCH_UPDATE (PAGE_TYPE_NORMAL): page-aligned; the private memory is encrypted in place. */
+  snpLaunchUpdate(handle: number, gpa: bigint, len: number): void {
+    const command = 'SNP_LAUNCH_UPDATE';
+    const g = this.guest(handle, command);
+    if (g.kind !== 'sev-snp') fwFail(command, 'INVALID_GUEST');
+    this.inState(g, command, 'launch-update');
+    if ((gpa & 0xfffn) !== 0n || len % PAGE !== 0 || len === 0) fwFail(command, 'INVALID_PARAM');
+    this.encryptPages(g, gpa, len, command);
+  }
+
+  /** SNP_DBG_DECRYPT: exactly one 4 KiB page, only with policy DEBUG (bit 19). */
+  snpDbgDecrypt(handle: number, gpa: bigint, dst: Uint8Array): void {
+    const g = this.snpDbgCheck(handle, 'SNP_DBG_DECRYPT', gpa, dst);
+    this.read(g, gpa, dst, 'SNP_DBG_DECRYPT');
+  }
+
+  snpDbgEncrypt(handle: number, src: Uint8Array, gpa: bigint): void {
+    const g = this.snpDbgCheck(handle, 'SNP_DBG_ENCRYPT', gpa, src);
+    this.write(g, gpa, src, 'SNP_DBG_ENCRYPT');
+  }
+
+  private snpDbgCheck(handle: number, command: string, gpa: bigint, host: Uint8Array): GuestContext {
+    const g = this.guest(handle, command);
+    if (g.kind !== 'sev-snp') fwFail(command, 'INVALID_GUEST');
+    this.inState(g, command, 'running');
+    if (!debugAllowed(g)) fwFail(command, 'POLICY_FAILURE');
+    if ((gpa & 0xfffn) !== 0n) fwFail(command, 'INVALID_ADDRESS');
+    if (host.length !== PAGE) fwFail(command, 'INVALID_PARAM');
+    return g;
+  }
+}
+
+export function secretMac(tik: Uint8Array, flags: Uint8Array, iv: Uint8Array, data: Uint8Array, measure: Uint8Array): Uint8Array {
+  const lens = Buffer.alloc(8);
+  lens.writeUInt32LE(data.length, 0);
+  lens.writeUInt32LE(data.length, 4);
+  return createHmac('sha256', tik).update(Uint8Array.of(0x01)).update(flags).update(iv).update(lens).update(data)
+    .update(measure.subarray(0, 32)).digest();
+}
+
+/** What the guest owner does: build a LAUNCH_SECRET packet for `secret` (length a multiple of 16). */
+export function packLaunchSecret(keys: { tik: Uint8Array; tek: Uint8Array }, measurement: Uint8Array, secret: Uint8Array): { header: Uint8Array; data: Uint8Array } {
+  const flags = new Uint8Array(4);
+  const iv = randomBytes(16);
+  const data = ctr(keys.tek, iv).encrypt(secret);
+  const mac = secretMac(keys.tik, flags, iv, data, measurement);
+  return { header: new Uint8Array([...flags, ...iv, ...mac]), data };
+}

@@ -1,0 +1,53 @@
+// The memory a SEV guest's key applies to, page by page, as the memory
+// controller holds it: SEV/SEV-ES use the machine's RAM (the host reads the
+// ciphertext); SNP uses a vendor-owned store the host cannot map (AMDSEV#201).
+
+import type { AddressSpace } from '../machine/address-space.js';
+import { SparseRam } from '../machine/ram.js';
+
+export const PAGE = 4096;
+const ZERO_PAGE = new Uint8Array(PAGE);
+
+export interface GuestPhysMemory {
+  /** The page at page-aligned `gpa` (read-only view), or undefined when it is not RAM. */
+  page(gpa: bigint): Uint8Array | undefined;
+  /** Store a whole page; false when `gpa` is not RAM. */
+  writePage(gpa: bigint, src: Uint8Array): boolean;
+}
+
+/** RAM pages of an address space, stored in `store` (default: the region's own RAM). */
+export class RamPages implements GuestPhysMemory {
+  private readonly space: AddressSpace;
+  private readonly store: SparseRam | undefined;
+
+  constructor(space: AddressSpace, store?: SparseRam) {
+    this.space = space;
+    this.store = store;
+  }
+
+  private locate(gpa: bigint): { ram: SparseRam; offset: number } | undefined {
+    const r = this.space.find(gpa);
+    if (!r || r.kind !== 'ram') return undefined;
+    return { ram: this.store ?? r.ram, offset: r.ramOffset + Number(gpa - r.base) };
+  }
+
+  page(gpa: bigint): Uint8Array | undefined {
+    const at = this.locate(gpa);
+    if (!at) return undefined;
+    return at.ram.view(at.offset, PAGE) ?? ZERO_PAGE;
+  }
+
+  writePage(gpa: bigint, src: Uint8Array): boolean {
+    const at = this.locate(gpa);
+    if (!at) return false;
+    const v = at.ram.view(at.offset, PAGE);
+    if (v) v.set(src);
+    else at.ram.write(at.offset, src);
+    return true;
+  }
+}
+
+/** A vendor-owned copy of the machine's RAM layout (SNP private memory). */
+export function privateStoreFor(ramSize: number): SparseRam {
+  return new SparseRam(ramSize);
+}

@@ -1,0 +1,120 @@
+// Launching any guest image as a SEV / SEV-ES / SNP guest, the way OVMF + KVM
+// + the PSP would leave it: C-bits set in CR3 and in every 64-bit entry of
+// private mappings (tables are private too), VMSAs created from the vCPU
+// state (which the host then loses), and every private page measured and
+// encrypted in place (SEV) or moved into memory the host cannot map (SNP).
+
+import { DefaultDebugOps, pageWalk, type PageTableEntryVisit } from '../debug/index.js';
+import { createCpu, pagingMode } from '../machine/cpu.js';
+import type { Machine } from '../machine/machine.js';
+import { SparseRam } from '../machine/ram.js';
+import type { SevFirmware } from './firmware.js';
+import { PAGE, RamPages } from './guest-ram.js';
+import { KvmSev } from './kvm.js';
+import { registersProtected, type GuestPolicy } from './policy.js';
+import { encodeVmsa } from './vmsa.js';
+
+/** Above this much RAM only pages the image touched are launched (sparse RAM stays sparse). */
+export const FULL_LAUNCH_LIMIT = 512 * 1024 * 1024;
+
+export interface LaunchedGuest {
+  readonly kvm: KvmSev;
+  /** SNP: the private memory, owned by the vendor layer. */
+  readonly privateStore: SparseRam | undefined;
+}
+
+export function isSharedRange(machine: Machine, base: bigint, size: number): boolean {
+  const end = base + BigInt(size);
+  for (const r of machine.sharedRanges) if (base >= r.base && end <= r.base + BigInt(r.size)) return true;
+  return false;
+}
+
+function isRam(machine: Machine, pa: bigint): boolean {
+  return machine.memory.find(pa)?.kind === 'ram';
+}
+
+/** Set the C-bit in CR3 and in every 64-bit entry of private mappings, for every vCPU. */
+export function setCbits(machine: Machine, cbit: bigint): void {
+  const plain = new DefaultDebugOps(machine);
+  const edits = new Map<bigint, bigint>();
+  const visit = (e: PageTableEntryVisit): void => {
+    if (e.width !== 8) return;
+    const priv = e.leaf ? isRam(machine, e.target) && !isSharedRange(machine, e.target, e.size) : true;
+    if (priv) edits.set(e.entryGpa, e.raw | cbit);
+  };
+  const seenRoots = new Set<bigint>();
+  for (const cpu of machine.cpus) {
+    const mode = pagingMode(cpu);
+    if (mode === 'none' || mode === '32') continue;
+    if (!seenRoots.has(cpu.cr3)) {
+      seenRoots.add(cpu.cr3);
+      for (const _leaf of pageWalk(plain, cpu, visit));
+    }
+    if (mode === 'la48' || mode === 'la57') cpu.cr3 |= cbit;
+  }
+  const buf = new Uint8Array(8);
+  const dv = new DataView(buf.buffer);
+  for (const [gpa, v] of edits) {
+    dv.setBigUint64(0, v, true);
+    machine.memory.write(gpa, buf, { debug: true });
+  }
+}
+
+/** Contiguous runs of private RAM pages to launch, in ascending order. */
+export function* privateRuns(machine: Machine): Generator<{ base: bigint; size: number }> {
+  const full = machine.ram.size <= FULL_LAUNCH_LIMIT;
+  for (const r of machine.regions()) {
+    if (r.kind !== 'ram') continue;
+    let runStart = -1;
+    for (let off = 0; off <= r.size; off += PAGE) {
+      const gpa = r.base + BigInt(off);
+      const take =
+        off < r.size && (full || r.ram.isAllocated(r.ramOffset + off)) && !isSharedRange(machine, gpa, PAGE);
+      if (take && runStart < 0) runStart = off;
+      if (!take && runStart >= 0) {
+        yield { base: r.base + BigInt(runStart), size: off - runStart };
+        runStart = -1;
+      }
+    }
+  }
+}
+
+/** Move the vCPUs' registers into encrypted VMSAs; the host keeps stale reset state. */
+function launchVmsas(machine: Machine, fw: SevFirmware, handle: number, snp: boolean): void {
+  for (const cpu of machine.cpus) {
+    fw.launchUpdateVmsa(handle, cpu.index, encodeVmsa(cpu, snp ? 1n : 0n));
+    Object.assign(cpu, createCpu(cpu.index));
+  }
+}
+
+/** SEV / SEV-ES: LAUNCH_START, UPDATE_DATA, UPDATE_VMSA, MEASURE (state launch-secret). */
+export function launchSev(machine: Machine, fw: SevFirmware, p: GuestPolicy, cbit: bigint): LaunchedGuest {
+  setCbits(machine, cbit);
+  const handle = fw.launchStart(p.policy, new RamPages(machine.memory));
+  for (const run of [...privateRuns(machine)]) fw.launchUpdateData(handle, run.base, run.size);
+  if (registersProtected(p)) launchVmsas(machine, fw, handle, false);
+  fw.launchMeasure(handle);
+  return { kvm: new KvmSev(fw, handle, 'sev'), privateStore: undefined };
+}
+
+/** SNP: private pages move into a store the host cannot map; the host view reads zeros. */
+export function launchSnp(machine: Machine, fw: SevFirmware, p: GuestPolicy, cbit: bigint): LaunchedGuest {
+  setCbits(machine, cbit);
+  const store = new SparseRam(machine.ram.size);
+  const handle = fw.snpLaunchStart(p.policy, new RamPages(machine.memory, store));
+  const zero = new Uint8Array(PAGE);
+  const page = new Uint8Array(PAGE);
+  for (const run of [...privateRuns(machine)]) {
+    const region = machine.memory.find(run.base);
+    if (region?.kind !== 'ram') continue;
+    const ramOff = region.ramOffset + Number(run.base - region.base);
+    for (let off = 0; off < run.size; off += PAGE) {
+      machine.ram.read(ramOff + off, page);
+      store.write(ramOff + off, page);
+      machine.ram.write(ramOff + off, zero);
+    }
+    fw.snpLaunchUpdate(handle, run.base, run.size);
+  }
+  launchVmsas(machine, fw, handle, true);
+  return { kvm: new KvmSev(fw, handle, 'sev-snp'), privateStore: store };
+}

@@ -1,0 +1,48 @@
+// SEV and SEV-SNP guest policy bits (SEV API #55766 §3, SNP ABI #56860 §4.3;
+// QEMU target/i386/sev.h) and the debug gate: SEV NODBG (bit 0) forbids
+// debugging, SNP DEBUG (bit 19) allows it — opposite senses.
+
+export const SEV_POLICY = {
+  NODBG: 0x1n,
+  NOKS: 0x2n,
+  ES: 0x4n,
+  NOSEND: 0x8n,
+  DOMAIN: 0x10n,
+  SEV: 0x20n,
+} as const;
+
+export const SNP_POLICY = {
+  SMT: 1n << 16n,
+  RSVD_MBO: 1n << 17n,
+  MIGRATE_MA: 1n << 18n,
+  DEBUG: 1n << 19n,
+  SINGLE_SOCKET: 1n << 20n,
+} as const;
+
+/** QEMU object defaults: neither is debuggable. */
+export const SEV_DEFAULT_POLICY = 0x1n;
+export const SNP_DEFAULT_POLICY = 0x30000n;
+
+export type SevKind = 'sev' | 'sev-snp';
+
+export interface GuestPolicy {
+  readonly kind: SevKind;
+  readonly policy: bigint;
+}
+
+export function debugAllowed(p: GuestPolicy): boolean {
+  return p.kind === 'sev-snp' ? (p.policy & SNP_POLICY.DEBUG) !== 0n : (p.policy & SEV_POLICY.NODBG) === 0n;
+}
+
+/** SEV-ES (policy bit 2) or SNP: registers live only in the encrypted VMSA. */
+export function registersProtected(p: GuestPolicy): boolean {
+  return p.kind === 'sev-snp' || (p.policy & SEV_POLICY.ES) !== 0n;
+}
+
+/** The refusal text: it names the policy value and the bit that decides. */
+export function debugRefusal(p: GuestPolicy): string {
+  const hex = `0x${p.policy.toString(16)}`;
+  return p.kind === 'sev-snp'
+    ? `SEV-SNP: guest policy ${hex} forbids debugging (DEBUG bit 19 clear)`
+    : `SEV: guest policy ${hex} forbids debugging (NODBG)`;
+}

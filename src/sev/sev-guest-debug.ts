@@ -1,0 +1,105 @@
+// `-machine debug=sev-guest-debug`: MemoryDebugOps for SEV, SEV-ES and SNP
+// guests (the never-merged QEMU design, qemu-devel Nov 2020, Ashish Kalra).
+// Policy first; MMIO passes through; shared RAM is read directly; private RAM
+// goes through KVM's DBG_DECRYPT/DBG_ENCRYPT (SNP: SNP_DBG_*); pteMask strips
+// the C-bit; SEV-ES/SNP registers come from the decrypted VMSA.
+
+import { ALL_ONES, DefaultDebugOps, type CpuStateResult } from '../debug/ops.js';
+import type { X86CpuState } from '../machine/cpu.js';
+import type { Machine } from '../machine/machine.js';
+import { MEMTX_OK, memFault, type MemTxAttrs, type MemTxResult } from '../machine/memattrs.js';
+import { isCgmonError } from '../errors.js';
+import { isSharedRange } from './launch.js';
+import { PAGE } from './guest-ram.js';
+import { debugAllowed, debugRefusal, registersProtected } from './policy.js';
+import { sevGuestOf, type SevGuest } from './sev-guest.js';
+import { decodeVmsa, encodeVmsa } from './vmsa.js';
+
+export class SevGuestDebug extends DefaultDebugOps {
+  override readonly name = 'sev-guest-debug';
+  readonly guest: SevGuest | undefined;
+  private readonly mask: bigint;
+
+  constructor(machine: Machine) {
+    super(machine);
+    this.guest = sevGuestOf(machine);
+    this.mask = this.guest ? ALL_ONES & ~this.guest.cbitMask : ALL_ONES;
+  }
+
+  override pteMask(): bigint {
+    return this.mask;
+  }
+
+  private refusal(addr: bigint): MemTxResult | undefined {
+    const g = this.guest;
+    if (g && !debugAllowed(g)) return memFault('denied', addr, debugRefusal(g));
+    return undefined;
+  }
+
+  override cpuState(cpu: X86CpuState): CpuStateResult {
+    const g = this.guest;
+    if (!g?.isLaunched || !registersProtected(g)) return cpu;
+    const denied = this.refusal(0n);
+    if (denied && !denied.ok) return denied;
+    try {
+      return decodeVmsa(g.firmware!.dbgDecryptVmsa(g.handle, cpu.index), cpu.index);
+    } catch (e) {
+      if (isCgmonError(e)) return memFault('device', 0n, e.message);
+      throw e;
+    }
+  }
+
+  override setCpuState(cpu: X86CpuState, state: X86CpuState): MemTxResult {
+    const g = this.guest;
+    if (!g?.isLaunched || !registersProtected(g)) return super.setCpuState(cpu, state);
+    const denied = this.refusal(0n);
+    if (denied) return denied;
+    return this.firmwareCall(0n, () => g.firmware!.dbgEncryptVmsa(g.handle, cpu.index, encodeVmsa(state, g.kind === 'sev-snp' ? 1n : 0n)));
+  }
+
+  override read(gpa: bigint, dst: Uint8Array, attrs: MemTxAttrs): MemTxResult {
+    return this.access(gpa, dst, attrs, false);
+  }
+
+  override write(gpa: bigint, src: Uint8Array, attrs: MemTxAttrs): MemTxResult {
+    return this.access(gpa, src, attrs, true);
+  }
+
+  /** Split at page boundaries; each piece is MMIO/ROM (passthrough), shared or private RAM. */
+  private access(gpa: bigint, buf: Uint8Array, attrs: MemTxAttrs, isWrite: boolean): MemTxResult {
+    const g = this.guest;
+    if (!g?.isLaunched) return isWrite ? super.write(gpa, buf, attrs) : super.read(gpa, buf, attrs);
+    const whole = this.machine.memory.check(gpa, buf.length);
+    if (!whole.ok) return whole;
+    let done = 0;
+    while (done < buf.length) {
+      const a = gpa + BigInt(done);
+      const n = Math.min(PAGE - Number(a & 0xfffn), buf.length - done);
+      const part = buf.subarray(done, done + n);
+      const r = this.accessPage(g, a, part, attrs, isWrite);
+      if (!r.ok) return r;
+      done += n;
+    }
+    return MEMTX_OK;
+  }
+
+  private accessPage(g: SevGuest, a: bigint, part: Uint8Array, attrs: MemTxAttrs, isWrite: boolean): MemTxResult {
+    const region = this.machine.memory.find(a);
+    const priv = region?.kind === 'ram' && (attrs.private ?? !isSharedRange(this.machine, a & ~0xfffn, PAGE));
+    if (!priv) return isWrite ? super.write(a, part, attrs) : super.read(a, part, attrs);
+    const denied = this.refusal(a);
+    if (denied) return denied;
+    const kvm = g.kvm!;
+    return this.firmwareCall(a, () => (isWrite ? kvm.dbgEncrypt(a, part) : kvm.dbgDecrypt(a, part)));
+  }
+
+  private firmwareCall(addr: bigint, f: () => void): MemTxResult {
+    try {
+      f();
+      return MEMTX_OK;
+    } catch (e) {
+      if (isCgmonError(e)) return memFault(e.code === 'policy' ? 'denied' : 'device', addr, e.message);
+      throw e;
+    }
+  }
+}

@@ -1,0 +1,126 @@
+// QOM objects `sev-guest` and `sev-snp-guest` (QEMU qapi/qom.json
+// SevGuestProperties / SevSnpGuestProperties, target/i386/sev.c) with QEMU's
+// properties and defaults — neither default policy is debuggable. They are
+// the machine's confidential-guest-support and launch the guest on start.
+
+import { CgmonError } from '../errors.js';
+import type { ConfidentialGuestSupport, Machine } from '../machine/machine.js';
+import { parseBoolProp, parseIntProp, type KeyValues } from '../options.js';
+import { SevFirmware, type SevGuestState } from './firmware.js';
+import { launchSev, launchSnp, type LaunchedGuest } from './launch.js';
+import { SEV_DEFAULT_POLICY, SNP_DEFAULT_POLICY, type GuestPolicy, type SevKind } from './policy.js';
+
+/** The simulated host's C-bit positions: Rome-class (47) and Milan/Genoa-class (51). */
+export const HOST_CBITPOS = [47, 51] as const;
+export const DEFAULT_CBITPOS = 51;
+
+const COMMON_PROPS = ['sev-device', 'cbitpos', 'reduced-phys-bits', 'kernel-hashes'];
+const SEV_PROPS = [...COMMON_PROPS, 'policy', 'handle', 'dh-cert-file', 'session-file', 'legacy-vm-type'];
+const SNP_PROPS = [
+  ...COMMON_PROPS, 'policy', 'guest-visible-workarounds', 'id-block', 'id-auth', 'author-key-enabled', 'host-data',
+  'vcek-disabled',
+];
+const BOOL_PROPS = ['kernel-hashes', 'author-key-enabled', 'vcek-disabled'];
+
+/** One simulated AMD-SP per modelled host (= per machine). */
+const firmwares = new WeakMap<Machine, SevFirmware>();
+export function firmwareFor(machine: Machine): SevFirmware {
+  let fw = firmwares.get(machine);
+  if (!fw) {
+    fw = new SevFirmware();
+    firmwares.set(machine, fw);
+  }
+  return fw;
+}
+
+export class SevGuest implements ConfidentialGuestSupport, GuestPolicy {
+  readonly confidential = true;
+  readonly type: 'sev-guest' | 'sev-snp-guest';
+  readonly id: string;
+  readonly kind: SevKind;
+  readonly policy: bigint;
+  readonly cbitpos: number;
+  readonly reducedPhysBits: number;
+  readonly props: ReadonlyMap<string, string>;
+  private launched: (LaunchedGuest & { fw: SevFirmware }) | undefined;
+
+  constructor(type: 'sev-guest' | 'sev-snp-guest', id: string, props: KeyValues) {
+    this.type = type;
+    this.id = id;
+    this.kind = type === 'sev-guest' ? 'sev' : 'sev-snp';
+    const known = type === 'sev-guest' ? SEV_PROPS : SNP_PROPS;
+    for (const [k, v] of props) {
+      if (!known.includes(k)) throw new CgmonError(`Property '${type}.${k}' not found`, 'bad-option');
+      if (BOOL_PROPS.includes(k)) parseBoolProp(v, k);
+    }
+    const num = (k: string, d: bigint): bigint => {
+      const v = props.get(k);
+      return v === undefined ? d : parseIntProp(v, k);
+    };
+    this.policy = num('policy', this.kind === 'sev' ? SEV_DEFAULT_POLICY : SNP_DEFAULT_POLICY);
+    if (this.kind === 'sev' && this.policy > 0xffff_ffffn) throw new CgmonError(`Parameter 'policy' expects uint32_t`, 'bad-option');
+    this.cbitpos = Number(num('cbitpos', BigInt(DEFAULT_CBITPOS)));
+    this.reducedPhysBits = Number(num('reduced-phys-bits', 0n));
+    this.props = props;
+  }
+
+  /** sev_kvm_init's checks, then the launch flow up to launch-secret (SEV) or running (SNP). */
+  launch(machine: Machine): void {
+    if (this.launched) throw new CgmonError(`${this.id}: guest already launched`);
+    if (!(HOST_CBITPOS as readonly number[]).includes(this.cbitpos)) {
+      throw new CgmonError(`sev_kvm_init: cbitpos check failed, host '${DEFAULT_CBITPOS}' requested '${this.cbitpos}'`, 'bad-option');
+    }
+    if (this.reducedPhysBits < 1) {
+      throw new CgmonError(`sev_kvm_init: reduced_phys_bits check failed, it should be >=1, requested '${this.reducedPhysBits}'`, 'bad-option');
+    }
+    const fw = firmwareFor(machine);
+    if (fw.platform === 'uninit') fw.init();
+    const cbit = 1n << BigInt(this.cbitpos);
+    const l = this.kind === 'sev' ? launchSev(machine, fw, this, cbit) : launchSnp(machine, fw, this, cbit);
+    this.launched = { ...l, fw };
+    // QEMU finishes the launch at the first VM start: -S keeps SEV in launch-secret.
+    if (machine.runState === 'prelaunch') {
+      const off = machine.onEvent((e) => {
+        if (e.event !== 'RESUME') return;
+        off();
+        this.finish();
+      });
+    } else this.finish();
+  }
+
+  private finish(): void {
+    const l = this.launched!;
+    if (l.fw.guestStatus(l.kvm.handle).state !== 'running') l.fw.launchFinish(l.kvm.handle);
+  }
+
+  get isLaunched(): boolean {
+    return this.launched !== undefined;
+  }
+
+  /** The KVM handle of the launched guest (undefined before launch). */
+  get kvm(): LaunchedGuest['kvm'] | undefined {
+    return this.launched?.kvm;
+  }
+
+  get firmware(): SevFirmware | undefined {
+    return this.launched?.fw;
+  }
+
+  get handle(): number {
+    return this.launched?.kvm.handle ?? 0;
+  }
+
+  get state(): SevGuestState {
+    const l = this.launched;
+    return l ? l.fw.guestStatus(l.kvm.handle).state : 'uninit';
+  }
+
+  get cbitMask(): bigint {
+    return 1n << BigInt(this.cbitpos);
+  }
+}
+
+export function sevGuestOf(machine: Machine): SevGuest | undefined {
+  const cgs = machine.confidentialGuest();
+  return cgs instanceof SevGuest ? cgs : undefined;
+}
