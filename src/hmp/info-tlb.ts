@@ -19,7 +19,7 @@ function printMask(mode: PagingMode, size: number): bigint {
     case 'pae':
       return size === 4096 ? 0xffff_ffff_ffff_f000n : 0xffff_ffff_fff0_0000n;
     default:
-      return size === 4096 ? 0x3_ffff_ffff_f000n : size === 2 << 20 ? 0x3_ffff_ffe0_0000n : 0x3_fffc_0000_0000n;
+      return size === 4096 ? 0x3_ffff_ffff_f000n : size === 2 << 20 ? 0x3_ffff_ffe0_0000n : 0x3_ffff_c000_0000n;
   }
 }
 
