@@ -8,12 +8,15 @@ import { CgmonError } from './errors.js';
 import { parseEndpoint, parseKeyValues, parseSize, type KeyValues } from './options.js';
 import { Machine, type MachineConfig } from './machine/machine.js';
 import { loadDump } from './machine/load-dump.js';
+import { loadGuestFile } from './machine/guest-file.js';
 import { createObject } from './machine/objects.js';
 import { createDebugOps } from './debug/registry.js';
 import type { MemoryDebugOps } from './debug/ops.js';
 import { makeContext, type CommandContext } from './commands/index.js';
 import { startRpcServer } from './rpc/server.js';
 import { HmpExecutor } from './hmp/index.js';
+import { defaultHmpEndpoints, hmpEndpoints } from './hmp/endpoints.js';
+import { startHmpConsoles } from './hmp/server.js';
 
 export const VERSION = '0.1.0';
 
@@ -164,11 +167,18 @@ function machineConfig(opts: CliOptions): MachineConfig {
   return c;
 }
 
-/** Build the guest: a QEMU dump, or (for now) an empty machine of -m RAM. */
+/** Build the guest: a QEMU dump, a guest file, or (for now) an empty machine of -m RAM. */
 export function buildMachine(opts: CliOptions): { machine: Machine; ops: MemoryDebugOps } {
   const config = machineConfig(opts);
   let machine: Machine;
-  if (opts.loadDump !== undefined) {
+  if (opts.loadDump !== undefined && opts.guest !== undefined) {
+    throw new CgmonError('-guest and -load-dump cannot be used together', 'bad-option');
+  }
+  if (opts.guest !== undefined) {
+    // The file gives RAM and vCPUs; -m still overrides RAM, -smp does not apply.
+    const { ramSize: _ram, smp: _smp, ...rest } = config;
+    machine = loadGuestFile(opts.guest, opts.ramSize !== undefined ? { ...rest, ramSize: opts.ramSize } : rest);
+  } else if (opts.loadDump !== undefined) {
     let bytes: Uint8Array;
     try {
       bytes = readFileSync(opts.loadDump);
@@ -222,6 +232,9 @@ async function serve(opts: CliOptions, machine: Machine, ops: MemoryDebugOps): P
   const listeners: Listener[] = [];
   try {
     for (const spec of defaults ? ['ws:127.0.0.1:8080'] : opts.rpc) listeners.push(await startRpc(spec, ctx));
+    // HMP consoles: -monitor / -chardev+-mon, or telnet:127.0.0.1:4445 (+ stdio on a terminal) by default
+    const hmp = defaults ? defaultHmpEndpoints(process.stdin.isTTY === true) : hmpEndpoints(opts.monitor, opts.chardev, opts.mon);
+    listeners.push(...(await startHmpConsoles(hmp, { base: ctx })));
   } catch (e) {
     await Promise.all(listeners.map((l) => l.close()));
     const msg = e instanceof CgmonError ? e.message : (e as Error).message;
