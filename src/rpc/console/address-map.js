@@ -7,10 +7,10 @@ import { hex } from './rpc.js';
 const SIZE_NAMES = { 4096: '4K', 2097152: '2M', 4194304: '4M', 1073741824: '1G' };
 
 export function humanSize(n) {
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB', 'EiB'];
   let i = 0;
-  while (n >= 1024 && i < units.length - 1 && n % 1024 === 0) { n /= 1024; i++; }
-  return `${n} ${units[i]}`;
+  while (n >= 1024 && i < units.length - 1) { n /= 1024; i++; }
+  return `${Number.isInteger(n) ? n : n.toFixed(1)} ${units[i]}`;
 }
 
 /** Fill `list` from the page map; `onPick(va)` when a range is chosen. */
@@ -39,8 +39,12 @@ function rangeItem(r, onPick) {
   const va = BigInt(r.va);
   const bar = document.createElement('span');
   bar.className = 'bar';
-  bar.style.width = `${Math.max(4, Math.log2(r.length) * 2)}px`;
-  const flags = `${r.user ? 'U' : '-'}${r.writable ? 'W' : '-'}${r.nx ? 'NX' : 'X '}`;
+  const fill = document.createElement('span');
+  // 4 KiB (2^12) is a sliver, 512 GiB (2^39) fills the track.
+  fill.style.width = `${Math.min(100, Math.max(6, ((Math.log2(r.length) - 11) / 28) * 100))}%`;
+  bar.append(fill);
+  // info mem's letters, plus x for executable: "urx", "-w-" ...
+  const flags = `${r.user ? 'u' : '-'}r${r.writable ? 'w' : '-'}${r.nx ? '-' : 'x'}`;
   li.append(
     bar,
     Object.assign(document.createElement('code'), { textContent: `${hex(va)}-${hex(va + BigInt(r.length) - 1n)}` }),

@@ -16,10 +16,10 @@ export class MemoryView {
   #serial = 0;
   #listeners = new Set();
 
-  constructor(rpc, el, rows = 24) {
+  constructor(rpc, el) {
     this.#rpc = rpc;
     this.#el = el;
-    this.#rows = rows;
+    this.#rows = fittingRows(el);
     el.addEventListener('wheel', (ev) => {
       ev.preventDefault();
       this.scrollRows(Math.sign(ev.deltaY) * 4);
@@ -65,6 +65,17 @@ export class MemoryView {
     if (serial !== this.#serial) return;
     this.#el.replaceChildren(...renderRows(this.#base, this.#rows, bytesOf(result.chunks, this.#base, size)));
   }
+}
+
+/** As many 16-byte rows as the panel has room for (one row measured in place). */
+function fittingRows(el) {
+  const probe = document.createElement('div');
+  probe.className = 'mem-row';
+  probe.textContent = '0';
+  el.append(probe);
+  const h = probe.getBoundingClientRect().height || 18;
+  probe.remove();
+  return Math.max(8, Math.min(64, Math.floor(el.clientHeight / h)));
 }
 
 /** Chunks -> one array with null for bytes that could not be read. */
