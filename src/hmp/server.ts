@@ -141,8 +141,10 @@ function listenStdio(endpoint: HmpEndpoint, opts: HmpServerOptions): HmpListener
     sessions: new Set([session]),
     close: async () => {
       if (tty) process.stdin.setRawMode(false);
-      input.pause();
       session.closedByPeer();
+      // A paused but open stdin would keep the daemon alive after quit.
+      if (input === process.stdin) input.destroy();
+      else input.pause();
     },
   };
 }

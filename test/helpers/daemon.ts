@@ -1,0 +1,109 @@
+// Runs the built daemon (dist/src/cli.js) for client tests: build once, spawn
+// with QEMU-style options, collect its output, wait (bounded) for sockets.
+
+import { execFileSync, spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { connect, createServer } from 'node:net';
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+export const CLI = resolve(root, 'dist/src/cli.js');
+
+/** `npm run build`; type errors elsewhere in the tree still emit JS, so only a missing cli.js fails. */
+export function buildDaemon(): string {
+  try {
+    execFileSync('npm', ['run', '-s', 'build'], { cwd: root, stdio: 'ignore', timeout: 120_000 });
+  } catch {
+    /* tsc exits non-zero on any type error in the tree but has emitted */
+  }
+  if (!existsSync(CLI)) throw new Error(`build did not produce ${CLI}`);
+  return CLI;
+}
+
+/** A child process with piped stdio whose output is collected. */
+export class Proc {
+  readonly child: ChildProcessWithoutNullStreams;
+  stdout = Buffer.alloc(0);
+  stderr = '';
+  readonly exited: Promise<number | null>;
+
+  constructor(command: string, args: readonly string[], cwd?: string) {
+    this.child = spawn(command, args, { cwd: cwd ?? root, stdio: 'pipe' });
+    this.child.on('error', () => undefined);
+    this.child.stdin.on('error', () => undefined);
+    this.child.stdout.on('data', (d: Buffer) => (this.stdout = Buffer.concat([this.stdout, d])));
+    this.child.stderr.on('data', (d: Buffer) => (this.stderr += d.toString()));
+    this.exited = new Promise((r) => this.child.on('exit', (code) => r(code)));
+  }
+
+  /** Poll (bounded) until `done` holds on stdout, returning stdout so far. */
+  async waitStdout(done: (s: string) => boolean, timeoutMs = 10_000): Promise<string> {
+    const deadline = Date.now() + timeoutMs;
+    while (!done(this.stdout.toString('latin1')) && Date.now() < deadline && this.child.exitCode === null) {
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    return this.stdout.toString('latin1');
+  }
+
+  /** stdout from byte `from` on, as latin1. */
+  since(from: number): string {
+    return this.stdout.subarray(from).toString('latin1');
+  }
+
+  write(text: string): void {
+    this.child.stdin.write(Buffer.from(text, 'latin1'));
+  }
+
+  kill(): void {
+    if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill('SIGKILL');
+  }
+}
+
+/** The built daemon with QEMU-style options. */
+export class DaemonProcess extends Proc {
+  constructor(args: readonly string[], cwd?: string) {
+    super(process.execPath, [CLI, ...args], cwd);
+  }
+}
+
+/** Is a program on PATH? (Client tests skip with a message when it is not.) */
+export function haveProgram(name: string): boolean {
+  try {
+    execFileSync('sh', ['-c', `command -v ${name}`], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** A TCP port that was free a moment ago (the daemon binds it next). */
+export function freePort(): Promise<number> {
+  return new Promise((resolvePort, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const addr = s.address();
+      const port = typeof addr === 'object' && addr ? addr.port : 0;
+      s.close(() => resolvePort(port));
+    });
+  });
+}
+
+/** Wait (bounded) until something accepts connections at the target. */
+export async function waitListening(target: { port?: number; path?: string }, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const ok = await new Promise<boolean>((r) => {
+      const s = target.path !== undefined ? connect(target.path) : connect(target.port ?? 0, '127.0.0.1');
+      s.once('connect', () => {
+        s.destroy();
+        r(true);
+      });
+      s.once('error', () => r(false));
+    });
+    if (ok) return;
+    if (Date.now() > deadline) throw new Error(`nothing listening at ${JSON.stringify(target)}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
