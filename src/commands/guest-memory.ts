@@ -40,3 +40,8 @@ export function translate(ctx: CommandContext, va: bigint): TranslateResult {
 export function pageTableLeaves(ctx: CommandContext): Generator<Leaf, void, undefined> {
   return pageWalk(ctx.ops, debugCpuState(ctx));
 }
+
+/** Like pageTableLeaves, with runs of equal-protection 4 KiB pages merged (`info mem`). */
+export function pageTableRanges(ctx: CommandContext): Generator<Leaf, void, undefined> {
+  return pageWalk(ctx.ops, debugCpuState(ctx), undefined, { coalesce: true });
+}

@@ -186,6 +186,15 @@ interface Frame {
  * index order). Throws CgmonError('policy') when the debug object refuses a
  * table read.
  */
+export interface PageWalkOptions {
+  /**
+   * Merge consecutive present 4 KiB leaves of one last-level table that have
+   * the same `prot` into a single Leaf (size = run length; pa/pte/cbit of the
+   * first page). For consumers that only need ranges (`info mem`).
+   */
+  readonly coalesce?: boolean;
+}
+
 /** One present entry as the walk meets it (for tools that edit tables, e.g. a SEV launch setting C-bits). */
 export interface PageTableEntryVisit {
   /** Guest-physical address of the entry itself. */
@@ -204,6 +213,7 @@ export function* pageWalk(
   reader: PageTableReader,
   regs: PagingRegs,
   onEntry?: (e: PageTableEntryVisit) => void,
+  options: PageWalkOptions = {},
 ): Generator<Leaf, void, undefined> {
   const mode = pagingMode(regs);
   const levels = levelsFor(mode);
@@ -238,6 +248,26 @@ export function* pageWalk(
     const i = f.index++;
     const lo = f.u32[i * wordsPerEntry(spec)]!;
     if ((lo & PG_PRESENT) === 0) continue;
+    if (options.coalesce && spec.leafOk === 'always' && !onEntry) {
+      // Range mode (`info mem`): scan the rest of this last-level table with
+      // plain numbers and report one leaf per run of equal protection.
+      const w = wordsPerEntry(spec);
+      const keep = PG_PRESENT | PG_RW | PG_USER;
+      const prot = spec.prot ? f.prot & (lo & keep) : f.prot;
+      let j = i + 1;
+      while (j < spec.entries) {
+        const lj = f.u32[j * w]!;
+        if ((lj & PG_PRESENT) === 0 || (spec.prot ? f.prot & (lj & keep) : f.prot) !== prot) break;
+        j++;
+      }
+      f.index = j;
+      const raw = f.u64 ? f.u64[i]! : BigInt(lo);
+      const entry = raw & mask;
+      const linear = f.base + (BigInt(i) << BigInt(spec.shift));
+      const pa = leafPa(spec, entry, 4096);
+      yield { va: canonicalVa(linear, mode), linear, pa, size: (j - i) * 4096, pte: entry, prot, cbit: entry !== raw };
+      continue;
+    }
     const raw = f.u64 ? f.u64[i]! : BigInt(lo);
     const entry = raw & mask;
     const cbit = entry !== raw;

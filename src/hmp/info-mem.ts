@@ -4,39 +4,46 @@
 // canonicalised as addr_canonical does. LA57 prints the correct walk (QEMU 7.2
 // prints nothing; docs/compat.md).
 
-import { pageTableLeaves } from '../commands/guest-memory.js';
+import { pageTableRanges } from '../commands/guest-memory.js';
 import type { PagingMode } from '../machine/cpu.js';
 import { PG_RW, PG_USER } from '../debug/walker.js';
 import { pagingGuard } from './info-tlb.js';
 import type { HmpCall, HmpOutput } from './types.js';
 
 const ZEROS = '0000000000000000';
-function hex16(v: bigint): string {
+const TWO64 = 2 ** 64;
+
+/**
+ * Addresses here are page multiples below 2^65, which doubles hold exactly,
+ * so the merge runs on plain numbers (41k lines of bigint formatting would
+ * cost more than the walk itself).
+ */
+function hex16(v: number): string {
   const s = v.toString(16);
   return s.length >= 16 ? s : ZEROS.slice(s.length) + s;
 }
 
 /** addr_canonical: sign-extend from bit 47 (bit 56 with LA57), applied to sizes too. */
-function canonical(mode: PagingMode, v: bigint): bigint {
-  const bit = mode === 'la57' ? 56n : 47n;
-  return (v >> bit) & 1n ? BigInt.asUintN(64, v | -(1n << (bit + 1n))) : v;
+function canonical(mode: PagingMode, v: number): number {
+  const bit = mode === 'la57' ? 2 ** 56 : 2 ** 47;
+  return Math.floor(v / bit) % 2 === 1 ? v - bit * 2 + TWO64 : v;
 }
 
-function walkLimit(mode: PagingMode): bigint {
-  return mode === 'la57' ? 1n << 57n : mode === 'la48' ? 1n << 48n : 1n << 32n;
+function walkLimit(mode: PagingMode): number {
+  return mode === 'la57' ? 2 ** 57 : mode === 'la48' ? 2 ** 48 : 2 ** 32;
 }
 
 /** mem_print's state machine: prints the open range when the protection changes. */
 class MemPrinter {
-  private start = -1n;
+  private start = -1;
   private lastProt = 0;
   readonly lines: string[] = [];
 
   constructor(private readonly mode: PagingMode) {}
 
-  print(end: bigint, prot: number): void {
+  print(end: number, prot: number): void {
     if (prot === this.lastProt) return;
-    if (this.start !== -1n) {
+    if (this.start !== -1) {
       const m = this.mode;
       const p = this.lastProt;
       this.lines.push(
@@ -44,7 +51,7 @@ class MemPrinter {
           `${p & PG_USER ? 'u' : '-'}r${p & PG_RW ? 'w' : '-'}`,
       );
     }
-    this.start = prot !== 0 ? end : -1n;
+    this.start = prot !== 0 ? end : -1;
     this.lastProt = prot;
   }
 }
@@ -55,11 +62,12 @@ export function hmpInfoMem(call: HmpCall): HmpOutput {
   if (mode.endsWith('\n')) return mode;
   const m = mode as PagingMode;
   const printer = new MemPrinter(m);
-  let next = 0n;
-  for (const leaf of pageTableLeaves(call.ctx)) {
-    if (leaf.linear !== next) printer.print(next, 0);
-    printer.print(leaf.linear, leaf.prot);
-    next = leaf.linear + BigInt(leaf.size);
+  let next = 0;
+  for (const leaf of pageTableRanges(call.ctx)) {
+    const linear = Number(leaf.linear);
+    if (linear !== next) printer.print(next, 0);
+    printer.print(linear, leaf.prot);
+    next = linear + leaf.size;
   }
   const limit = walkLimit(m);
   if (next < limit) printer.print(next, 0);
