@@ -3,3 +3,4 @@ export * from './registry.js';
 export * from './context.js';
 export * from './guest-memory.js';
 export * from './inspect.js';
+export * from './dump.js';

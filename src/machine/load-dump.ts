@@ -147,6 +147,8 @@ function cpuFromQemuNote(index: number, desc: Uint8Array, longMode: boolean): X8
   cpu.cr2 = q(QCS_CR + 16);
   cpu.cr3 = q(QCS_CR + 24);
   cpu.cr4 = q(QCS_CR + 32);
+  // QEMU 7.2's QEMUCPUState (440 bytes) appends kernel_gs_base after cr[5].
+  if (desc.length >= QEMU_CPUSTATE_SIZE + 8) cpu.kernelGsBase = q(QEMU_CPUSTATE_SIZE);
   // The dump carries no EFER: a 64-bit dump means long mode, and every
   // long-mode OS enables NX. 32-bit guests get 0 (documented in docs/compat.md).
   cpu.efer = longMode ? EFER_LME | EFER_LMA | EFER_NXE : 0n;

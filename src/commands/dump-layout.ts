@@ -1,0 +1,158 @@
+// What a QEMU dump contains (dump/dump.c, memory_mapping.c, target/i386/
+// arch_memory_mapping.c): the physical blocks whose bytes are stored, the
+// PT_LOAD mappings (one per block, or per virtually+physically contiguous run
+// of the ONE page walker with -p), and the file offset of every mapping.
+
+import type { Machine } from '../machine/machine.js';
+import type { X86CpuState } from '../machine/cpu.js';
+import { pagingMode } from '../machine/cpu.js';
+import { pageWalk, type PageTableReader } from '../debug/walker.js';
+
+/** A run of guest-physical memory whose bytes go into the file. */
+export interface DumpBlock {
+  readonly base: bigint;
+  readonly size: number;
+  /** File offset of `base` relative to the start of the memory data. */
+  readonly dataOffset: number;
+}
+
+export interface MemoryMapping {
+  phys: bigint;
+  virt: bigint;
+  length: bigint;
+}
+
+/** RAM and ROM regions (QEMU's guest_phys_blocks), merged when adjacent, clipped to the filter. */
+export function dumpBlocks(machine: Machine, filter?: { begin: bigint; length: bigint }): DumpBlock[] {
+  const raw: { base: bigint; end: bigint }[] = [];
+  for (const r of machine.regions()) {
+    if (r.kind === 'mmio') continue;
+    let base = r.base;
+    let end = r.base + BigInt(r.size);
+    if (filter) {
+      const fEnd = filter.begin + filter.length;
+      if (end <= filter.begin || base >= fEnd) continue;
+      base = base > filter.begin ? base : filter.begin;
+      end = end < fEnd ? end : fEnd;
+    }
+    const last = raw[raw.length - 1];
+    if (last && last.end === base) last.end = end;
+    else raw.push({ base, end });
+  }
+  let off = 0;
+  return raw.map((b) => {
+    const block = { base: b.base, size: Number(b.end - b.base), dataOffset: off };
+    off += block.size;
+    return block;
+  });
+}
+
+export function dataSize(blocks: readonly DumpBlock[]): number {
+  return blocks.reduce((n, b) => n + b.size, 0);
+}
+
+/**
+ * memory_mapping_list_add_merge_sorted: extend a contiguous neighbour, else
+ * insert before the first mapping whose phys is >= the new one.
+ */
+export class MappingList {
+  readonly list: MemoryMapping[] = [];
+  private last: MemoryMapping | undefined;
+
+  add(phys: bigint, virt: bigint, length: bigint): void {
+    const contiguous = (m: MemoryMapping): boolean => m.phys + m.length === phys && m.virt + m.length === virt;
+    if (this.last && contiguous(this.last)) {
+      this.last.length += length;
+      return;
+    }
+    let at = this.list.length;
+    for (let i = 0; i < this.list.length; i++) {
+      const m = this.list[i]!;
+      if (contiguous(m)) {
+        m.length += length;
+        this.last = m;
+        return;
+      }
+      if (m.phys >= phys) {
+        at = i;
+        break;
+      }
+    }
+    const m = { phys, virt, length };
+    this.list.splice(at, 0, m);
+    this.last = m;
+  }
+}
+
+/**
+ * The virtual address QEMU records for a leaf: arch_memory_mapping.c builds it
+ * from table indexes and ORs 0xffff << 48 into every 4-level address (lower
+ * half too) and 0x7f << 57 into every LA57 one.
+ */
+function qemuVirt(linear: bigint, cpu: X86CpuState): bigint {
+  const mode = pagingMode(cpu);
+  if (mode === 'la48') return linear | (0xffffn << 48n);
+  if (mode === 'la57') return linear | (0x7fn << 57n);
+  return linear;
+}
+
+function isRamOrRom(machine: Machine, pa: bigint): boolean {
+  const r = machine.memory.find(pa);
+  return r !== undefined && r.kind !== 'mmio';
+}
+
+/**
+ * Mappings of a paging dump: every CPU's page tables through the one walker
+ * (reading tables through the debug API). Leaves whose frame is not RAM are
+ * skipped, as QEMU's cpu_physical_memory_is_io check does. With no CPU in
+ * paging mode, the blocks map virtual = physical.
+ */
+export function pagingMappings(machine: Machine, reader: PageTableReader, cpus: readonly X86CpuState[], blocks: readonly DumpBlock[]): MemoryMapping[] {
+  const ml = new MappingList();
+  let paging = false;
+  const seen = new Set<bigint>();
+  for (const cpu of cpus) {
+    if (pagingMode(cpu) === 'none') continue;
+    paging = true;
+    // CPUs sharing page tables would only add duplicates (QEMU merges them away).
+    if (seen.has(cpu.cr3)) continue;
+    seen.add(cpu.cr3);
+    for (const leaf of pageWalk(reader, cpu)) {
+      if (!isRamOrRom(machine, leaf.pa)) continue;
+      ml.add(leaf.pa, qemuVirt(leaf.linear, cpu), BigInt(leaf.size));
+    }
+  }
+  if (!paging) for (const b of blocks) ml.add(b.base, b.base, BigInt(b.size));
+  return ml.list;
+}
+
+/** Non-paging mappings: one per block, virtual = physical. */
+export function simpleMappings(blocks: readonly DumpBlock[]): MemoryMapping[] {
+  return blocks.map((b) => ({ phys: b.base, virt: b.base, length: BigInt(b.size) }));
+}
+
+/** Keep the part of each mapping inside [begin, begin+length) (memory_mapping_filter). */
+export function filterMappings(list: MemoryMapping[], begin: bigint, length: bigint): MemoryMapping[] {
+  const end = begin + length;
+  const out: MemoryMapping[] = [];
+  for (const m of list) {
+    const mEnd = m.phys + m.length;
+    if (mEnd <= begin || m.phys >= end) continue;
+    const start = m.phys > begin ? m.phys : begin;
+    const stop = mEnd < end ? mEnd : end;
+    out.push({ phys: start, virt: m.virt + (start - m.phys), length: stop - start });
+  }
+  return out;
+}
+
+/** get_offset_range: where a mapping's bytes start in the data and how many are stored. */
+export function offsetRange(blocks: readonly DumpBlock[], phys: bigint, length: bigint): { offset: number; filesz: bigint } | undefined {
+  for (const b of blocks) {
+    const end = b.base + BigInt(b.size);
+    if (phys >= b.base && phys < end) {
+      const avail = end - phys;
+      return { offset: b.dataOffset + Number(phys - b.base), filesz: avail < length ? avail : length };
+    }
+  }
+  return undefined;
+}

@@ -1,0 +1,234 @@
+// dump-guest-memory, query-dump and query-dump-guest-memory-capability (QEMU
+// dump/dump.c, qapi/dump.json), shared by QMP and HMP. Unlike QEMU, memory and
+// registers are read through the debug API (plaintext on a debuggable SEV
+// guest; the policy error and no file where debugging is refused).
+
+import { closeSync, fsyncSync, lstatSync, openSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { CgmonError } from '../errors.js';
+import { EM_386, EM_X86_64, ELFCLASS32, ELFCLASS64 } from '../machine/elf-core.js';
+import type { Machine } from '../machine/machine.js';
+import type { X86CpuState } from '../machine/cpu.js';
+import { cpuPhysicalMemoryReadDebug, isFault } from '../debug/index.js';
+import type { CommandContext } from './context.js';
+import { registerCommands } from './registry.js';
+import { cpuNotes, isLongMode } from './dump-notes.js';
+import { buildElfHeader, SHSTRTAB } from './dump-elf.js';
+import { dataSize, dumpBlocks, filterMappings, pagingMappings, simpleMappings, type DumpBlock } from './dump-layout.js';
+
+export interface DumpGuestMemoryArgs {
+  paging: boolean;
+  protocol: string;
+  detach?: boolean;
+  begin?: number | bigint;
+  length?: number | bigint;
+  format?: string;
+}
+
+export type DumpStatus = 'none' | 'active' | 'completed' | 'failed';
+export interface DumpQueryResult {
+  status: DumpStatus;
+  completed: number;
+  total: number;
+}
+
+/** Bytes per read/write: large enough for ~GB/s, small enough to keep query-dump moving. */
+const CHUNK = 4 * 1024 * 1024;
+const states = new WeakMap<Machine, DumpQueryResult>();
+
+function state(m: Machine): DumpQueryResult {
+  let s = states.get(m);
+  if (!s) {
+    s = { status: 'none', completed: 0, total: 0 };
+    states.set(m, s);
+  }
+  return s;
+}
+
+function parseProtocol(protocol: string): string {
+  if (protocol.startsWith('file:')) return protocol.slice(5);
+  if (protocol.startsWith('fd:')) throw new CgmonError(`File descriptor named '${protocol.slice(3)}' has not been found`);
+  throw new CgmonError("Invalid parameter 'protocol'", 'invalid-argument');
+}
+
+function checkFormat(args: DumpGuestMemoryArgs, hasFilter: boolean): void {
+  const format = args.format ?? 'elf';
+  if (format === 'elf') return;
+  if (format.startsWith('kdump') && (args.paging || hasFilter)) {
+    throw new CgmonError("kdump-compressed format doesn't support paging or filter", 'invalid-argument');
+  }
+  // Only QEMU's ELF format is implemented (query-dump-guest-memory-capability says so).
+  throw new CgmonError(`${format} is not available now`, 'invalid-argument');
+}
+
+function filterOf(args: DumpGuestMemoryArgs, machine: Machine): { begin: bigint; length: bigint } | undefined {
+  if (args.begin === undefined && args.length === undefined) return undefined;
+  if (args.length === undefined) throw new CgmonError("Parameter 'length' is missing", 'invalid-argument');
+  if (args.begin === undefined) throw new CgmonError("Parameter 'begin' is missing", 'invalid-argument');
+  const begin = BigInt(args.begin);
+  const length = BigInt(args.length);
+  if (length <= 0n) throw new CgmonError("Invalid parameter 'length'", 'invalid-argument');
+  if (dumpBlocks(machine, { begin, length }).length === 0) throw new CgmonError("Invalid parameter 'begin'", 'invalid-argument');
+  return { begin, length };
+}
+
+/** Register state as the debug object lets a dump see it (SEV-ES: the VMSA, or the policy error). */
+function dumpCpus(ctx: CommandContext): X86CpuState[] {
+  return ctx.machine.cpus.map((cpu) => {
+    const s = ctx.ops.cpuState(cpu);
+    if (isFault(s)) throw new CgmonError(s.message, s.kind === 'denied' ? 'policy' : 'generic');
+    return s;
+  });
+}
+
+/** Read one chunk through the debug API; a refusal is the policy error, anything else QEMU's text. */
+function readChunk(ctx: CommandContext, gpa: bigint, buf: Uint8Array): void {
+  const r = cpuPhysicalMemoryReadDebug(ctx.ops, gpa, buf);
+  if (r.ok) return;
+  if (r.kind === 'denied') throw new CgmonError(r.message, 'policy');
+  throw new CgmonError('dump: failed to save memory', 'io');
+}
+
+interface DumpJob {
+  ctx: CommandContext;
+  path: string;
+  header: Buffer;
+  blocks: DumpBlock[];
+  status: DumpQueryResult;
+}
+
+/** glibc strerror texts for what opening a dump file can meet (QEMU's error_setg_file_open). */
+const OPEN_ERRORS: Readonly<Record<string, string>> = {
+  ENOENT: 'No such file or directory', EACCES: 'Permission denied', EPERM: 'Operation not permitted',
+  EISDIR: 'Is a directory', ENOTDIR: 'Not a directory', EROFS: 'Read-only file system', ENOSPC: 'No space left on device',
+};
+
+function strerror(e: unknown): string {
+  return OPEN_ERRORS[(e as NodeJS.ErrnoException).code ?? ''] ?? (e as Error).message;
+}
+
+/** A temporary file next to the target, renamed into place on success; devices are written directly. */
+function openSink(path: string): { fd: number; tmp: string | undefined } {
+  let direct = false;
+  try {
+    direct = !lstatSync(path).isFile();
+  } catch {
+    direct = false;
+  }
+  const tmp = direct ? undefined : join(dirname(path), `.${basename(path)}.${randomBytes(6).toString('hex')}.cgmon-tmp`);
+  try {
+    return { fd: openSync(tmp ?? path, 'w', 0o600), tmp };
+  } catch (e) {
+    throw new CgmonError(`Could not open '${path}': ${strerror(e)}`, 'io');
+  }
+}
+
+function writeAll(fd: number, data: Uint8Array): void {
+  let off = 0;
+  while (off < data.length) off += writeSync(fd, data, off, data.length - off);
+}
+
+async function writeDump(job: DumpJob, yieldBetweenChunks: boolean): Promise<void> {
+  const { fd, tmp } = openSink(job.path);
+  let ok = false;
+  try {
+    writeAll(fd, job.header);
+    const buf = Buffer.allocUnsafe(CHUNK);
+    for (const b of job.blocks) {
+      for (let off = 0; off < b.size; off += CHUNK) {
+        const part = buf.subarray(0, Math.min(CHUNK, b.size - off));
+        readChunk(job.ctx, b.base + BigInt(off), part);
+        writeAll(fd, part);
+        job.status.completed += part.length;
+        if (yieldBetweenChunks) await new Promise((r) => setImmediate(r));
+      }
+    }
+    writeAll(fd, SHSTRTAB);
+    if (tmp) fsyncSync(fd);
+    ok = true;
+  } finally {
+    closeSync(fd);
+    if (tmp) {
+      if (ok) renameSync(tmp, job.path);
+      else unlinkSync(tmp);
+    }
+  }
+}
+
+/** Plan the file: blocks, mappings, notes and header. Throws QEMU's errors or the policy error. */
+function planDump(args: DumpGuestMemoryArgs, ctx: CommandContext, filter: { begin: bigint; length: bigint } | undefined): { header: Buffer; blocks: DumpBlock[] } {
+  const m = ctx.machine;
+  const all = dumpBlocks(m);
+  if (all.length === 0) throw new CgmonError('dump: no guest memory to dump');
+  const blocks = filter ? dumpBlocks(m, filter) : all;
+  const cpus = dumpCpus(ctx);
+  // Fail early, before any file exists, when the debug object refuses RAM.
+  for (const b of blocks) readChunk(ctx, b.base, new Uint8Array(Math.min(16, b.size)));
+  let mappings = args.paging ? pagingMappings(m, ctx.ops, cpus, all) : simpleMappings(all);
+  if (filter) mappings = filterMappings(mappings, filter.begin, filter.length);
+  const long = cpus[0] !== undefined && isLongMode(cpus[0]);
+  const lastEnd = all[all.length - 1]!.base + BigInt(all[all.length - 1]!.size);
+  // cpu_get_dump_info: ELF64 in long mode, or when memory reaches past 4 GiB.
+  const elfClass = long || lastEnd > 0xffff_ffffn ? ELFCLASS64 : ELFCLASS32;
+  const { header } = buildElfHeader({
+    elfClass, machine: long ? EM_X86_64 : EM_386, notes: cpuNotes(cpus), mappings, blocks, dataSize: dataSize(blocks),
+  });
+  return { header, blocks };
+}
+
+function completedEvent(m: Machine, s: DumpQueryResult, error?: string): void {
+  const result = { status: s.status, completed: s.completed, total: s.total };
+  m.emit('DUMP_COMPLETED', error === undefined ? { result } : { result, error });
+}
+
+export async function dumpGuestMemory(args: DumpGuestMemoryArgs, ctx: CommandContext): Promise<Record<string, never>> {
+  const m = ctx.machine;
+  const s = state(m);
+  if (s.status === 'active') throw new CgmonError('There is a dump in process, please wait.');
+  const path = parseProtocol(args.protocol);
+  const filter = filterOf(args, m);
+  checkFormat(args, filter !== undefined);
+  const resume = m.running;
+  m.stop();
+  let plan: { header: Buffer; blocks: DumpBlock[] };
+  try {
+    plan = planDump(args, ctx, filter);
+  } catch (e) {
+    if (resume) m.cont();
+    throw e;
+  }
+  Object.assign(s, { status: 'active', completed: 0, total: dataSize(plan.blocks) });
+  const job: DumpJob = { ctx, path, header: plan.header, blocks: plan.blocks, status: s };
+  const run = writeDump(job, args.detach === true).then(
+    () => {
+      s.status = 'completed';
+      completedEvent(m, s);
+    },
+    (e: unknown) => {
+      s.status = 'failed';
+      completedEvent(m, s, e instanceof Error ? e.message : String(e));
+      throw e;
+    },
+  ).finally(() => {
+    if (resume) m.cont();
+  });
+  if (args.detach === true) run.catch(() => undefined);
+  else await run;
+  return {};
+}
+
+export function queryDump(_args: unknown, ctx: CommandContext): DumpQueryResult {
+  const s = state(ctx.machine);
+  return { status: s.status, completed: s.completed, total: s.total };
+}
+
+export function queryDumpGuestMemoryCapability(): { formats: string[] } {
+  return { formats: ['elf'] };
+}
+
+registerCommands([
+  { name: 'dump-guest-memory', handler: dumpGuestMemory },
+  { name: 'query-dump', handler: queryDump },
+  { name: 'query-dump-guest-memory-capability', handler: queryDumpGuestMemoryCapability },
+]);
