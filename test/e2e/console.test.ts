@@ -1,7 +1,8 @@
 // The browser console end to end in real headless Chromium (Debian's
-// chromium, driven by playwright-core): load the page over HTTP, read a known
-// string through the memory view, run `info mem` in the HMP terminal, and save
-// a screenshot to test-artifacts/console.png.
+// chromium, driven by playwright-core) against a SEV guest (the d-lm4 golden
+// dump launched as sev-guest with sev-guest-debug): load the page, read a
+// known string through the memory view, run `info mem` in the HMP terminal,
+// compare the hypervisor's and the debug object's views, save a screenshot.
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
@@ -10,7 +11,7 @@ import { join, resolve } from 'node:path';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { startRpcServer, type RpcServer } from '../../src/rpc/server.js';
 import { HmpExecutor } from '../../src/hmp/index.js';
-import { goldenContext } from '../helpers/rpc-client.js';
+import { sevGoldenContext } from '../helpers/rpc-client.js';
 import { hmpRecords } from '../helpers/golden.js';
 
 const CHROMIUM = '/usr/bin/chromium';
@@ -26,7 +27,7 @@ let profile: string;
 
 describe.skipIf(!existsSync(CHROMIUM))('browser console in headless Chromium', () => {
   beforeAll(async () => {
-    server = await startRpcServer({ host: '127.0.0.1', port: 0, ctx: goldenContext(), hmp: (c) => new HmpExecutor(c) });
+    server = await startRpcServer({ host: '127.0.0.1', port: 0, ctx: sevGoldenContext(), hmp: (c) => new HmpExecutor(c) });
     profile = mkdtempSync(join(tmpdir(), 'cgmon-chromium-'));
     // A temp profile (playwright passes it as --user-data-dir).
     browser = await chromium.launchPersistentContext(profile, {
@@ -54,6 +55,9 @@ describe.skipIf(!existsSync(CHROMIUM))('browser console in headless Chromium', (
     expect(await page.textContent('#map-summary')).toMatch(/^la48 paging · \d+ ranges/);
     const ranges = await page.$$eval('#map-list .range code', (els) => els.map((e) => e.textContent));
     expect(ranges).toContain('ffff800000000000-ffff800000002fff');
+    const kinds = await page.$$eval('#map-list .range .kind', (els) => els.map((e) => e.textContent));
+    expect(kinds).toContain('private');
+    expect(await page.textContent('#debug-object')).toBe('debug=sev-guest-debug');
   });
 
   it('reads a known string from guest memory through the memory view', async () => {
@@ -85,10 +89,13 @@ describe.skipIf(!existsSync(CHROMIUM))('browser console in headless Chromium', (
     expect(text).toBe(`(qemu) info mem\n${golden.replace(/\r\n/g, '\n')}`);
   });
 
-  it('shows the same bytes side by side (no debug object: both views agree)', async () => {
+  it('shows the page as the hypervisor sees it (ciphertext) beside the debug object (plaintext)', async () => {
     await page.waitForFunction(() => (document.querySelector('#cc-where')?.textContent ?? '').includes('ffff800000001000'));
-    await page.waitForFunction(() => (document.querySelector('#cc-debug')?.textContent ?? '').includes('48 65 6c'));
-    expect(await page.textContent('#cc-host')).toBe(await page.textContent('#cc-debug'));
+    await page.waitForFunction(() => (document.querySelector('#cc-debug')?.textContent ?? '').includes('48 65 6c 6c 6f'));
+    const host = (await page.textContent('#cc-host')) ?? '';
+    expect(host).toMatch(/^00001000 {2}([0-9a-f]{2} ){16}/);
+    expect(host).not.toContain('48 65 6c 6c 6f');
+    expect(await page.$$eval('#cc-debug .diff', (els) => els.length)).toBeGreaterThan(100);
   });
 
   it('saves a screenshot as a test artifact', async () => {

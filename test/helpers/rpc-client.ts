@@ -4,6 +4,8 @@
 import { WebSocket } from 'ws';
 import { makeContext, type CommandContext } from '../../src/commands/index.js';
 import { createDebugOps } from '../../src/debug/index.js';
+import { createObject } from '../../src/machine/objects.js';
+import '../../src/sev/index.js';
 import { loadScenario } from './golden.js';
 
 export interface RpcTestClient {
@@ -88,5 +90,16 @@ export function upgradeStatus(url: string, headers: Record<string, string>): Pro
 /** The d-lm4 golden guest with QEMU's default (no debug object) ops. */
 export function goldenContext(): CommandContext {
   const machine = loadScenario('d-lm4');
+  return makeContext(machine, createDebugOps(machine), { quit: () => undefined });
+}
+
+/**
+ * The d-lm4 golden guest launched as a SEV guest (C-bits set, private pages
+ * encrypted in place) with sev-guest-debug: what the console exists to show.
+ */
+export function sevGoldenContext(policy = '0x0'): CommandContext {
+  const machine = loadScenario('d-lm4', { debug: 'sev-guest-debug', confidentialGuestSupport: 'sev0' });
+  createObject(machine, new Map([['qom-type', 'sev-guest'], ['id', 'sev0'], ['policy', policy], ['reduced-phys-bits', '1']]));
+  machine.confidentialGuest()!.launch(machine);
   return makeContext(machine, createDebugOps(machine), { quit: () => undefined });
 }
