@@ -49,6 +49,8 @@ function aligned16(a: bigint | number): boolean {
 
 export class SevFirmware {
   platform: PlatformState = 'uninit';
+  /** Stands in for the platform's PEK/PDH private keys. */
+  readonly platformKey = randomBytes(32);
   private readonly guests = new Map<number, GuestContext>();
   private nextHandle = 1;
   private nextSevAsid = MIN_SEV_ASID;
@@ -89,6 +91,11 @@ export class SevFirmware {
   launchStart(policy: bigint, memory: GuestPhysMemory): number {
     if (policy > 0xffff_ffffn || policy < 0n) fwFail('LAUNCH_START', 'INVALID_PARAM');
     return this.start('sev', policy, memory, 'LAUNCH_START').handle;
+  }
+
+  /** The LAUNCH_MEASURE blob (MAC || MNONCE), once measured. */
+  measurement(handle: number): Uint8Array | undefined {
+    return this.guest(handle, 'GUEST_STATUS').measurement;
   }
 
   /** Session keys as the guest owner knows them (agreed via the session blob in reality). */
@@ -181,6 +188,29 @@ export class SevFirmware {
     this.inState(g, 'LAUNCH_FINISH', g.kind === 'sev' ? 'launch-secret' : 'launch-update');
     if (g.kind === 'sev-snp') g.digest = g.ld.digest();
     g.state = 'running';
+  }
+
+  /**
+   * ATTESTATION (0x036): MNONCE || GCTX.LD || POLICY || SIG_USAGE || SIG_ALGO ||
+   * reserved || signature. The PEK signature is modelled as an HMAC under a
+   * platform key (no certificate chain to verify against in this model).
+   */
+  attestation(handle: number, mnonce: Uint8Array): Uint8Array {
+    const g = this.guest(handle, 'ATTESTATION');
+    if (g.kind !== 'sev') fwFail('ATTESTATION', 'INVALID_GUEST');
+    this.inState(g, 'ATTESTATION', 'launch-secret', 'running');
+    if (mnonce.length !== 16) fwFail('ATTESTATION', 'INVALID_LEN');
+    const body = Buffer.alloc(16 + 32 + 16);
+    body.set(mnonce, 0);
+    body.set(g.digest ?? new Uint8Array(32), 16);
+    body.writeUInt32LE(Number(g.policy), 48);
+    body.writeUInt32LE(0x1002, 52); // SIG_USAGE: PEK
+    body.writeUInt32LE(0x2, 56); // SIG_ALGO: ECDSA P-384 with SHA-256
+    const sig = createHmac('sha256', this.platformKey).update(body).digest();
+    const out = new Uint8Array(body.length + 144);
+    out.set(body);
+    out.set(sig, body.length);
+    return out;
   }
 
   decommission(handle: number): void {

@@ -1,0 +1,103 @@
+// The SEV monitor commands as a SEV guest object answers them (QEMU 7.2
+// target/i386/sev.c and monitor glue; qapi/misc-target.json, qemu-facts §6):
+// query-sev (flat < 9.1 SevInfo; SNP adds the 9.1 sev-type/snp-policy members),
+// query-sev-capabilities, query-sev-launch-measure, sev-inject-launch-secret,
+// query-sev-attestation-report. Nothing here returns guest plaintext.
+
+import { createHash } from 'node:crypto';
+import { CgmonError, isCgmonError } from '../errors.js';
+import { SEV_API_MAJOR, SEV_API_MINOR, SEV_BUILD, type SevFirmware } from './firmware.js';
+import { SevFirmwareError } from './fw-errors.js';
+import type { SevGuest } from './sev-guest.js';
+
+const b64 = (b: Uint8Array): string => Buffer.from(b).toString('base64');
+
+function decodeB64(text: unknown, what: string): Uint8Array {
+  if (typeof text !== 'string' || !/^[A-Za-z0-9+/]*={0,2}$/.test(text)) throw new CgmonError(`SEV: failed to decode ${what}`);
+  return Buffer.from(text, 'base64');
+}
+
+/** Deterministic per platform stand-ins for the PDH, the PEK/OCA/CEK chain and the chip id. */
+function platformBlob(fw: SevFirmware, label: string, size: number): Uint8Array {
+  const out = new Uint8Array(size);
+  for (let i = 0, ctr = 0; i < size; ctr++) {
+    const h = createHash('sha256').update(fw.platformKey).update(label).update(String(ctr)).digest();
+    out.set(h.subarray(0, Math.min(32, size - i)), i);
+    i += 32;
+  }
+  return out;
+}
+
+export function sevMonitorCommand(g: SevGuest, name: string, args: Record<string, unknown>): unknown {
+  switch (name) {
+    case 'query-sev':
+      return querySev(g);
+    case 'query-sev-capabilities':
+      return queryCapabilities(g);
+    case 'query-sev-launch-measure':
+      return queryLaunchMeasure(g);
+    case 'sev-inject-launch-secret':
+      return injectLaunchSecret(g, args);
+    case 'query-sev-attestation-report':
+      return attestationReport(g, args);
+    default:
+      return undefined;
+  }
+}
+
+function querySev(g: SevGuest): Record<string, unknown> {
+  const base = { enabled: true, 'api-major': SEV_API_MAJOR, 'api-minor': SEV_API_MINOR, 'build-id': SEV_BUILD, state: g.state };
+  if (g.kind === 'sev-snp') return { ...base, 'sev-type': 'sev-snp', 'snp-policy': Number(g.policy) };
+  return { ...base, policy: Number(g.policy), handle: g.handle };
+}
+
+function queryCapabilities(g: SevGuest): Record<string, unknown> {
+  const fw = g.firmware;
+  if (!fw) throw new CgmonError('SEV is not enabled in KVM');
+  return {
+    pdh: b64(platformBlob(fw, 'pdh', 2084)),
+    'cert-chain': b64(platformBlob(fw, 'cert-chain', 3 * 2084)),
+    'cpu0-id': b64(platformBlob(fw, 'cpu0-id', 64)),
+    cbitpos: g.cbitpos,
+    'reduced-phys-bits': 1,
+  };
+}
+
+function queryLaunchMeasure(g: SevGuest): Record<string, unknown> {
+  const fw = g.firmware;
+  const m = fw && g.kind === 'sev' && g.state === 'launch-secret' ? fw.measurement(g.handle) : undefined;
+  if (!m) throw new CgmonError('SEV launch measurement is not available');
+  return { data: b64(m) };
+}
+
+function injectLaunchSecret(g: SevGuest, args: Record<string, unknown>): Record<string, never> {
+  const fw = g.firmware;
+  if (!fw || g.kind !== 'sev' || g.state !== 'launch-secret') throw new CgmonError('SEV: Not in correct state');
+  const header = decodeB64(args['packet-header'], 'header');
+  const secret = decodeB64(args['secret'], 'secret');
+  const gpa = args['gpa'];
+  if (gpa === undefined) throw new CgmonError('SEV: no secret area found in OVMF, gpa must be specified.');
+  try {
+    fw.launchSecret(g.handle, header, secret, BigInt(gpa as number | bigint));
+  } catch (e) {
+    if (e instanceof SevFirmwareError) {
+      throw new CgmonError(`SEV: failed to inject secret ret=-1 fw_error=${e.fwError} '${e.message.replace(/^.*'(.*)'$/, '$1')}'`);
+    }
+    throw e;
+  }
+  return {};
+}
+
+function attestationReport(g: SevGuest, args: Record<string, unknown>): Record<string, unknown> {
+  const fw = g.firmware;
+  if (!fw) throw new CgmonError('SEV is not enabled');
+  if (g.kind === 'sev-snp') throw new CgmonError('SEV-SNP guests do not support query-sev-attestation-report');
+  const mnonce = decodeB64(args['mnonce'], 'mnonce');
+  if (mnonce.length !== 16) throw new CgmonError(`SEV: mnonce must be 16 bytes (got ${mnonce.length})`);
+  try {
+    return { data: b64(fw.attestation(g.handle, mnonce)) };
+  } catch (e) {
+    if (isCgmonError(e)) throw new CgmonError(`SEV: Failed to get attestation report: ${e.message}`);
+    throw e;
+  }
+}
