@@ -4,7 +4,7 @@
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startRpcServer, type RpcServer } from '../../src/rpc/server.js';
-import { connectRpc, goldenContext, type RpcTestClient } from '../helpers/rpc-client.js';
+import { connectRpc, goldenContext, sevGoldenContext, type RpcTestClient } from '../helpers/rpc-client.js';
 import { hmpRecords } from '../helpers/golden.js';
 import { HmpExecutor } from '../../src/hmp/index.js';
 import type { CommandContext } from '../../src/commands/index.js';
@@ -144,5 +144,28 @@ describe('hmp method', () => {
 
   it('answers a missing command line with -32602', async () => {
     expect(await call('{"jsonrpc":"2.0","method":"hmp","params":{},"id":1}')).toMatchObject({ error: { code: -32602 }, id: 1 });
+  });
+});
+
+describe('a SEV guest whose policy forbids debugging (NODBG)', () => {
+  it('refuses debug reads with the policy error and still shows the host view (ciphertext)', async () => {
+    const s = await startRpcServer({ host: '127.0.0.1', port: 0, ctx: sevGoldenContext('0x1') });
+    const c = await connectRpc(`ws://127.0.0.1:${s.port}/rpc`);
+    try {
+      const addr = 0x301000n;
+      c.send(`{"jsonrpc":"2.0","method":"x-cgmon-read-memory","params":{"addr":${addr},"size":16,"physical":true},"id":1}`);
+      const denied = (await c.next()) as { error: { code: number; data: { class: string; desc: string } } };
+      expect(denied.error.code).toBe(-32000);
+      expect(denied.error.data.class).toBe('GenericError');
+      expect(denied.error.data.desc).toMatch(/polic/i);
+      c.send(`{"jsonrpc":"2.0","method":"x-cgmon-read-memory","params":{"addr":${addr},"size":16,"physical":true,"view":"host"},"id":2}`);
+      const host = (await c.next()) as { result: { chunks: { data: string }[] } };
+      const bytes = Buffer.from(host.result.chunks[0]!.data, 'hex');
+      expect(bytes).toHaveLength(16);
+      expect(bytes.toString('latin1')).not.toContain('Hello');
+    } finally {
+      await c.close();
+      await s.close();
+    }
   });
 });
