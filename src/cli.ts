@@ -11,6 +11,9 @@ import { loadDump } from './machine/load-dump.js';
 import { loadGuestFile } from './machine/guest-file.js';
 import { createObject } from './machine/objects.js';
 import { createDebugOps } from './debug/registry.js';
+import { buildDemoGuest, DEMO_MACHINE_DEFAULTS, DEMO_OBJECT } from './guests/demo.js';
+import './sev/index.js';
+import './commands/sev.js';
 import type { MemoryDebugOps } from './debug/ops.js';
 import { makeContext, type CommandContext } from './commands/index.js';
 import { startRpcServer } from './rpc/server.js';
@@ -167,10 +170,23 @@ function machineConfig(opts: CliOptions): MachineConfig {
   return c;
 }
 
-/** Build the guest: a QEMU dump, a guest file, or (for now) an empty machine of -m RAM. */
+/**
+ * The demo guest is a debuggable SEV guest unless the user says otherwise:
+ * each default (debug object; confidential guest + its -object) applies only
+ * when the user gave none of their own.
+ */
+function applyDemoDefaults(config: MachineConfig, opts: CliOptions): KeyValues[] {
+  if (config.debug === undefined) config.debug = DEMO_MACHINE_DEFAULTS.debug;
+  if (config.confidentialGuestSupport !== undefined || opts.objects.length > 0) return opts.objects;
+  config.confidentialGuestSupport = DEMO_MACHINE_DEFAULTS['confidential-guest-support'];
+  return [parseKeyValues(DEMO_OBJECT, 'qom-type')];
+}
+
+/** Build the guest: a QEMU dump, a guest file, or the embedded demo SEV guest. */
 export function buildMachine(opts: CliOptions): { machine: Machine; ops: MemoryDebugOps } {
   const config = machineConfig(opts);
   let machine: Machine;
+  let objects = opts.objects;
   if (opts.loadDump !== undefined && opts.guest !== undefined) {
     throw new CgmonError('-guest and -load-dump cannot be used together', 'bad-option');
   }
@@ -188,9 +204,10 @@ export function buildMachine(opts: CliOptions): { machine: Machine; ops: MemoryD
     const { ramSize: _ram, smp: _smp, ...rest } = config;
     machine = loadDump(bytes, opts.ramSize !== undefined ? { ...rest, ramSize: opts.ramSize } : rest);
   } else {
-    machine = new Machine(config);
+    objects = applyDemoDefaults(config, opts);
+    machine = buildDemoGuest(config);
   }
-  for (const props of opts.objects) createObject(machine, props);
+  for (const props of objects) createObject(machine, props);
   const cgsId = config.confidentialGuestSupport;
   if (cgsId !== undefined) {
     const cgs = machine.confidentialGuest();

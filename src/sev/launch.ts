@@ -15,7 +15,7 @@ import { registersProtected, type GuestPolicy } from './policy.js';
 import { encodeVmsa } from './vmsa.js';
 
 /** Above this much RAM only pages the image touched are launched (sparse RAM stays sparse). */
-export const FULL_LAUNCH_LIMIT = 512 * 1024 * 1024;
+export const FULL_LAUNCH_LIMIT = 128 * 1024 * 1024;
 
 export interface LaunchedGuest {
   readonly kvm: KvmSev;
