@@ -10,8 +10,9 @@ import { echoOf, hmpRawRecords } from '../helpers/hmp-raw.js';
 import { DaemonProcess, buildDaemon, type Proc } from '../helpers/daemon.js';
 
 const PROMPT = '(qemu) ';
-/** `info cpus` shows the process id as thread_id: the only thing that varies between runs. */
-const scrub = (s: string): string => s.replace(/thread_id=\d+/g, 'thread_id=N');
+/** What varies between runs and builds: `info cpus` shows the pid, `info version` the package string. */
+const scrub = (s: string): string =>
+  s.replace(/thread_id=\d+/g, 'thread_id=N').replace(/^7\.2\.22[^\r]*\r\n/m, '7.2.22<package>\r\n');
 
 /** Type one line and wait (bounded) for the prompt that follows its answer. */
 export async function answer(p: Proc, line: string): Promise<string> {
