@@ -69,18 +69,25 @@ export function cpuPhysicalMemoryRwDebug(ops: MemoryDebugOps, gpa: bigint, buf: 
 
 export type PhysLoad<T> = { readonly ok: true; readonly value: T } | MemFault;
 
+/** Little-endian unsigned value of buf[at..at+4) as a number (no bigint on the hot path). */
+function le32(buf: Uint8Array, at: number, size: number): number {
+  let v = 0;
+  for (let i = Math.min(size, 4) - 1; i >= 0; i--) v = v * 256 + buf[at + i]!;
+  return v;
+}
+
 function load(ops: MemoryDebugOps, gpa: bigint, size: 1 | 2 | 4 | 8): PhysLoad<bigint> {
   const buf = new Uint8Array(size);
   const r = cpuPhysicalMemoryReadDebug(ops, gpa, buf);
   if (!r.ok) return r;
-  let v = 0n;
-  for (let i = size - 1; i >= 0; i--) v = (v << 8n) | BigInt(buf[i]!);
-  return { ok: true, value: v };
+  const lo = le32(buf, 0, size);
+  return { ok: true, value: size === 8 ? (BigInt(le32(buf, 4, 4)) << 32n) | BigInt(lo) : BigInt(lo) };
 }
 
 function loadNumber(ops: MemoryDebugOps, gpa: bigint, size: 1 | 2 | 4): PhysLoad<number> {
-  const r = load(ops, gpa, size);
-  return r.ok ? { ok: true, value: Number(r.value) } : r;
+  const buf = new Uint8Array(size);
+  const r = cpuPhysicalMemoryReadDebug(ops, gpa, buf);
+  return r.ok ? { ok: true, value: le32(buf, 0, size) } : r;
 }
 
 export const ldubPhysDebug = (ops: MemoryDebugOps, gpa: bigint): PhysLoad<number> => loadNumber(ops, gpa, 1);

@@ -35,6 +35,8 @@ export type MemoryRegion = RamRegion | RomRegion | MmioRegion;
 export class AddressSpace {
   private regions: MemoryRegion[] = [];
   private starts: bigint[] = [];
+  /** Region ends (exclusive), parallel to `starts`, so lookups allocate no bigints. */
+  private ends: bigint[] = [];
 
   add(region: MemoryRegion): void {
     const end = region.base + BigInt(region.size);
@@ -46,6 +48,7 @@ export class AddressSpace {
     this.regions.push(region);
     this.regions.sort((a, b) => (a.base < b.base ? -1 : a.base > b.base ? 1 : 0));
     this.starts = this.regions.map((r) => r.base);
+    this.ends = this.regions.map((r) => r.base + BigInt(r.size));
   }
 
   list(): readonly MemoryRegion[] {
@@ -54,6 +57,11 @@ export class AddressSpace {
 
   /** The region containing `addr`, or undefined for unassigned space. */
   find(addr: bigint): MemoryRegion | undefined {
+    const i = this.indexOf(addr);
+    return i < 0 ? undefined : this.regions[i];
+  }
+
+  private indexOf(addr: bigint): number {
     const s = this.starts;
     let lo = 0;
     let hi = s.length - 1;
@@ -62,9 +70,7 @@ export class AddressSpace {
       if (s[mid]! <= addr) lo = mid + 1;
       else hi = mid - 1;
     }
-    const r = this.regions[hi];
-    if (r && addr < r.base + BigInt(r.size)) return r;
-    return undefined;
+    return hi >= 0 && addr < this.ends[hi]! ? hi : -1;
   }
 
   /**
@@ -95,6 +101,15 @@ export class AddressSpace {
   }
 
   private access(addr: bigint, buf: Uint8Array, isWrite: boolean, romWritable: boolean): MemTxResult {
+    // Fast path: the whole access lies in one RAM region (almost every debug access).
+    const i = this.indexOf(addr);
+    const r = this.regions[i];
+    if (r !== undefined && r.kind === 'ram' && addr + BigInt(buf.length) <= this.ends[i]!) {
+      const off = r.ramOffset + Number(addr - r.base);
+      if (isWrite) r.ram.write(off, buf);
+      else r.ram.read(off, buf);
+      return MEMTX_OK;
+    }
     const checked = this.check(addr, buf.length);
     if (!checked.ok) return checked;
     let a = addr;

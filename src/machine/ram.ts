@@ -37,8 +37,9 @@ export class SparseRam {
       const within = off - idx * RAM_CHUNK_SIZE;
       const n = Math.min(left, RAM_CHUNK_SIZE - within);
       const chunk = this.chunks[idx];
-      if (chunk) dst.set(chunk.subarray(within, within + n), at);
-      else dst.fill(0, at, at + n);
+      if (!chunk) dst.fill(0, at, at + n);
+      else if (n <= 16) for (let i = 0; i < n; i++) dst[at + i] = chunk[within + i]!; // no subarray for ld*/PTE-sized reads
+      else dst.set(chunk.subarray(within, within + n), at);
       off += n;
       at += n;
       left -= n;
