@@ -1,0 +1,127 @@
+// Foundation benchmarks (issue 2): page-walk leaf rate on built tables and on
+// golden/big's 1,028,762 leaves, ldqPhysDebug calls/s, bulk debug read MB/s
+// beside a plain Buffer copy, and idle RSS of -m 16G / -m 64G guests.
+
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { Machine, MiB } from '../src/machine/machine.js';
+import { PageTableBuilder } from '../src/machine/page-tables.js';
+import { loadDump } from '../src/machine/load-dump.js';
+import { DefaultDebugOps, cpuPhysicalMemoryReadDebug, ldqPhysDebug, pageWalk, type PagingRegs } from '../src/debug/index.js';
+import { bestOf, rate, type BenchReporter } from './harness.js';
+
+const here = dirname(fileURLToPath(import.meta.url));
+/** Repository root whether run from bench/ (tsx) or dist/bench/ (npm run bench). */
+const ROOT = here.endsWith('/dist/bench') ? resolve(here, '../..') : resolve(here, '..');
+const GOLDEN = process.env['CGMON_GOLDEN'] ?? resolve(ROOT, '../shared/golden');
+const BIG_LEAVES = 1_028_762;
+
+function countLeaves(ops: DefaultDebugOps, regs: PagingRegs): number {
+  let n = 0;
+  for (const _ of pageWalk(ops, regs)) n++;
+  return n;
+}
+
+function builtTables(r: BenchReporter): void {
+  r.section('foundation: page walk on built tables (la48, 4K leaves)');
+  const leaves = 262_144;
+  const m = new Machine({ type: 'pc', ramSize: 64 * MiB, smp: 1 });
+  let b: PageTableBuilder | undefined;
+  const build = bestOf(() => {
+    b = new PageTableBuilder(m, { mode: 'la48', tableBase: 0x10_0000n });
+    b.mapRange(0xffff_c900_0000_0000n, 0n, leaves * 4096, 4096, { rw: true, nx: true });
+  }, 200);
+  r.metric('PageTableBuilder.mapRange', leaves / build / 1e6, 'M leaf/s');
+  const ops = new DefaultDebugOps(m);
+  const regs = b!.cpuRegs();
+  if (countLeaves(ops, regs) !== leaves) throw new Error('built table does not walk back to its leaves');
+  const walk = bestOf(() => countLeaves(ops, regs), 500);
+  r.metric(`pageWalk, ${leaves.toLocaleString('en-US')} leaves`, walk, 's');
+  r.metric('pageWalk leaf rate', leaves / walk / 1e6, 'M leaf/s', { target: `>= ${(BIG_LEAVES / 0.25 / 1e6).toFixed(1)} M leaf/s` });
+}
+
+function bigDump(r: BenchReporter): void {
+  r.section('foundation: golden/big (256 MiB guest, 1,028,762 leaves)');
+  let bytes: Uint8Array;
+  try {
+    bytes = readFileSync(resolve(GOLDEN, 'big/dump.elf.gz'));
+  } catch {
+    process.stdout.write(`  (skipped: ${GOLDEN}/big/dump.elf.gz not found; set CGMON_GOLDEN)\n`);
+    return;
+  }
+  const t = performance.now();
+  const m = loadDump(bytes);
+  r.metric('loadDump (gunzip + parse + copy)', (performance.now() - t) / 1000, 's');
+  const ops = new DefaultDebugOps(m);
+  const cpu = m.cpus[0]!;
+  const n = countLeaves(ops, cpu);
+  if (n !== BIG_LEAVES) throw new Error(`big dump walked to ${n} leaves, expected ${BIG_LEAVES}`);
+  const walk = bestOf(() => countLeaves(ops, cpu), 1000);
+  r.metric('full pageWalk of big', walk, 's', { target: '< 0.25 s' });
+  r.metric('pageWalk leaf rate (big)', n / walk / 1e6, 'M leaf/s');
+}
+
+function physReads(r: BenchReporter): void {
+  r.section('foundation: debug physical reads (256 MiB guest, every chunk written)');
+  const size = 256 * MiB;
+  const m = new Machine({ type: 'pc', ramSize: size, smp: 1 });
+  // Populate every RAM chunk: sparse (never written) chunks would read as a fill, not a copy.
+  const src = Buffer.alloc(size, 0x5a);
+  m.memory.write(0n, src, {});
+  const ops = new DefaultDebugOps(m);
+  let sink = 0n;
+  const ldq = rate((i) => {
+    const v = ldqPhysDebug(ops, BigInt((i * 4104) & 0xfffff8));
+    if (v.ok) sink ^= v.value;
+  }, 200_000);
+  r.metric('ldqPhysDebug', ldq / 1e6, 'M call/s');
+  const dst = new Uint8Array(size);
+  const copy = bestOf(() => src.copy(dst), 500);
+  const copyMBs = size / MiB / copy;
+  r.metric('Buffer copy of 256 MiB (baseline)', copyMBs, 'MB/s');
+  const bulk = bestOf(() => {
+    const res = cpuPhysicalMemoryReadDebug(ops, 0n, dst);
+    if (!res.ok) throw new Error(res.message);
+  }, 500);
+  const base = { name: 'Buffer copy', value: copyMBs };
+  r.metric('cpuPhysicalMemoryReadDebug, 256 MiB at once', size / MiB / bulk, 'MB/s', { baseline: base, target: '>= 1400 MB/s' });
+  const pages = bestOf(() => {
+    for (let off = 0; off < size; off += 4096) cpuPhysicalMemoryReadDebug(ops, BigInt(off), dst.subarray(off, off + 4096));
+  }, 500);
+  r.metric('cpuPhysicalMemoryReadDebug, 4 KiB at a time', size / MiB / pages, 'MB/s', { baseline: base });
+  if (sink === 0xdeadn) process.stdout.write('');
+}
+
+/** RSS of a child that builds an idle guest through the CLI (or only starts, for the baseline). */
+function childRss(ram: string | undefined): number {
+  const cli = pathToFileURL(resolve(ROOT, 'dist/src/cli.js')).href;
+  const build = ram === undefined ? '' : `const { buildMachine, parseCli } = await import(${JSON.stringify(cli)});
+    globalThis.keep = buildMachine(parseCli(['-m', ${JSON.stringify(ram)}, '-nodefaults']));`;
+  const script = `${build}
+    await new Promise((r) => setTimeout(r, 300));
+    globalThis.gc?.();
+    await new Promise((r) => setTimeout(r, 100));
+    process.stdout.write(String(process.memoryUsage().rss));`;
+  const out = execFileSync(process.execPath, ['--expose-gc', '--input-type=module', '-e', script], { encoding: 'utf8' });
+  return Number(out) / MiB;
+}
+
+function rss(r: BenchReporter): void {
+  r.section('foundation: idle RSS (child processes)');
+  const node = childRss(undefined);
+  r.metric('node baseline (a child that only starts)', node, 'MiB');
+  for (const ram of ['16G', '64G']) {
+    const v = childRss(ram);
+    r.metric(`idle -m ${ram} guest`, v, 'MiB', { baseline: { name: 'node baseline', value: node }, target: `<= 55 + ${node.toFixed(1)} MiB` });
+    r.metric(`idle -m ${ram} guest minus node baseline`, v - node, 'MiB', { target: '<= 55 MiB (QEMU -m 16G: 54.5)' });
+  }
+}
+
+export async function run(r: BenchReporter): Promise<void> {
+  builtTables(r);
+  bigDump(r);
+  physReads(r);
+  rss(r);
+}
