@@ -33,8 +33,9 @@ describe('real gdb against the stub (d-lm4 dump)', () => {
   beforeAll(async () => {
     machine = loadScenario('d-lm4');
     ctx = makeContext(machine, new DefaultDebugOps(machine), { quit: () => undefined });
-    monitor = await loadHmpMonitor();
-    server = await GdbServer.listen(ctx, 'tcp:127.0.0.1:0', monitor ? { monitor: (l) => monitor(ctx, l) } : {});
+    const m = await loadHmpMonitor();
+    monitor = m;
+    server = await GdbServer.listen(ctx, 'tcp:127.0.0.1:0', m ? { monitor: (l) => m(ctx, l) } : {});
   });
   afterAll(async () => {
     await server.close();

@@ -1,0 +1,124 @@
+// dump-guest-memory behaviour beyond the golden bytes: QEMU's error texts,
+// begin/length, detach with query-dump and DUMP_COMPLETED, STOP/RESUME around
+// the dump, a refused debug read leaving no file, and real readelf/gdb accepting the result.
+
+import { afterAll, describe, expect, it } from 'vitest';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { makeContext, type CommandContext } from '../../src/commands/context.js';
+import { executeCommand } from '../../src/commands/registry.js';
+import '../../src/commands/dump.js';
+import { DefaultDebugOps } from '../../src/debug/ops.js';
+import { memFault, type MemTxAttrs, type MemTxResult } from '../../src/machine/memattrs.js';
+import { parseCore } from '../../src/machine/load-dump.js';
+import { PT_LOAD } from '../../src/machine/elf-core.js';
+import type { MachineEvent } from '../../src/machine/machine.js';
+import { loadScenario } from '../helpers/golden.js';
+import { runGdb } from '../helpers/gdb.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'cgmon-dump-unit-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+function setup(name = 'd-lm4'): { ctx: CommandContext; events: MachineEvent[] } {
+  const machine = loadScenario(name);
+  const ctx = makeContext(machine, new DefaultDebugOps(machine), { quit: () => undefined });
+  const events: MachineEvent[] = [];
+  machine.onEvent((e) => events.push(e));
+  return { ctx, events };
+}
+
+const file = (n: string): string => join(dir, n);
+const run = (ctx: CommandContext, args: Record<string, unknown>): Promise<unknown> => executeCommand('dump-guest-memory', args, ctx);
+
+describe('dump-guest-memory errors (QEMU texts)', () => {
+  const { ctx } = setup();
+  it.each([
+    [{ paging: false, protocol: 'tcp:x' }, "Invalid parameter 'protocol'"],
+    [{ paging: false, protocol: 'fd:nosuch' }, "File descriptor named 'nosuch' has not been found"],
+    [{ paging: false, protocol: `file:${dir}/x`, begin: 0 }, "Parameter 'length' is missing"],
+    [{ paging: false, protocol: `file:${dir}/x`, length: 4096 }, "Parameter 'begin' is missing"],
+    [{ paging: false, protocol: `file:${dir}/x`, begin: 0x10000000, length: 4096 }, "Invalid parameter 'begin'"],
+    [{ paging: true, protocol: `file:${dir}/x`, format: 'kdump-zlib' }, "kdump-compressed format doesn't support paging or filter"],
+    [{ paging: false, protocol: `file:${dir}/x`, format: 'kdump-lzo' }, 'kdump-lzo is not available now'],
+    [{ paging: false, protocol: 'file:/nonexistent-dir/x.elf' }, "Could not open '/nonexistent-dir/x.elf': No such file or directory"],
+  ])('%j -> %s', async (args, message) => {
+    await expect(run(ctx, args)).rejects.toThrow(message);
+    expect(existsSync(`${dir}/x`)).toBe(false);
+  });
+});
+
+describe('dump-guest-memory', () => {
+  it('emits STOP, DUMP_COMPLETED, RESUME and reports completion in query-dump', async () => {
+    const { ctx, events } = setup();
+    expect(await executeCommand('query-dump', {}, ctx)).toEqual({ status: 'none', completed: 0, total: 0 });
+    await run(ctx, { paging: false, protocol: `file:${file('events.elf')}` });
+    expect(events.map((e) => e.event)).toEqual(['STOP', 'DUMP_COMPLETED', 'RESUME']);
+    const total = 64 * 1024 * 1024 + 256 * 1024;
+    expect(events[1]!.data).toEqual({ result: { status: 'completed', completed: total, total } });
+    expect(await executeCommand('query-dump', {}, ctx)).toEqual({ status: 'completed', completed: total, total });
+    expect(await executeCommand('query-dump-guest-memory-capability', {}, ctx)).toEqual({ formats: ['elf'] });
+  });
+
+  it('detach returns at once; query-dump shows progress; a second dump is refused while active', async () => {
+    const { ctx, events } = setup();
+    const f = file('detach.elf');
+    await run(ctx, { paging: false, protocol: `file:${f}`, detach: true });
+    const q = (await executeCommand('query-dump', {}, ctx)) as { status: string; completed: number; total: number };
+    expect(q.status).toBe('active');
+    expect(q.completed).toBeLessThan(q.total);
+    await expect(run(ctx, { paging: false, protocol: `file:${file('other.elf')}` })).rejects.toThrow('There is a dump in process, please wait.');
+    for (let i = 0; i < 2000 && !events.some((e) => e.event === 'DUMP_COMPLETED'); i++) await new Promise((r) => setTimeout(r, 5));
+    expect(((await executeCommand('query-dump', {}, ctx)) as { status: string }).status).toBe('completed');
+    expect(existsSync(f)).toBe(true);
+    expect(existsSync(file('other.elf'))).toBe(false);
+  });
+
+  it('begin/length keeps only the filtered physical range', async () => {
+    const { ctx } = setup();
+    const f = file('filter.elf');
+    await run(ctx, { paging: false, protocol: `file:${f}`, begin: 0x301000, length: 0x2000 });
+    const bytes = readFileSync(f);
+    const loads = parseCore(bytes).segments.filter((s) => s.type === PT_LOAD);
+    expect(loads.map((s) => [s.paddr, s.filesz, s.memsz])).toEqual([[0x301000n, 0x2000, 0x2000]]);
+    const want = new Uint8Array(0x2000);
+    ctx.machine.memory.read(0x301000n, want);
+    expect(Buffer.from(bytes.subarray(loads[0]!.offset, loads[0]!.offset + 0x2000)).equals(Buffer.from(want))).toBe(true);
+  });
+
+  it.each([
+    ['before writing (probe)', 0x300000n, 1n << 64n, ['STOP', 'RESUME']],
+    ['mid-dump', 0x300000n, 0x400000n, ['STOP', 'DUMP_COMPLETED', 'RESUME']],
+  ])('fails with the policy error and leaves no file when refused %s', async (_what, lo, hi, seq) => {
+    const { ctx, events } = setup();
+    class Refusing extends DefaultDebugOps {
+      override read(gpa: bigint, dst: Uint8Array, attrs: MemTxAttrs): MemTxResult {
+        const hit = gpa < hi && gpa + BigInt(dst.length) > lo;
+        return hit ? memFault('denied', gpa, 'SEV: guest policy does not allow debugging') : super.read(gpa, dst, attrs);
+      }
+    }
+    const refused = { ...ctx, ops: new Refusing(ctx.machine) };
+    const f = file(`refused-${seq.length}.elf`);
+    await expect(run(refused, { paging: false, protocol: `file:${f}` })).rejects.toThrow('SEV: guest policy does not allow debugging');
+    expect(existsSync(f)).toBe(false);
+    expect(readdirSync(dir).filter((n) => n.includes('cgmon-tmp'))).toEqual([]);
+    expect(events.map((e) => e.event)).toEqual(seq);
+    const done = events.find((e) => e.event === 'DUMP_COMPLETED');
+    if (done) expect(done.data!['error']).toBe('SEV: guest policy does not allow debugging');
+    expect(ctx.machine.running).toBe(true);
+  });
+
+  it('is accepted by readelf -n and gdb -core', async () => {
+    const { ctx } = setup();
+    const f = file('tools.elf');
+    await run(ctx, { paging: true, protocol: `file:${f}` });
+    const notes = execFileSync('readelf', ['-n', '-W', f], { encoding: 'utf8' });
+    expect(notes).toMatch(/CORE\s+0x00000150\s+NT_PRSTATUS/);
+    expect(notes).toMatch(/QEMU\s+0x000001b8\s+Unknown note type: \(0x00000000\)/);
+    const r = await runGdb(['info registers rip rsp', 'x/2gx 0xffff800000001000'], 30_000, ['-core', f]);
+    expect(r.stdout).toMatch(/rip\s+0x1002d0/);
+    expect(r.stdout).toMatch(/rsp\s+0x1fefe0/);
+    expect(r.stdout).toContain('0xffff800000001000:\t0x51202c6f6c6c6548\t0x646c6f6720554d45');
+  });
+});

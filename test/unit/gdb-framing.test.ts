@@ -1,0 +1,61 @@
+// RSP framing: packets split at every byte offset, several per chunk, acks,
+// Ctrl-C, bad checksums, `}` escapes and `*` run-length decoding; encoder round trip.
+
+import { describe, expect, it } from 'vitest';
+import { RspParser, decodePayload, encodePacket, escapePayload, type RspEvent } from '../../src/gdbstub/framing.js';
+
+const summary = (evs: RspEvent[]): string[] =>
+  evs.map((e) => (e.kind === 'packet' || e.kind === 'bad-checksum' ? `${e.kind}:${e.data.toString('latin1')}` : e.kind));
+
+describe('RspParser', () => {
+  const stream = Buffer.from('+$qSupported:multiprocess+#c6\x03-$m401000,20#20$g#00+', 'latin1');
+
+  it('parses a whole stream fed at once', () => {
+    expect(summary(new RspParser().feed(stream))).toEqual([
+      'ack', 'packet:qSupported:multiprocess+', 'interrupt', 'nack', 'packet:m401000,20', 'bad-checksum:g', 'ack',
+    ]);
+  });
+
+  it('gives the same events for every split of the stream', () => {
+    const whole = summary(new RspParser().feed(stream));
+    for (let cut = 0; cut <= stream.length; cut++) {
+      const p = new RspParser();
+      const evs = [...p.feed(stream.subarray(0, cut)), ...p.feed(stream.subarray(cut))];
+      expect(summary(evs), `cut at ${cut}`).toEqual(whole);
+    }
+    const p = new RspParser();
+    const bytewise = [...stream].flatMap((b) => p.feed(Uint8Array.of(b)));
+    expect(summary(bytewise)).toEqual(whole);
+  });
+
+  it('restarts on a `$` inside a packet and ignores noise between packets', () => {
+    expect(summary(new RspParser().feed(Buffer.from('garbage$m1$g#67xyz', 'latin1')))).toEqual(['packet:g']);
+  });
+
+  it('accepts upper-case checksum digits', () => {
+    expect(summary(new RspParser().feed(Buffer.from('$qC#B4')))).toEqual(['packet:qC']);
+  });
+});
+
+describe('payload coding', () => {
+  it('undoes escapes and run-length encoding', () => {
+    expect(decodePayload([...Buffer.from('X}\x03}]')]).toString('latin1')).toBe('X#}');
+    // "0* " = '0' plus (0x20 - 29) = 3 more zeros.
+    expect(decodePayload([...Buffer.from('a0* b')]).toString('latin1')).toBe('a0000b');
+  });
+
+  it('escapes the reserved bytes and frames with a checksum that parses back', () => {
+    const data = Buffer.from([0x23, 0x24, 0x7d, 0x2a, 0x41, 0x00, 0xff]);
+    expect(escapePayload(data)).toEqual(Buffer.from([0x7d, 0x03, 0x7d, 0x04, 0x7d, 0x5d, 0x7d, 0x0a, 0x41, 0x00, 0xff]));
+    const evs = new RspParser().feed(encodePacket(data));
+    expect(evs).toHaveLength(1);
+    expect(evs[0]!.kind).toBe('packet');
+    expect((evs[0] as { data: Buffer }).data.equals(data)).toBe(true);
+  });
+
+  it('frames like QEMU', () => {
+    expect(encodePacket('OK').toString()).toBe('$OK#9a');
+    expect(encodePacket('').toString()).toBe('$#00');
+    expect(encodePacket('E14').toString()).toBe('$E14#aa');
+  });
+});
