@@ -3,4 +3,7 @@ export * from './registry.js';
 export * from './context.js';
 export * from './guest-memory.js';
 export * from './inspect.js';
+export * from './control.js';
+export * from './run-state.js';
+export * from './memsave.js';
 export * from './dump.js';

@@ -1,0 +1,97 @@
+// Control and machine queries (QEMU monitor/qmp-cmds-control.c, qapi/machine.json):
+// query-version, query-commands, query-qmp-schema, query-status, query-name,
+// query-cpus-fast, query-kvm, query-target. qmp_capabilities lives in the QMP session.
+
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { CgmonError } from '../errors.js';
+import type { CommandContext } from './context.js';
+import { lookupCommand, registerCommands } from './registry.js';
+import { introspect, loadSchema } from './schema.js';
+
+/** The QEMU release whose protocol and output cgmon reproduces (the golden files' 7.2.22). */
+export const QEMU_VERSION = { major: 7, minor: 2, micro: 22 } as const;
+
+function readPackageVersion(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 5; i++) {
+    const p = join(dir, 'package.json');
+    if (existsSync(p)) return (JSON.parse(readFileSync(p, 'utf8')) as { version: string }).version;
+    dir = dirname(dir);
+  }
+  return '0.0.0';
+}
+
+export const CGMON_VERSION = readPackageVersion();
+
+export interface VersionInfo {
+  qemu: { major: number; minor: number; micro: number };
+  package: string;
+}
+
+export function qmpQueryVersion(): VersionInfo {
+  // Members in QAPI order (qemu, package; major, minor, micro): QDict order depends on it on collisions.
+  return { qemu: { major: QEMU_VERSION.major, minor: QEMU_VERSION.minor, micro: QEMU_VERSION.micro }, package: `cgmon ${CGMON_VERSION}` };
+}
+
+/**
+ * QMP commands: those with both a schema entry and a handler, in schema order.
+ * A handler without a schema entry is not reachable over QMP (nothing would check its arguments).
+ */
+export function availableCommands(): string[] {
+  return [...loadSchema().commands.keys()].filter((n) => lookupCommand(n) !== undefined);
+}
+
+export function qmpQueryCommands(): { name: string }[] {
+  return availableCommands().map((name) => ({ name }));
+}
+
+export function qmpQueryQmpSchema(): Record<string, unknown>[] {
+  return introspect(loadSchema(), (n) => lookupCommand(n) !== undefined);
+}
+
+export function qmpQueryStatus(_args: unknown, ctx: CommandContext): { running: boolean; singlestep: boolean; status: string } {
+  return { running: ctx.machine.running, singlestep: false, status: ctx.machine.runState };
+}
+
+export function qmpQueryName(_args: unknown, ctx: CommandContext): { name?: string } {
+  const name = ctx.machine.name;
+  return name === undefined ? {} : { name };
+}
+
+export function qmpQueryCpusFast(_args: unknown, ctx: CommandContext): Record<string, unknown>[] {
+  return ctx.machine.cpus.map((_cpu, i) => ({
+    'cpu-index': i,
+    // QEMU pc boards create CPUs as unattached devices; the thread id is the host's.
+    'qom-path': `/machine/unattached/device[${i}]`,
+    'thread-id': process.pid,
+    props: { 'socket-id': i, 'core-id': 0, 'thread-id': 0 },
+    target: 'x86_64',
+  }));
+}
+
+export function qmpQueryKvm(): { enabled: boolean; present: boolean } {
+  return { enabled: false, present: false };
+}
+
+export function qmpQueryTarget(): { arch: string } {
+  return { arch: 'x86_64' };
+}
+
+/** Outside a QMP session's negotiation mode, qmp_capabilities only ever answers this (QEMU qmp_qmp_capabilities). */
+export function qmpCapabilities(): never {
+  throw new CgmonError('Capabilities negotiation is already complete, command ignored', 'command-not-found', 'CommandNotFound');
+}
+
+registerCommands([
+  { name: 'qmp_capabilities', handler: qmpCapabilities, negotiation: true },
+  { name: 'query-version', handler: qmpQueryVersion },
+  { name: 'query-commands', handler: qmpQueryCommands },
+  { name: 'query-qmp-schema', handler: qmpQueryQmpSchema },
+  { name: 'query-status', handler: qmpQueryStatus },
+  { name: 'query-name', handler: qmpQueryName },
+  { name: 'query-cpus-fast', handler: qmpQueryCpusFast },
+  { name: 'query-kvm', handler: qmpQueryKvm },
+  { name: 'query-target', handler: qmpQueryTarget },
+]);

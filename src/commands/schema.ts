@@ -1,0 +1,196 @@
+// The QMP schema: QAPI-like definitions loaded from schema/*.json (one file per
+// area), checked for dangling references, and rendered as query-qmp-schema's
+// SchemaInfo list (qapi/introspect.json: masked type names, builtins by name).
+
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const SCHEMA_FILES = ['control', 'machine', 'memory', 'sev', 'dump', 'misc'] as const;
+
+/** A type reference: a type name, or a one-element array for a list. */
+export type TypeRef = string | readonly [string];
+
+export interface QapiMember {
+  readonly name: string;
+  readonly type: TypeRef;
+  readonly optional: boolean;
+}
+export interface QapiStruct {
+  readonly meta: 'struct';
+  readonly name: string;
+  readonly members: readonly QapiMember[];
+}
+export interface QapiEnum {
+  readonly meta: 'enum';
+  readonly name: string;
+  readonly values: readonly string[];
+}
+export interface QapiCommand {
+  readonly meta: 'command';
+  readonly name: string;
+  readonly args: readonly QapiMember[];
+  readonly returns: TypeRef | undefined;
+  readonly allowOob: boolean;
+  readonly features: readonly string[];
+}
+export interface QapiEvent {
+  readonly meta: 'event';
+  readonly name: string;
+  readonly data: readonly QapiMember[];
+}
+export type QapiType = QapiStruct | QapiEnum;
+
+/** QAPI built-in types and the JSON type introspection reports for each. */
+export const BUILTINS: Readonly<Record<string, string>> = {
+  str: 'string', int: 'int', int8: 'int', int16: 'int', int32: 'int', int64: 'int',
+  uint8: 'int', uint16: 'int', uint32: 'int', uint64: 'int', size: 'int',
+  number: 'number', bool: 'boolean', null: 'null', any: 'value',
+};
+
+export interface QapiSchema {
+  readonly types: ReadonlyMap<string, QapiType>;
+  readonly commands: ReadonlyMap<string, QapiCommand>;
+  readonly events: ReadonlyMap<string, QapiEvent>;
+}
+
+type Expr = Record<string, unknown>;
+
+function members(data: unknown, where: string): QapiMember[] {
+  if (data === undefined) return [];
+  if (typeof data !== 'object' || data === null || Array.isArray(data)) throw new Error(`schema: ${where}: data must be an object`);
+  return Object.entries(data as Record<string, unknown>).map(([k, t]) => {
+    const optional = k.startsWith('*');
+    if (typeof t !== 'string' && !(Array.isArray(t) && t.length === 1 && typeof t[0] === 'string')) {
+      throw new Error(`schema: ${where}: member ${k} has a bad type`);
+    }
+    return { name: optional ? k.slice(1) : k, type: t as TypeRef, optional };
+  });
+}
+
+/** Build the schema from parsed files (each a JSON array of QAPI expressions). */
+export function buildSchema(files: readonly (readonly Expr[])[]): QapiSchema {
+  const types = new Map<string, QapiType>();
+  const commands = new Map<string, QapiCommand>();
+  const events = new Map<string, QapiEvent>();
+  for (const exprs of files) {
+    for (const e of exprs) {
+      if (typeof e['enum'] === 'string') types.set(e['enum'], { meta: 'enum', name: e['enum'], values: e['data'] as string[] });
+      else if (typeof e['struct'] === 'string') types.set(e['struct'], { meta: 'struct', name: e['struct'], members: members(e['data'], e['struct']) });
+      else if (typeof e['command'] === 'string') {
+        commands.set(e['command'], {
+          meta: 'command',
+          name: e['command'],
+          args: members(e['data'], e['command']),
+          returns: e['returns'] as TypeRef | undefined,
+          allowOob: e['allow-oob'] === true,
+          features: (e['features'] as string[] | undefined) ?? [],
+        });
+      } else if (typeof e['event'] === 'string') events.set(e['event'], { meta: 'event', name: e['event'], data: members(e['data'], e['event']) });
+      else if (e['doc'] === undefined) throw new Error(`schema: unknown expression ${JSON.stringify(e)}`);
+    }
+  }
+  const check = (t: TypeRef | undefined, where: string): void => {
+    if (t === undefined) return;
+    const n = typeof t === 'string' ? t : t[0];
+    if (!(n in BUILTINS) && !types.has(n)) throw new Error(`schema: ${where} refers to unknown type ${n}`);
+  };
+  for (const t of types.values()) if (t.meta === 'struct') for (const m of t.members) check(m.type, t.name);
+  for (const c of commands.values()) {
+    for (const m of c.args) check(m.type, c.name);
+    check(c.returns, c.name);
+  }
+  for (const ev of events.values()) for (const m of ev.data) check(m.type, ev.name);
+  return { types, commands, events };
+}
+
+/** The repository's schema/ directory, from src/ or dist/src/. */
+export function schemaDir(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 5; i++) {
+    if (existsSync(join(dir, 'schema', 'control.json'))) return join(dir, 'schema');
+    dir = dirname(dir);
+  }
+  throw new Error('schema: cannot find the schema/ directory');
+}
+
+let loaded: QapiSchema | undefined;
+
+export function loadSchema(dir = schemaDir()): QapiSchema {
+  if (dir === schemaDir() && loaded) return loaded;
+  const files = SCHEMA_FILES.map((f) => JSON.parse(readFileSync(join(dir, `${f}.json`), 'utf8')) as Expr[]);
+  const s = buildSchema(files);
+  if (dir === schemaDir()) loaded = s;
+  return s;
+}
+
+/** query-qmp-schema: commands (only those `available`) and events, then the types they use. */
+export function introspect(schema: QapiSchema, available: (name: string) => boolean): Record<string, unknown>[] {
+  const out: Record<string, unknown>[] = [];
+  const names = new Map<string, string>();
+  const queue: (() => void)[] = [];
+  const EMPTY = '0';
+  names.set('', EMPTY);
+  out.push({ name: EMPTY, members: [], 'meta-type': 'object' });
+  let next = 1;
+  const emitted = new Set<string>();
+  const ref = (t: TypeRef): string => {
+    if (typeof t !== 'string') {
+      const inner = ref(t[0]);
+      const name = `[${inner}]`;
+      if (!emitted.has(name)) {
+        emitted.add(name);
+        queue.push(() => out.push({ name, 'element-type': inner, 'meta-type': 'array' }));
+      }
+      return name;
+    }
+    const json = BUILTINS[t];
+    if (json !== undefined) {
+      const name = json === 'int' ? 'int' : t;
+      if (!emitted.has(name)) {
+        emitted.add(name);
+        queue.push(() => out.push({ name, 'json-type': json, 'meta-type': 'builtin' }));
+      }
+      return name;
+    }
+    let masked = names.get(t);
+    if (masked !== undefined) return masked;
+    masked = String(next++);
+    names.set(t, masked);
+    const def = schema.types.get(t)!;
+    const m = masked;
+    queue.push(() => out.push(typeInfo(def, m, ref)));
+    return masked;
+  };
+  const objectRef = (ms: readonly QapiMember[], key: string): string => {
+    if (ms.length === 0) return EMPTY;
+    const masked = String(next++);
+    names.set(key, masked);
+    queue.push(() => out.push(objectInfo(ms, masked, ref)));
+    return masked;
+  };
+  const head: Record<string, unknown>[] = [];
+  for (const c of schema.commands.values()) {
+    if (!available(c.name)) continue;
+    const info: Record<string, unknown> = { name: c.name, 'ret-type': c.returns === undefined ? EMPTY : ref(c.returns), 'meta-type': 'command', 'arg-type': objectRef(c.args, `:${c.name}`) };
+    if (c.allowOob) info['allow-oob'] = true;
+    if (c.features.length) info['features'] = [...c.features];
+    head.push(info);
+  }
+  for (const ev of schema.events.values()) head.push({ name: ev.name, 'meta-type': 'event', 'arg-type': objectRef(ev.data, `!${ev.name}`) });
+  for (let i = 0; i < queue.length; i++) queue[i]!();
+  return [...head, ...out];
+}
+
+function objectInfo(ms: readonly QapiMember[], name: string, ref: (t: TypeRef) => string): Record<string, unknown> {
+  return {
+    name,
+    members: ms.map((m) => (m.optional ? { name: m.name, default: null, type: ref(m.type) } : { name: m.name, type: ref(m.type) })),
+    'meta-type': 'object',
+  };
+}
+
+function typeInfo(def: QapiType, name: string, ref: (t: TypeRef) => string): Record<string, unknown> {
+  if (def.meta === 'enum') return { name, members: def.values.map((v) => ({ name: v })), 'meta-type': 'enum', values: [...def.values] };
+  return objectInfo(def.members, name, ref);
+}

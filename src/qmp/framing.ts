@@ -1,0 +1,104 @@
+// Chunk-fed QMP input framing: QEMU's JSON streamer (qobject/json-streamer.c)
+// over the lexer. Messages end when braces/brackets balance, not at newlines;
+// errors carry QEMU's texts; nesting, token size and token count are bounded.
+
+import { JsonLexer, TokenType } from './json-lexer.js';
+import { parseTokens, type JsonValue, type Token } from './json-parser.js';
+import { decodeCString } from './mod-utf8.js';
+
+/** One framed input: a parsed value, or a parse error that QEMU answers without an id. */
+export type Framed = { readonly value: JsonValue } | { readonly error: string };
+
+export interface FramingLimits {
+  /** QEMU MAX_TOKEN_SIZE (64 MiB): bytes of all tokens of one message. */
+  readonly maxTokenSize: number;
+  /** QEMU MAX_TOKEN_COUNT (2M). */
+  readonly maxTokenCount: number;
+  /** QEMU MAX_NESTING (1024). */
+  readonly maxNesting: number;
+}
+
+export const QEMU_LIMITS: FramingLimits = { maxTokenSize: 64 << 20, maxTokenCount: 2 << 20, maxNesting: 1024 };
+
+export class JsonStreamer {
+  private readonly lexer: JsonLexer;
+  private tokens: Token[] = [];
+  private braces = 0;
+  private brackets = 0;
+  private tokenSize = 0;
+  private out: Framed[] = [];
+
+  constructor(private readonly limits: FramingLimits = QEMU_LIMITS) {
+    this.lexer = new JsonLexer((t, b) => this.token(t, b), limits.maxTokenSize);
+  }
+
+  private emit(f: Framed): void {
+    this.braces = 0;
+    this.brackets = 0;
+    this.tokens = [];
+    this.tokenSize = 0;
+    this.out.push(f);
+  }
+
+  private token(type: TokenType, bytes: Uint8Array): void {
+    switch (type) {
+      case TokenType.LCURLY:
+        this.braces++;
+        break;
+      case TokenType.RCURLY:
+        this.braces--;
+        break;
+      case TokenType.LSQUARE:
+        this.brackets++;
+        break;
+      case TokenType.RSQUARE:
+        this.brackets--;
+        break;
+      case TokenType.ERROR:
+        this.emit({ error: `JSON parse error, stray '${decodeCString(bytes)}'` });
+        return;
+      default:
+        break;
+    }
+    if (type === TokenType.OVERSIZE || this.tokenSize + bytes.length + 1 > this.limits.maxTokenSize) {
+      this.emit({ error: 'JSON token size limit exceeded' });
+      return;
+    }
+    if (this.tokens.length + 1 > this.limits.maxTokenCount) {
+      this.emit({ error: 'JSON token count limit exceeded' });
+      return;
+    }
+    if (this.braces + this.brackets > this.limits.maxNesting) {
+      this.emit({ error: 'JSON nesting depth limit exceeded' });
+      return;
+    }
+    // Structural tokens need no bytes; others are copied out of the lexer buffer.
+    this.tokens.push({ type, bytes: type >= TokenType.INTEGER && type <= TokenType.STRING ? bytes.slice() : EMPTY });
+    this.tokenSize += bytes.length;
+    if ((this.braces > 0 || this.brackets > 0) && this.braces >= 0 && this.brackets >= 0) return;
+    this.emit(parseTokens(this.tokens));
+  }
+
+  /**
+   * Feed bytes from `chunk[start]`, stopping after the byte that completes a
+   * message (so a caller can apply back-pressure). Returns the messages framed
+   * and the position where feeding stopped.
+   */
+  feed(chunk: Uint8Array, start = 0, maxMessages = Infinity): { messages: Framed[]; next: number } {
+    let i = start;
+    while (i < chunk.length) {
+      this.lexer.feedByte(chunk[i++]!);
+      if (this.out.length >= maxMessages) break;
+    }
+    const messages = this.out;
+    this.out = [];
+    return { messages, next: i };
+  }
+
+  /** Bytes held for an incomplete message. */
+  get buffered(): number {
+    return this.tokenSize + this.lexer.pending;
+  }
+}
+
+const EMPTY = new Uint8Array(0);

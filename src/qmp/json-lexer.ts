@@ -1,0 +1,182 @@
+// QEMU's JSON lexer (qobject/json-lexer.c) as a byte-driven state table: same
+// states, same lookahead, same error recovery (skip to a structural or control
+// character), so garbage produces exactly QEMU's "stray" tokens.
+
+export const TokenType = {
+  ERROR: 0,
+  LCURLY: 100,
+  RCURLY: 101,
+  LSQUARE: 102,
+  RSQUARE: 103,
+  COLON: 104,
+  COMMA: 105,
+  INTEGER: 106,
+  FLOAT: 107,
+  KEYWORD: 108,
+  STRING: 109,
+  SKIP: 110,
+  /** Not a QEMU token type: a token cut at the size limit (QEMU passes its lexer state). */
+  OVERSIZE: 111,
+} as const;
+export type TokenType = (typeof TokenType)[keyof typeof TokenType];
+
+// Lexer states (below 100, like QEMU's enum json_lexer_state).
+const IN_RECOVERY = 1;
+const IN_DQ_STRING_ESCAPE = 2;
+const IN_DQ_STRING = 3;
+const IN_SQ_STRING_ESCAPE = 4;
+const IN_SQ_STRING = 5;
+const IN_ZERO = 6;
+const IN_EXP_E = 7;
+const IN_DIGITS = 8;
+const IN_SIGN = 9;
+const IN_MANTISSA = 10;
+const IN_MANTISSA_DIGITS = 11;
+const IN_NONZERO_NUMBER = 12;
+const IN_NEG_NONZERO_NUMBER = 13;
+const IN_KEYWORD = 14;
+const IN_WHITESPACE = 15;
+export const IN_START = 16;
+const STATES = 17;
+const LOOKAHEAD = 0x80;
+
+function buildTable(): Uint8Array {
+  const t = new Uint8Array(STATES * 256); // default 0 = JSON_ERROR
+  const set = (s: number, from: number, to: number, v: number): void => {
+    for (let c = from; c <= to; c++) t[s * 256 + c] = v;
+  };
+  const ch = (c: string): number => c.charCodeAt(0);
+  const one = (s: number, c: string, v: number): void => set(s, ch(c), ch(c), v);
+  const terminal = (s: number, tok: number): void => set(s, 0, 0x7f, tok | LOOKAHEAD);
+  // Token types above 100 do not fit a byte with LOOKAHEAD; store them offset.
+  const tok = (x: number): number => x - 100 + 0x40;
+
+  for (const [esc, str, q] of [[IN_DQ_STRING_ESCAPE, IN_DQ_STRING, '"'], [IN_SQ_STRING_ESCAPE, IN_SQ_STRING, "'"]] as const) {
+    for (const c of 'bfnrt/\\\'"u') one(esc, c, str);
+    set(str, 0x20, 0xfd, str);
+    one(str, '\\', esc);
+    one(str, q, tok(TokenType.STRING));
+  }
+  terminal(IN_ZERO, tok(TokenType.INTEGER));
+  set(IN_ZERO, ch('0'), ch('9'), 0);
+  one(IN_ZERO, '.', IN_MANTISSA);
+  terminal(IN_DIGITS, tok(TokenType.FLOAT));
+  set(IN_DIGITS, ch('0'), ch('9'), IN_DIGITS);
+  one(IN_EXP_E, '-', IN_SIGN);
+  one(IN_EXP_E, '+', IN_SIGN);
+  set(IN_EXP_E, ch('0'), ch('9'), IN_DIGITS);
+  set(IN_SIGN, ch('0'), ch('9'), IN_DIGITS);
+  terminal(IN_MANTISSA_DIGITS, tok(TokenType.FLOAT));
+  set(IN_MANTISSA_DIGITS, ch('0'), ch('9'), IN_MANTISSA_DIGITS);
+  one(IN_MANTISSA_DIGITS, 'e', IN_EXP_E);
+  one(IN_MANTISSA_DIGITS, 'E', IN_EXP_E);
+  set(IN_MANTISSA, ch('0'), ch('9'), IN_MANTISSA_DIGITS);
+  terminal(IN_NONZERO_NUMBER, tok(TokenType.INTEGER));
+  set(IN_NONZERO_NUMBER, ch('0'), ch('9'), IN_NONZERO_NUMBER);
+  one(IN_NONZERO_NUMBER, 'e', IN_EXP_E);
+  one(IN_NONZERO_NUMBER, 'E', IN_EXP_E);
+  one(IN_NONZERO_NUMBER, '.', IN_MANTISSA);
+  one(IN_NEG_NONZERO_NUMBER, '0', IN_ZERO);
+  set(IN_NEG_NONZERO_NUMBER, ch('1'), ch('9'), IN_NONZERO_NUMBER);
+  terminal(IN_KEYWORD, tok(TokenType.KEYWORD));
+  set(IN_KEYWORD, ch('a'), ch('z'), IN_KEYWORD);
+  terminal(IN_WHITESPACE, tok(TokenType.SKIP));
+  for (const c of ' \t\r\n') one(IN_WHITESPACE, c, IN_WHITESPACE);
+
+  one(IN_START, '"', IN_DQ_STRING);
+  one(IN_START, "'", IN_SQ_STRING);
+  one(IN_START, '0', IN_ZERO);
+  set(IN_START, ch('1'), ch('9'), IN_NONZERO_NUMBER);
+  one(IN_START, '-', IN_NEG_NONZERO_NUMBER);
+  one(IN_START, '{', tok(TokenType.LCURLY));
+  one(IN_START, '}', tok(TokenType.RCURLY));
+  one(IN_START, '[', tok(TokenType.LSQUARE));
+  one(IN_START, ']', tok(TokenType.RSQUARE));
+  one(IN_START, ',', tok(TokenType.COMMA));
+  one(IN_START, ':', tok(TokenType.COLON));
+  set(IN_START, ch('a'), ch('z'), IN_KEYWORD);
+  for (const c of ' \t\r\n') one(IN_START, c, IN_WHITESPACE);
+
+  // Recovery: skip until a structural character, a control character other
+  // than '\t', or the impossible bytes 0xFE/0xFF (QMP spec: clients send one to resync).
+  set(IN_RECOVERY, 0, 0x1f, IN_START | LOOKAHEAD);
+  set(IN_RECOVERY, 0x20, 0xfd, IN_RECOVERY);
+  set(IN_RECOVERY, 0xfe, 0xff, IN_START | LOOKAHEAD);
+  one(IN_RECOVERY, '\t', IN_RECOVERY);
+  for (const c of '[]{}') one(IN_RECOVERY, c, IN_START | LOOKAHEAD);
+  return t;
+}
+
+const TABLE = buildTable();
+
+/** Receives each token: its type and bytes (valid only during the call). */
+export type TokenSink = (type: TokenType, bytes: Uint8Array) => void;
+
+export class JsonLexer {
+  private state = IN_START;
+  private token: Uint8Array = new Uint8Array(64);
+  private len = 0;
+
+  constructor(
+    private readonly sink: TokenSink,
+    /** QEMU's MAX_TOKEN_SIZE: a longer token is cut and reported as oversized. */
+    private readonly maxTokenSize: number,
+  ) {}
+
+  private append(c: number): void {
+    if (this.len === this.token.length) {
+      const bigger = new Uint8Array(this.token.length * 2);
+      bigger.set(this.token);
+      this.token = bigger;
+    }
+    this.token[this.len++] = c;
+  }
+
+  private emit(type: TokenType): void {
+    this.sink(type, this.token.subarray(0, this.len));
+  }
+
+  /** Feed one byte (json_lexer_feed_char). */
+  feedByte(c: number): void {
+    let consumed = false;
+    while (!consumed) {
+      const next = TABLE[this.state * 256 + c]!;
+      consumed = (next & LOOKAHEAD) === 0;
+      const s = next & ~LOOKAHEAD;
+      if (consumed) this.append(c);
+      if (s >= 0x40 && s !== IN_START) {
+        const type = (s - 0x40 + 100) as TokenType;
+        if (type !== TokenType.SKIP) this.emit(type);
+        this.len = 0;
+        this.state = IN_START;
+      } else if (s === IN_START) {
+        this.len = 0;
+        this.state = IN_START;
+      } else if (s === 0) {
+        this.emit(TokenType.ERROR);
+        this.len = 0;
+        this.state = IN_RECOVERY;
+      } else if (s === IN_RECOVERY) {
+        this.len = 0;
+        this.state = IN_RECOVERY;
+      } else {
+        this.state = s;
+      }
+    }
+    if (this.len > this.maxTokenSize) {
+      // QEMU hands the oversized partial token to the streamer, which rejects it.
+      this.sink(TokenType.OVERSIZE, this.token.subarray(0, this.len));
+      this.len = 0;
+      this.state = IN_START;
+    }
+    if (this.len === 0 && this.token.length > 65536) {
+      // Do not keep a huge buffer alive after a huge token.
+      this.token = new Uint8Array(64);
+    }
+  }
+
+  /** Bytes held in the current token (for memory accounting). */
+  get pending(): number {
+    return this.len;
+  }
+}

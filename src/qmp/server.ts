@@ -1,0 +1,188 @@
+// QMP socket glue (QEMU -qmp / -qmp-pretty / -chardev socket + -mon mode=control):
+// unix and tcp listeners, one QmpSession per connection. Unlike QEMU, every
+// client is served at once. Back-pressure: reading pauses while a session is saturated.
+
+import { createServer, type Server, type Socket } from 'node:net';
+import { unlinkSync } from 'node:fs';
+import { CgmonError } from '../errors.js';
+import { parseEndpoint, type KeyValues } from '../options.js';
+import type { CommandContext } from '../commands/index.js';
+import { installArgumentValidator, type ArgumentValidator } from '../commands/validate.js';
+import type { FramingLimits } from './framing.js';
+import { QmpSession } from './session.js';
+
+export interface QmpEndpoint {
+  readonly kind: 'unix' | 'tcp';
+  readonly path?: string;
+  readonly host?: string;
+  readonly port?: number;
+  readonly pretty: boolean;
+  /** How the user wrote it, for messages. */
+  readonly label: string;
+}
+
+const isOn = (v: string | undefined): boolean => v !== undefined && ['on', 'yes', 'true'].includes(v);
+
+function checkServer(props: KeyValues, label: string): void {
+  const server = props.get('server');
+  if (server !== undefined && !isOn(server)) throw new CgmonError(`${label}: only server=on sockets are supported`, 'bad-option');
+}
+
+/** `-qmp unix:PATH,server=on,wait=off` or `-qmp tcp:HOST:PORT,server=on,wait=off`. */
+export function qmpEndpoint(spec: string, pretty: boolean): QmpEndpoint {
+  const label = `-qmp ${spec}`;
+  const ep = parseEndpoint(spec);
+  checkServer(ep.props, label);
+  if (ep.kind === 'unix') return { kind: 'unix', path: ep.path ?? '', pretty, label };
+  if (ep.kind === 'tcp') return { kind: 'tcp', host: ep.host ?? '127.0.0.1', port: ep.port ?? 0, pretty, label };
+  throw new CgmonError(`${label}: QMP needs a unix or tcp socket`, 'bad-option');
+}
+
+/** QMP monitors declared with `-chardev socket,id=ID,...` and `-mon chardev=ID,mode=control[,pretty=on]`. */
+export function qmpChardevEndpoints(chardevs: readonly KeyValues[], mons: readonly KeyValues[]): QmpEndpoint[] {
+  const out: QmpEndpoint[] = [];
+  for (const mon of mons) {
+    if (mon.get('mode') !== 'control') continue;
+    const id = mon.get('chardev') ?? '';
+    const cd = chardevs.find((c) => c.get('id') === id);
+    const label = `-mon chardev=${id}`;
+    if (!cd) throw new CgmonError(`${label}: chardev "${id}" not found`, 'bad-option');
+    if (cd.get('backend') !== 'socket') throw new CgmonError(`${label}: QMP needs a socket chardev`, 'bad-option');
+    checkServer(cd, label);
+    const pretty = isOn(mon.get('pretty'));
+    const path = cd.get('path');
+    if (path !== undefined) out.push({ kind: 'unix', path, pretty, label });
+    else out.push({ kind: 'tcp', host: cd.get('host') || '127.0.0.1', port: Number(cd.get('port') ?? '0'), pretty, label });
+  }
+  return out;
+}
+
+export const DEFAULT_QMP_ENDPOINT: QmpEndpoint = { kind: 'tcp', host: '127.0.0.1', port: 4444, pretty: false, label: '-qmp tcp:127.0.0.1:4444' };
+
+export interface QmpServerOptions {
+  readonly ctx: CommandContext;
+  readonly validator?: ArgumentValidator;
+  readonly limits?: FramingLimits;
+}
+
+/** Output bytes queued in the kernel-side socket buffer beyond which a session waits. */
+const OUTPUT_HIGH_WATER = 256 * 1024;
+
+export class QmpServer {
+  private readonly sockets = new Set<Socket>();
+
+  private constructor(
+    private readonly server: Server,
+    readonly endpoint: QmpEndpoint,
+  ) {}
+
+  static async listen(endpoint: QmpEndpoint, opts: QmpServerOptions): Promise<QmpServer> {
+    const validator = opts.validator ?? installArgumentValidator();
+    const server = createServer({ noDelay: true });
+    const qs = new QmpServer(server, endpoint);
+    server.on('connection', (s) => qs.accept(s, opts, validator));
+    if (endpoint.kind === 'unix') {
+      try {
+        unlinkSync(endpoint.path!);
+      } catch {
+        // No stale socket to remove.
+      }
+    }
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', (e) => reject(new CgmonError(`${endpoint.label}: ${(e as Error).message}`, 'bad-option')));
+      if (endpoint.kind === 'unix') server.listen(endpoint.path!, resolve);
+      else server.listen(endpoint.port, endpoint.host, resolve);
+    });
+    return qs;
+  }
+
+  /** "unix:PATH" or "tcp:HOST:PORT" with the real port. */
+  get address(): string {
+    const a = this.server.address();
+    if (typeof a === 'string') return `unix:${a}`;
+    return a ? `tcp:${a.address}:${a.port}` : '';
+  }
+
+  get port(): number {
+    const a = this.server.address();
+    return typeof a === 'object' && a ? a.port : 0;
+  }
+
+  get connections(): number {
+    return this.sockets.size;
+  }
+
+  private accept(socket: Socket, opts: QmpServerOptions, validator: ArgumentValidator): void {
+    this.sockets.add(socket);
+    const session = new QmpSession(
+      {
+        write: (data) => {
+          if (socket.destroyed) return true;
+          socket.write(data);
+          return socket.writableLength < OUTPUT_HIGH_WATER;
+        },
+        end: () => socket.end(),
+      },
+      { ctx: opts.ctx, validator, pretty: this.endpoint.pretty, ...(opts.limits ? { limits: opts.limits } : {}) },
+    );
+    const flow = (): void => {
+      if (session.saturated) socket.pause();
+      else if (socket.isPaused()) socket.resume();
+    };
+    session.onIdle = flow;
+    socket.on('data', (chunk: Buffer) => {
+      socket.cork();
+      session.feed(chunk);
+      process.nextTick(() => socket.uncork());
+      flow();
+    });
+    socket.on('drain', () => {
+      session.drained();
+      flow();
+    });
+    socket.on('error', () => socket.destroy());
+    socket.on('close', () => {
+      session.close();
+      this.sockets.delete(socket);
+    });
+    session.start();
+  }
+
+  async close(): Promise<void> {
+    for (const s of this.sockets) s.destroy();
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+    if (this.endpoint.kind === 'unix') {
+      try {
+        unlinkSync(this.endpoint.path!);
+      } catch {
+        // Already gone.
+      }
+    }
+  }
+
+  /** Flush every client, then close (quit: replies go out before EOF). */
+  async shutdown(): Promise<void> {
+    await Promise.all([...this.sockets].map((s) => new Promise<void>((resolve) => {
+      if (s.destroyed) return resolve();
+      s.end(() => resolve());
+      setTimeout(resolve, 1000).unref();
+    })));
+    await this.close();
+  }
+}
+
+/** Start every QMP endpoint; prints where each listens. */
+export async function startQmpServers(endpoints: readonly QmpEndpoint[], opts: QmpServerOptions, log: (line: string) => void): Promise<QmpServer[]> {
+  const servers: QmpServer[] = [];
+  try {
+    for (const ep of endpoints) {
+      const s = await QmpServer.listen(ep, opts);
+      servers.push(s);
+      log(`cgmon: QMP${ep.pretty ? ' (pretty)' : ''} on ${s.address}`);
+    }
+  } catch (e) {
+    await Promise.all(servers.map((s) => s.close()));
+    throw e;
+  }
+  return servers;
+}

@@ -1,0 +1,214 @@
+// One QMP connection as a state machine over a Transport (QMP spec,
+// docs/interop/qmp-spec.rst; QEMU monitor/qmp.c + qapi/qmp-dispatch.c): greeting,
+// capabilities negotiation, envelope checks in QDict order, dispatch, events.
+
+import { CgmonError } from '../errors.js';
+import { lookupCommand, type CommandContext } from '../commands/index.js';
+import { qmpQueryVersion } from '../commands/control.js';
+import type { ArgumentValidator } from '../commands/validate.js';
+import { JsonStreamer, QEMU_LIMITS, type Framed, type FramingLimits } from './framing.js';
+import type { JsonValue } from './json-parser.js';
+import { qdictOrder, writeQmpMessage } from './json-writer.js';
+
+/** What a session needs from its connection; server.ts implements it over a socket. */
+export interface Transport {
+  /** Queue bytes; returns false when the peer is slow (the session then waits for drained()). */
+  write(data: string): boolean;
+  /** Close after everything queued has been sent. */
+  end(): void;
+}
+
+export interface SessionOptions {
+  readonly ctx: CommandContext;
+  readonly validator: ArgumentValidator;
+  readonly pretty?: boolean;
+  /** Capabilities offered in the greeting (QEMU offers "oob" on socket monitors). */
+  readonly capabilities?: readonly string[];
+  readonly limits?: FramingLimits;
+}
+
+type Dict = { [k: string]: JsonValue };
+const isDict = (v: unknown): v is Dict => typeof v === 'object' && v !== null && !Array.isArray(v) && Object.getPrototypeOf(v) === Object.prototype;
+
+/** Pending input beyond which the server should stop reading from the peer. */
+export const INPUT_HIGH_WATER = 1 << 20;
+
+export class QmpSession {
+  private readonly streamer: JsonStreamer;
+  private readonly input: Uint8Array[] = [];
+  private inputOffset = 0;
+  private inputBytes = 0;
+  private negotiated = false;
+  private oob = false;
+  private busy = false;
+  private blocked = false;
+  private closed = false;
+  private unsubscribe: (() => void) | undefined;
+  readonly capabilities: readonly string[];
+  /** Called after input was consumed asynchronously (the server re-checks flow control). */
+  onIdle: (() => void) | undefined;
+
+  constructor(
+    private readonly transport: Transport,
+    private readonly opts: SessionOptions,
+  ) {
+    this.streamer = new JsonStreamer(opts.limits ?? QEMU_LIMITS);
+    this.capabilities = opts.capabilities ?? ['oob'];
+  }
+
+  /** Send the greeting (built from query-version, as QEMU's qmp_greeting does). */
+  start(): void {
+    this.unsubscribe = this.opts.ctx.machine.onEvent((e) => this.event(e.event, e.data));
+    this.send({ QMP: { version: qmpQueryVersion(), capabilities: [...this.capabilities] } });
+  }
+
+  /** True while the session holds enough unprocessed input that reading should pause. */
+  get saturated(): boolean {
+    return this.inputBytes > INPUT_HIGH_WATER || this.blocked;
+  }
+
+  /** In command mode: events are delivered only after negotiation. */
+  get commandMode(): boolean {
+    return this.negotiated;
+  }
+
+  feed(chunk: Uint8Array): void {
+    if (this.closed || chunk.length === 0) return;
+    this.input.push(chunk);
+    this.inputBytes += chunk.length;
+    this.pump();
+  }
+
+  /** The transport drained its output: continue processing. */
+  drained(): void {
+    if (!this.blocked) return;
+    this.blocked = false;
+    this.pump();
+  }
+
+  close(): void {
+    this.unsubscribe?.();
+    this.unsubscribe = undefined;
+    this.closed = true;
+    this.input.length = 0;
+  }
+
+  /** An event from the machine: {timestamp, event, data}. */
+  event(name: string, data?: Record<string, unknown>): void {
+    if (!this.negotiated || this.closed) return;
+    const now = performance.timeOrigin * 1000 + Math.round(performance.now() * 1000);
+    const us = Math.floor(now);
+    const msg: Record<string, unknown> = { timestamp: { seconds: Math.floor(us / 1e6), microseconds: us % 1e6 }, event: name };
+    if (data !== undefined) msg['data'] = data;
+    this.send(msg);
+  }
+
+  private send(msg: unknown): void {
+    if (this.closed) return;
+    if (!this.transport.write(writeQmpMessage(msg, this.opts.pretty === true))) this.blocked = true;
+  }
+
+  /** Process input one message at a time; in-band commands run strictly in order. */
+  private pump(): void {
+    while (!this.busy && !this.blocked && !this.closed && this.input.length > 0) {
+      const chunk = this.input[0]!;
+      const { messages, next } = this.streamer.feed(chunk, this.inputOffset, 1);
+      this.inputBytes -= next - this.inputOffset;
+      this.inputOffset = next;
+      if (next >= chunk.length) {
+        this.input.shift();
+        this.inputOffset = 0;
+      }
+      for (const m of messages) this.handle(m);
+    }
+  }
+
+  private handle(m: Framed): void {
+    if ('error' in m) {
+      this.send({ error: { class: 'GenericError', desc: m.error } });
+      return;
+    }
+    const r = this.dispatch(m.value);
+    if (r instanceof Promise) {
+      this.busy = true;
+      r.then((rsp) => this.respond(rsp), (e: unknown) => this.respond(this.errorResponse(e, undefined))).finally(() => {
+        this.busy = false;
+        this.pump();
+        this.onIdle?.();
+      });
+    } else this.respond(r);
+  }
+
+  private respond(rsp: Record<string, unknown> | undefined): void {
+    if (rsp) this.send(rsp);
+  }
+
+  private errorResponse(e: unknown, id: JsonValue | undefined): Record<string, unknown> {
+    const err = e instanceof CgmonError ? e : new CgmonError(e instanceof Error ? e.message : String(e));
+    let desc = err.message;
+    // monitor_qmp_dispatch: in negotiation mode every CommandNotFound gets this hint.
+    if (!this.negotiated && err.errorClass === 'CommandNotFound') desc = "Expecting capabilities negotiation with 'qmp_capabilities'";
+    const rsp: Record<string, unknown> = { error: { class: err.errorClass, desc } };
+    if (id !== undefined) rsp['id'] = id;
+    return rsp;
+  }
+
+  /** qmp_dispatch: envelope checks in QDict iteration order, then lookup, validation, the handler. */
+  private dispatch(req: JsonValue): Record<string, unknown> | Promise<Record<string, unknown>> {
+    if (!isDict(req)) return this.errorResponse(new CgmonError('QMP input must be a JSON object'), undefined);
+    const id = Object.prototype.hasOwnProperty.call(req, 'id') ? req['id'] : undefined;
+    try {
+      const { command, args, oob } = this.checkEnvelope(req);
+      const ok = (ret: unknown): Record<string, unknown> => {
+        const rsp: Record<string, unknown> = { return: ret ?? {} };
+        if (id !== undefined) rsp['id'] = id;
+        return rsp;
+      };
+      const ret = this.run(command, args, oob);
+      if (ret instanceof Promise) return ret.then(ok, (e: unknown) => this.errorResponse(e, id));
+      return ok(ret);
+    } catch (e) {
+      return this.errorResponse(e, id);
+    }
+  }
+
+  private checkEnvelope(req: Dict): { command: string; args: Dict; oob: boolean } {
+    let execKey: string | undefined;
+    for (const key of qdictOrder(Object.keys(req))) {
+      const v = req[key];
+      if (key === 'execute' || (key === 'exec-oob' && this.oob)) {
+        if (typeof v !== 'string') throw new CgmonError(`QMP input member '${key}' must be a string`);
+        if (execKey !== undefined) throw new CgmonError(`QMP input member '${key}' clashes with '${execKey}'`);
+        execKey = key;
+      } else if (key === 'arguments') {
+        if (!isDict(v)) throw new CgmonError("QMP input member 'arguments' must be an object");
+      } else if (key !== 'id') {
+        throw new CgmonError(`QMP input member '${key}' is unexpected`);
+      }
+    }
+    if (execKey === undefined) throw new CgmonError("QMP input lacks member 'execute'");
+    const args = (req['arguments'] as Dict | undefined) ?? {};
+    return { command: req[execKey] as string, args, oob: execKey === 'exec-oob' };
+  }
+
+  private run(command: string, args: Dict, oob: boolean): unknown {
+    // Before negotiation only qmp_capabilities exists (qmp_cap_negotiation_commands).
+    const inSchema = this.opts.validator.commandSchema(command) !== undefined;
+    const def = inSchema && (this.negotiated || command === 'qmp_capabilities') ? lookupCommand(command) : undefined;
+    if (!def) throw new CgmonError(`The command ${command} has not been found`, 'command-not-found', 'CommandNotFound');
+    if (oob && !this.opts.validator.commandSchema(command)?.allowOob) throw new CgmonError(`The command ${command} does not support OOB`);
+    const err = this.opts.validator.validate(command, args);
+    if (err) throw err;
+    if (command === 'qmp_capabilities' && !this.negotiated) return this.capabilitiesCommand(args);
+    return def.handler(args, this.opts.ctx);
+  }
+
+  /** qmp_qmp_capabilities: a session-level command (it changes this connection's mode). */
+  private capabilitiesCommand(args: Dict): Record<string, never> {
+    const enable = (args['enable'] as string[] | undefined) ?? [];
+    for (const cap of enable) if (!this.capabilities.includes(cap)) throw new CgmonError(`Capability ${cap} not available`);
+    this.oob = enable.includes('oob');
+    this.negotiated = true;
+    return {};
+  }
+}
