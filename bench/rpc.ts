@@ -45,7 +45,7 @@ async function echoBaseline(text: string): Promise<number> {
   await new Promise<void>((resolve) => wss.once('listening', () => resolve()));
   wss.on('connection', (s) => s.on('message', (d) => s.send(d.toString())));
   const addr = wss.address();
-  const ws = await open(`ws://127.0.0.1:${typeof addr === 'object' ? addr.port : 0}`);
+  const ws = await open(`ws://127.0.0.1:${typeof addr === 'object' && addr !== null ? addr.port : 0}`);
   const rate = await roundTrips(ws, text);
   ws.close();
   await new Promise<void>((resolve) => wss.close(() => resolve()));

@@ -25,6 +25,20 @@ let browser: BrowserContext;
 let page: Page;
 let profile: string;
 
+/** The slice of the DOM the page-side checks use (the test compiles without lib.dom). */
+type PageGlobal = { document: { querySelector(s: string): { textContent: string | null } | null } };
+
+/** Wait until an element's text equals (or contains) `text`; the check runs in the page (no eval: the CSP forbids it). */
+function waitText(selector: string, text: string, exact = false): Promise<unknown> {
+  return page.waitForFunction(
+    ([sel, want, whole]) => {
+      const v = (globalThis as unknown as PageGlobal).document.querySelector(sel)?.textContent ?? '';
+      return whole ? v === want : v.includes(want);
+    },
+    [selector, text, exact] as const,
+  );
+}
+
 describe.skipIf(!existsSync(CHROMIUM))('browser console in headless Chromium', () => {
   beforeAll(async () => {
     server = await startRpcServer({ host: '127.0.0.1', port: 0, ctx: sevGoldenContext(), hmp: (c) => new HmpExecutor(c) });
@@ -64,7 +78,7 @@ describe.skipIf(!existsSync(CHROMIUM))('browser console in headless Chromium', (
     await page.fill('#mem-addr', STRING_VA);
     await page.selectOption('#mem-space', 'virtual');
     await page.click('#mem-form button');
-    await page.waitForFunction((addr) => document.querySelector('#mem-view .mem-row .addr')?.textContent === addr, STRING_VA.slice(2));
+    await waitText('#mem-view .mem-row .addr', STRING_VA.slice(2), true);
     const ascii = (await page.$$eval('#mem-view .mem-row .ascii', (els) => els.map((e) => e.textContent).join(''))).slice(0, KNOWN.length);
     expect(ascii).toBe(KNOWN);
     const firstHex = await page.textContent('#mem-view .mem-row .hex');
@@ -74,24 +88,24 @@ describe.skipIf(!existsSync(CHROMIUM))('browser console in headless Chromium', (
   it('follows the view as it scrolls', async () => {
     await page.focus('#mem-view');
     await page.keyboard.press('ArrowDown');
-    await page.waitForFunction(() => document.querySelector('#mem-view .mem-row .addr')?.textContent === 'ffff800000001010');
+    await waitText('#mem-view .mem-row .addr', 'ffff800000001010', true);
     expect(await page.inputValue('#mem-addr')).toBe('0xffff800000001010');
     await page.keyboard.press('ArrowUp');
-    await page.waitForFunction(() => document.querySelector('#mem-view .mem-row .addr')?.textContent === 'ffff800000001000');
+    await waitText('#mem-view .mem-row .addr', 'ffff800000001000', true);
   });
 
   it('runs info mem in the HMP terminal with QEMU’s exact text', async () => {
     const golden = hmpRecords('d-lm4').find((r) => r.cmd === 'info mem')!.out!;
     await page.fill('#term-in', 'info mem');
     await page.press('#term-in', 'Enter');
-    await page.waitForFunction(() => (document.querySelector('#term-out')?.textContent ?? '').includes('fffffffffffff000-'));
+    await waitText('#term-out', 'fffffffffffff000-');
     const text = await page.textContent('#term-out');
     expect(text).toBe(`(qemu) info mem\n${golden.replace(/\r\n/g, '\n')}`);
   });
 
   it('shows the page as the hypervisor sees it (ciphertext) beside the debug object (plaintext)', async () => {
-    await page.waitForFunction(() => (document.querySelector('#cc-where')?.textContent ?? '').includes('ffff800000001000'));
-    await page.waitForFunction(() => (document.querySelector('#cc-debug')?.textContent ?? '').includes('48 65 6c 6c 6f'));
+    await waitText('#cc-where', 'ffff800000001000');
+    await waitText('#cc-debug', '48 65 6c 6c 6f');
     const host = (await page.textContent('#cc-host')) ?? '';
     expect(host).toMatch(/^00001000 {2}([0-9a-f]{2} ){16}/);
     expect(host).not.toContain('48 65 6c 6c 6f');
