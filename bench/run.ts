@@ -9,6 +9,7 @@ type BenchModule = { run(r: ConsoleReporter): Promise<void> };
 const AREAS: [string, () => Promise<BenchModule>][] = [
   ['foundation', () => import('./foundation.js')],
   ['rpc', () => import('./rpc.js')],
+  ['hmp-console', () => import('./hmp-console.js')],
 ];
 
 async function main(argv: string[]): Promise<number> {
