@@ -1,0 +1,216 @@
+// The AMD-SP firmware model and KVM's debug layer: launch state machine,
+// LAUNCH_MEASURE per the SEV API formula, LAUNCH_SECRET, DBG_DECRYPT/ENCRYPT
+// rules and status codes, SNP page granularity, and cgmon's block expansion
+// for unaligned and cross-page ranges (including 9 bytes at offset 8).
+
+import { describe, expect, it } from 'vitest';
+import { createHash, createHmac, randomBytes } from 'node:crypto';
+import { Machine } from '../../src/machine/machine.js';
+import { SparseRam } from '../../src/machine/ram.js';
+import { SevFirmware, SEV_API_MAJOR, SEV_API_MINOR, SEV_BUILD, packLaunchSecret } from '../../src/sev/firmware.js';
+import { SevFirmwareError, SEV_RET, fwErrorToStr } from '../../src/sev/fw-errors.js';
+import { RamPages } from '../../src/sev/guest-ram.js';
+import { KvmSev, KVM_SEV_DBG_DECRYPT } from '../../src/sev/kvm.js';
+
+const PAGES = 4;
+const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
+
+function fwCode(f: () => unknown): number {
+  try {
+    f();
+  } catch (e) {
+    if (e instanceof SevFirmwareError) return e.fwError;
+    throw e;
+  }
+  throw new Error('expected a firmware error');
+}
+
+/** A small machine whose first PAGES pages hold random plaintext, launched with `policy`. */
+function launched(policy: bigint, finish = true) {
+  const m = new Machine({ type: 'pc', ramSize: 2 << 20, smp: 1 });
+  const plain = randomBytes(PAGES * 4096);
+  m.ram.write(0, plain);
+  const fw = new SevFirmware();
+  fw.init();
+  const h = fw.launchStart(policy, new RamPages(m.memory));
+  fw.launchUpdateData(h, 0n, PAGES * 4096);
+  const mnonce = randomBytes(16);
+  const measurement = fw.launchMeasure(h, mnonce);
+  if (finish) fw.launchFinish(h);
+  return { m, fw, h, plain, mnonce, measurement, kvm: new KvmSev(fw, h, 'sev') };
+}
+
+describe('SEV firmware: launch', () => {
+  it('walks uninit -> launch-update -> launch-secret -> running, refusing out-of-order commands', () => {
+    const fw = new SevFirmware();
+    const m = new Machine({ type: 'pc', ramSize: 2 << 20, smp: 1 });
+    expect(fwCode(() => fw.launchStart(0n, new RamPages(m.memory)))).toBe(SEV_RET.INVALID_PLATFORM_STATE);
+    fw.init();
+    expect(fwCode(() => fw.init())).toBe(SEV_RET.INVALID_PLATFORM_STATE);
+    const h = fw.launchStart(0n, new RamPages(m.memory));
+    expect(fw.guestStatus(h).state).toBe('launch-update');
+    expect(fwCode(() => fw.launchFinish(h))).toBe(SEV_RET.INVALID_GUEST_STATE);
+    fw.launchMeasure(h);
+    expect(fw.guestStatus(h).state).toBe('launch-secret');
+    expect(fwCode(() => fw.launchUpdateData(h, 0n, 4096))).toBe(SEV_RET.INVALID_GUEST_STATE);
+    fw.launchFinish(h);
+    expect(fw.guestStatus(h).state).toBe('running');
+    expect(fwCode(() => fw.launchMeasure(h))).toBe(SEV_RET.INVALID_GUEST_STATE);
+  });
+
+  it('encrypts launched pages in place: the host view is ciphertext', () => {
+    const { m, plain } = launched(0n);
+    const host = new Uint8Array(PAGES * 4096);
+    m.ram.read(0, host);
+    expect(hex(host)).not.toBe(hex(plain));
+  });
+
+  it('measures HMAC(0x04 || API_MAJOR || API_MINOR || BUILD || POLICY || LD || MNONCE; TIK) || MNONCE', () => {
+    const { fw, h, plain, mnonce, measurement } = launched(0x4321n, false);
+    const policy = Buffer.alloc(4);
+    policy.writeUInt32LE(0x4321);
+    const ld = createHash('sha256').update(plain).digest();
+    const mac = createHmac('sha256', fw.sessionKeys(h).tik)
+      .update(Uint8Array.of(4, SEV_API_MAJOR, SEV_API_MINOR, SEV_BUILD)).update(policy).update(ld).update(mnonce).digest();
+    expect(measurement.length).toBe(48);
+    expect(hex(measurement.subarray(0, 32))).toBe(hex(mac));
+    expect(hex(measurement.subarray(32))).toBe(hex(mnonce));
+  });
+
+  it('injects a LAUNCH_SECRET packet (AES-128-CTR under the TEK) and rejects a forged MAC', () => {
+    const { fw, h, measurement, kvm } = launched(0n, false);
+    const secret = Uint8Array.from(Buffer.from('disk-key: 0123456789abcdef0123456789ab'.padEnd(48, '.')));
+    const pkt = packLaunchSecret(fw.sessionKeys(h), measurement, secret);
+    const forged = pkt.header.slice();
+    forged[30]! ^= 1;
+    expect(fwCode(() => fw.launchSecret(h, forged, pkt.data, 0x2000n))).toBe(SEV_RET.BAD_MEASUREMENT);
+    fw.launchSecret(h, pkt.header, pkt.data, 0x2000n);
+    fw.launchFinish(h);
+    const back = new Uint8Array(secret.length);
+    kvm.dbgDecrypt(0x2000n, back);
+    expect(Buffer.from(back).toString()).toBe(Buffer.from(secret).toString());
+  });
+});
+
+describe('SEV firmware: DBG_DECRYPT / DBG_ENCRYPT rules', () => {
+  it('decrypts aligned ranges to the launched plaintext', () => {
+    const { fw, h, plain } = launched(0n);
+    const out = new Uint8Array(4096 + 32);
+    fw.dbgDecrypt(h, 0xff0n, out);
+    expect(hex(out)).toBe(hex(plain.subarray(0xff0, 0xff0 + out.length)));
+  });
+
+  it('returns INVALID_GUEST for a bad handle, INVALID_GUEST_STATE before launch, POLICY_FAILURE with NODBG', () => {
+    const { fw, h } = launched(0x1n);
+    const buf = new Uint8Array(16);
+    expect(fwCode(() => fw.dbgDecrypt(h + 99, 0n, buf))).toBe(SEV_RET.INVALID_GUEST);
+    expect(fwErrorToStr(SEV_RET.INVALID_GUEST)).toBe('Guest handle is invalid');
+    expect(fwCode(() => fw.dbgDecrypt(h, 0n, buf))).toBe(SEV_RET.POLICY_FAILURE);
+    expect(fwCode(() => fw.dbgEncrypt(h, buf, 0n))).toBe(SEV_RET.POLICY_FAILURE);
+    expect(fwErrorToStr(SEV_RET.POLICY_FAILURE)).toBe('Policy is not allowed');
+    const early = new SevFirmware();
+    early.init();
+    const m = new Machine({ type: 'pc', ramSize: 2 << 20, smp: 1 });
+    const h2 = early.launchStart(0n, new RamPages(m.memory));
+    expect(fwCode(() => early.dbgDecrypt(h2, 0n, buf))).toBe(SEV_RET.INVALID_GUEST_STATE);
+    fw.decommission(h);
+    expect(fwCode(() => fw.dbgDecrypt(h, 0n, buf))).toBe(SEV_RET.INVALID_GUEST);
+  });
+
+  it('requires 16-byte aligned source, destination and length', () => {
+    const { fw, h } = launched(0n);
+    expect(fwCode(() => fw.dbgDecrypt(h, 8n, new Uint8Array(16)))).toBe(SEV_RET.INVALID_ADDRESS);
+    expect(fwCode(() => fw.dbgDecrypt(h, 0n, new Uint8Array(9)))).toBe(SEV_RET.INVALID_LEN);
+    expect(fwCode(() => fw.dbgDecrypt(h, 0n, new Uint8Array(64).subarray(8, 24)))).toBe(SEV_RET.INVALID_ADDRESS);
+    expect(fwCode(() => fw.dbgDecrypt(h, 0x10_0000_0000n, new Uint8Array(16)))).toBe(SEV_RET.INVALID_ADDRESS);
+  });
+
+  it('writes through DBG_ENCRYPT and reads the same bytes back through DBG_DECRYPT', () => {
+    const { fw, h, m } = launched(0n);
+    const data = randomBytes(4096);
+    fw.dbgEncrypt(h, data, 0x800n);
+    const back = new Uint8Array(4096);
+    fw.dbgDecrypt(h, 0x800n, back);
+    expect(hex(back)).toBe(hex(data));
+    const host = new Uint8Array(4096);
+    m.ram.read(0x800, host);
+    expect(hex(host)).not.toBe(hex(data));
+  });
+});
+
+describe('KVM layer: block expansion', () => {
+  const ranges: [number, number][] = [[8, 9], [0, 1], [15, 2], [1, 14], [4090, 12], [4095, 4098], [0x1ff8, 0x20], [3, 4096 * 2]];
+
+  it.each(ranges)('reads offset %i length %i like the plaintext', (off, len) => {
+    const { kvm, plain } = launched(0n);
+    const out = new Uint8Array(len);
+    kvm.dbgDecrypt(BigInt(off), out);
+    expect(hex(out)).toBe(hex(plain.subarray(off, off + len)));
+  });
+
+  it.each(ranges)('writes offset %i length %i, leaving every neighbouring byte intact', (off, len) => {
+    const { kvm, plain } = launched(0n);
+    const data = randomBytes(len);
+    kvm.dbgEncrypt(BigInt(off), data);
+    const expected = Buffer.from(plain);
+    expected.set(data, off);
+    const all = new Uint8Array(PAGES * 4096);
+    kvm.dbgDecrypt(0n, all);
+    expect(hex(all)).toBe(hex(expected));
+  });
+
+  it('maps firmware refusals through unchanged', () => {
+    const { kvm } = launched(0x1n);
+    expect(() => kvm.dbgDecrypt(8n, new Uint8Array(9))).toThrow(/Policy is not allowed/);
+  });
+});
+
+describe('SEV-SNP firmware', () => {
+  function snp(policy: bigint) {
+    const m = new Machine({ type: 'pc', ramSize: 2 << 20, smp: 1 });
+    const store = new SparseRam(m.ram.size);
+    const plain = randomBytes(PAGES * 4096);
+    store.write(0, plain);
+    const fw = new SevFirmware();
+    fw.init();
+    const h = fw.snpLaunchStart(policy, new RamPages(m.memory, store));
+    fw.snpLaunchUpdate(h, 0n, PAGES * 4096);
+    fw.launchFinish(h);
+    return { fw, h, plain, m, kvm: new KvmSev(fw, h, 'sev-snp') };
+  }
+
+  it('decrypts and encrypts whole pages only, with policy DEBUG (bit 19)', () => {
+    const { fw, h, plain } = snp(0xb0000n);
+    const page = new Uint8Array(4096);
+    fw.snpDbgDecrypt(h, 0x1000n, page);
+    expect(hex(page)).toBe(hex(plain.subarray(0x1000, 0x2000)));
+    expect(fwCode(() => fw.snpDbgDecrypt(h, 0x1010n, page))).toBe(SEV_RET.INVALID_ADDRESS);
+    expect(fwCode(() => fw.snpDbgDecrypt(h, 0x1000n, new Uint8Array(16)))).toBe(SEV_RET.INVALID_PARAM);
+    expect(fwCode(() => fw.dbgDecrypt(h, 0x1000n, new Uint8Array(16)))).toBe(SEV_RET.INVALID_GUEST);
+  });
+
+  it('refuses SNP_DBG_* when DEBUG is clear (QEMU default 0x30000) and legacy KVM ids with EPERM', () => {
+    const { fw, h, kvm } = snp(0x30000n);
+    expect(fwCode(() => fw.snpDbgDecrypt(h, 0n, new Uint8Array(4096)))).toBe(SEV_RET.POLICY_FAILURE);
+    expect(() => kvm.checkCommand(KVM_SEV_DBG_DECRYPT)).toThrow(/Operation not permitted/);
+  });
+
+  it('reads any range through the page-granular path, including 9 bytes at offset 8', () => {
+    const { kvm, plain } = snp(0xb0000n);
+    const out = new Uint8Array(9);
+    kvm.dbgDecrypt(8n, out);
+    expect(hex(out)).toBe(hex(plain.subarray(8, 17)));
+    const data = randomBytes(20);
+    kvm.dbgEncrypt(0xff8n, data);
+    const back = new Uint8Array(40);
+    kvm.dbgDecrypt(0xff0n, back);
+    expect(hex(back)).toBe(hex(Buffer.concat([plain.subarray(0xff0, 0xff8), data, plain.subarray(0x100c, 0x1018)])));
+  });
+
+  it('needs the must-be-one bit 17 at SNP_LAUNCH_START', () => {
+    const fw = new SevFirmware();
+    fw.init();
+    const m = new Machine({ type: 'pc', ramSize: 2 << 20, smp: 1 });
+    expect(fwCode(() => fw.snpLaunchStart(0x80000n, new RamPages(m.memory)))).toBe(SEV_RET.INVALID_PARAM);
+  });
+});
