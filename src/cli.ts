@@ -20,6 +20,7 @@ import { startRpcServer } from './rpc/server.js';
 import { HmpExecutor } from './hmp/index.js';
 import { defaultHmpEndpoints, hmpEndpoints } from './hmp/endpoints.js';
 import { startHmpConsoles } from './hmp/server.js';
+import { DEFAULT_QMP_ENDPOINT, qmpChardevEndpoints, qmpEndpoint, startQmpServers } from './qmp/server.js';
 
 export const VERSION = '0.1.0';
 
@@ -248,6 +249,11 @@ async function serve(opts: CliOptions, machine: Machine, ops: MemoryDebugOps): P
   const defaults = wantsDefaults(opts);
   const listeners: Listener[] = [];
   try {
+    // QMP: -qmp / -qmp-pretty / -chardev+-mon mode=control, or tcp:127.0.0.1:4444 by default
+    const qmp = defaults ? [DEFAULT_QMP_ENDPOINT] : [...opts.qmp.map((q) => qmpEndpoint(q.spec, q.pretty)), ...qmpChardevEndpoints(opts.chardev, opts.mon)];
+    const log = (line: string): void => void process.stderr.write(`${line}\n`);
+    // shutdown() flushes each client first, so quit's reply reaches the client before EOF.
+    for (const s of await startQmpServers(qmp, { ctx }, log)) listeners.push({ close: () => s.shutdown() });
     for (const spec of defaults ? ['ws:127.0.0.1:8080'] : opts.rpc) listeners.push(await startRpc(spec, ctx));
     // HMP consoles: -monitor / -chardev+-mon, or telnet:127.0.0.1:4445 (+ stdio on a terminal) by default
     const hmp = defaults ? defaultHmpEndpoints(process.stdin.isTTY === true) : hmpEndpoints(opts.monitor, opts.chardev, opts.mon);
