@@ -1,0 +1,72 @@
+// x-cgmon-read-memory / x-cgmon-page-map / x-cgmon-query-debug against the
+// golden d-lm4 guest (its scenario.json is the oracle for mappings and bytes),
+// plain and launched as a SEV guest.
+
+import { describe, expect, it } from 'vitest';
+import { pageMap, queryDebug, readMemory, READ_MEMORY_MAX } from '../../src/commands/inspect.js';
+import { pageTableLeaves } from '../../src/commands/guest-memory.js';
+import { goldenContext, sevGoldenContext } from '../helpers/rpc-client.js';
+
+const ctx = goldenContext();
+
+describe('x-cgmon-read-memory', () => {
+  it('reads the golden string at its virtual and physical addresses alike', () => {
+    const v = readMemory({ addr: 0xffff800000001000n, size: 26 }, ctx);
+    const p = readMemory({ addr: 0x301000, size: 26, physical: true }, ctx);
+    expect(v.chunks).toEqual([{ addr: '0xffff800000001000', data: Buffer.from('Hello, QEMU golden oracle!').toString('hex') }]);
+    expect(p.chunks[0]).toEqual({ addr: '0x301000', data: v.chunks[0]!.data });
+  });
+
+  it('splits at page boundaries and reports an unmapped page without hiding its neighbours', () => {
+    // 0xffff800000002000 is mapped, 0xffff800000003000 is a hole, 0xffff800000004000 is mapped.
+    const r = readMemory({ addr: 0xffff800000002ff8n, size: 0x1010 }, ctx);
+    expect(r.chunks.map((c) => c.addr)).toEqual(['0xffff800000002ff8', '0xffff800000003000', '0xffff800000004000']);
+    expect('data' in r.chunks[0]! && r.chunks[0].data.length).toBe(16);
+    expect(r.chunks[1]).toMatchObject({ size: 4096, error: expect.stringMatching(/not mapped/) });
+    // Tag pages hold 0xC0DEC0DE_00000000 | PA in every qword: the first qword of PA 0x303000.
+    const tag = Buffer.alloc(8);
+    tag.writeBigUInt64LE(0xc0dec0de_00000000n | 0x303000n);
+    expect('data' in r.chunks[2]! && r.chunks[2].data).toBe(tag.toString('hex'));
+  });
+
+  it('rejects bad sizes and addresses with QEMU-style parameter errors', () => {
+    expect(() => readMemory({ addr: 0, size: READ_MEMORY_MAX + 1 }, ctx)).toThrow(/Parameter 'size'/);
+    expect(() => readMemory({ addr: -1, size: 1 }, ctx)).toThrow(/Parameter 'addr' expects uint64/);
+    expect(() => readMemory({ size: 1 } as never, ctx)).toThrow("Parameter 'addr' is missing");
+  });
+});
+
+describe('x-cgmon-page-map', () => {
+  it('covers exactly the page walk’s leaves, merged into like ranges', () => {
+    const map = pageMap({}, ctx);
+    expect(map.mode).toBe('la48');
+    expect(map.truncated).toBe(false);
+    const leaves = [...pageTableLeaves(ctx)];
+    expect(map.ranges.reduce((a, r) => a + r.length, 0)).toBe(leaves.reduce((a, l) => a + l.size, 0));
+    expect(map.ranges.length).toBeLessThan(leaves.length);
+    const kernel = map.ranges.find((r) => r.va === '0xffff800000000000')!;
+    expect(kernel).toEqual({ va: '0xffff800000000000', pa: '0x300000', length: 0x3000, 'page-size': 4096, user: false, writable: true, nx: true, private: false });
+    const ro = map.ranges.find((r) => r.va === '0xffff800000004000')!;
+    expect(ro).toMatchObject({ writable: false, nx: true, length: 4096 });
+  });
+
+  it('marks C-bit mappings private on a SEV guest', () => {
+    const sev = sevGoldenContext();
+    const map = pageMap({}, sev);
+    expect(map.ranges.find((r) => r.va === '0xffff800000000000')).toMatchObject({ pa: '0x300000', private: true });
+    expect(queryDebug({}, sev)).toEqual({ 'debug-object': 'sev-guest-debug', 'confidential-guest-support': 'sev0', 'cgs-type': 'sev-guest' });
+    expect(queryDebug({}, ctx)).toEqual({ 'debug-object': 'none' });
+  });
+});
+
+describe('host view', () => {
+  it('shows ciphertext on a SEV guest where the debug object shows plaintext; both agree on a plain guest', () => {
+    const sev = sevGoldenContext();
+    const args = { addr: 0x301000, size: 32, physical: true } as const;
+    const dbg = readMemory(args, sev).chunks[0]!;
+    const host = readMemory({ ...args, view: 'host' }, sev).chunks[0]!;
+    expect('data' in dbg && Buffer.from(dbg.data, 'hex').toString('latin1').startsWith('Hello, QEMU')).toBe(true);
+    expect('data' in host && host.data).not.toBe('data' in dbg && dbg.data);
+    expect(readMemory({ ...args, view: 'host' }, ctx)).toEqual(readMemory(args, ctx));
+  });
+});
