@@ -114,8 +114,13 @@ function listenSocket(endpoint: HmpEndpoint, opts: HmpServerOptions): Promise<Hm
   });
 }
 
+/** End every connection (what was written still reaches the client), then stop listening. */
 function closeServer(server: Server, sockets: Set<Socket>): Promise<void> {
-  for (const s of sockets) s.destroy();
+  for (const s of sockets) {
+    s.end();
+    // a peer that never reads must not hold the daemon open
+    setTimeout(() => s.destroy(), 500).unref();
+  }
   return new Promise((resolve) => server.close(() => resolve()));
 }
 

@@ -2,7 +2,7 @@
 // with QEMU-style options, collect its output, wait (bounded) for sockets.
 
 import { execFileSync, spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { connect, createServer } from 'node:net';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -12,10 +12,25 @@ export const CLI = resolve(root, 'dist/src/cli.js');
 
 /** `npm run build`; type errors elsewhere in the tree still emit JS, so only a missing cli.js fails. */
 export function buildDaemon(): string {
+  // Client test files run in parallel processes: one builds, the others wait for it.
+  const lock = resolve(root, 'dist/.hmp-build-lock');
+  mkdirSync(dirname(lock), { recursive: true });
+  const deadline = Date.now() + 120_000;
+  for (;;) {
+    try {
+      mkdirSync(lock);
+      break;
+    } catch {
+      if (Date.now() > deadline) rmSync(lock, { recursive: true, force: true });
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 100);
+    }
+  }
   try {
     execFileSync('npm', ['run', '-s', 'build'], { cwd: root, stdio: 'ignore', timeout: 120_000 });
   } catch {
     /* tsc exits non-zero on any type error in the tree but has emitted */
+  } finally {
+    rmSync(lock, { recursive: true, force: true });
   }
   if (!existsSync(CLI)) throw new Error(`build did not produce ${CLI}`);
   return CLI;
