@@ -56,23 +56,26 @@ export function hmpPrint(call: HmpCall): string {
   }
 }
 
-/** hmp_sum: BSD checksum of guest-physical bytes (uint32 addresses, unreadable = 0). */
+/**
+ * hmp_sum: BSD checksum of guest-physical bytes (uint32 addresses). Unreadable
+ * bytes count as 0 as with address_space_ldub; a policy refusal is reported
+ * instead of a checksum of zeros.
+ */
 export function hmpSum(call: HmpCall): string {
   const start = Number(num(call, 'start'));
-  const size = Number(num(call, 'size'));
-  const end = Math.min(start + size, 0x1_0000_0000);
+  const end = Math.min(start + Number(num(call, 'size')), 0x1_0000_0000);
   let sum = 0;
   const chunk = new Uint8Array(4096);
-  for (let addr = start; addr < end; addr += chunk.length) {
-    const n = Math.min(chunk.length, end - addr);
+  for (let addr = start; addr < end; ) {
+    const n = Math.min(chunk.length - (addr % 4096), end - addr);
     const buf = chunk.subarray(0, n);
-    for (let i = 0; i < n; i++) {
-      // Per byte, so one unreadable byte reads as 0 like address_space_ldub.
-      const one = buf.subarray(i, i + 1);
-      if (!readPhysical(call.ctx, BigInt(addr + i), one).ok) one[0] = 0;
-      sum = ((sum >> 1) | (sum << 15)) & 0xffff;
-      sum = (sum + buf[i]!) & 0xffff;
+    const r = readPhysical(call.ctx, BigInt(addr), buf);
+    if (!r.ok) {
+      if (r.kind === 'denied') return `Error: ${r.message}\n`;
+      buf.fill(0);
     }
+    for (let i = 0; i < n; i++) sum = ((((sum >> 1) | (sum << 15)) & 0xffff) + buf[i]!) & 0xffff;
+    addr += n;
   }
   return `${sum.toString().padStart(5, '0')}\n`;
 }
@@ -103,7 +106,7 @@ export function hmpGpa2hva(call: HmpCall): string {
 async function save(call: HmpCall, command: 'memsave' | 'pmemsave'): Promise<string> {
   if (!lookupCommand(command)) return `Error: The command ${command} has not been found\n`;
   const args: Record<string, unknown> = {
-    val: Number(BigInt.asIntN(64, num(call, 'val'))),
+    val: BigInt.asIntN(64, num(call, 'val')),
     size: Number(num(call, 'size')),
     filename: call.args.get('filename') as string,
   };

@@ -92,7 +92,9 @@ export class HmpExecutor {
     try {
       args = parseArguments(line, argsPos, cmd.argsType, cmd.name, () => debugCpuState(this.context()));
     } catch (e) {
-      if (!(e instanceof HmpParseError) && !isCgmonError(e)) throw e;
+      // A debug-object refusal while reading a $reg is not a syntax error.
+      if (isCgmonError(e)) return `Error: ${e.message}\n`;
+      if (!(e instanceof HmpParseError)) throw e;
       let end = argsPos;
       while (end > 0 && isSpace(line[end - 1])) end--;
       return `${e.message}\nTry "help ${line.slice(0, end)}" for more information\n`;
