@@ -6,12 +6,20 @@
 
 import { CgmonError } from '../errors.js';
 import type { SevFirmware } from './firmware.js';
-import { PAGE } from './guest-ram.js';
+import { PAGE, type GuestPhysMemory } from './guest-ram.js';
 import type { SevKind } from './policy.js';
 
 export const KVM_SEV_DBG_DECRYPT = 17;
 export const KVM_SEV_DBG_ENCRYPT = 18;
 export const KVM_SEV_SNP_LAUNCH_START = 100;
+
+/** Decrypted pages kept for small reads (page-table entries); a few walks' worth. */
+const CACHE_PAGES = 64;
+
+interface CachedPage {
+  readonly cipher: Buffer;
+  readonly plain: Uint8Array;
+}
 
 export class KvmSev {
   readonly fw: SevFirmware;
@@ -19,11 +27,39 @@ export class KvmSev {
   readonly kind: SevKind;
   /** Page-aligned bounce buffer (byteOffset 0), reused across calls. */
   private readonly bounce = new Uint8Array(PAGE);
+  /**
+   * Small reads (a walk reads 8 bytes per level) decrypt whole pages and keep
+   * them here. An entry is used only while the page's current ciphertext is
+   * byte-identical to the ciphertext it was decrypted from, so no write by
+   * anyone (debugger, host, firmware) can leave it stale. The ciphertext is
+   * compared, never returned.
+   */
+  private readonly cache = new Map<bigint, CachedPage>();
+  private readonly memory: GuestPhysMemory | undefined;
 
-  constructor(fw: SevFirmware, handle: number, kind: SevKind) {
+  constructor(fw: SevFirmware, handle: number, kind: SevKind, memory?: GuestPhysMemory) {
     this.fw = fw;
     this.handle = handle;
     this.kind = kind;
+    this.memory = memory;
+  }
+
+  /** A decrypted copy of the page at `base`, from the cache when its ciphertext is unchanged. */
+  private plainPage(base: bigint, decrypt: (dst: Uint8Array) => void): Uint8Array {
+    const current = this.memory?.page(base);
+    const hit = this.cache.get(base);
+    if (hit && current && hit.cipher.equals(current)) {
+      this.cache.delete(base);
+      this.cache.set(base, hit);
+      return hit.plain;
+    }
+    const plain = new Uint8Array(PAGE);
+    decrypt(plain);
+    if (current) {
+      this.cache.set(base, { cipher: Buffer.from(current), plain });
+      if (this.cache.size > CACHE_PAGES) this.cache.delete(this.cache.keys().next().value!);
+    }
+    return plain;
   }
 
   /** KVM_MEMORY_ENCRYPT_OP id check: SNP guests reject legacy commands with -EPERM. */
@@ -56,12 +92,12 @@ export class KvmSev {
   }
 
   private decryptInPage(a: bigint, dst: Uint8Array): void {
+    const base = a & ~0xfffn;
+    const off = Number(a - base);
     if (this.kind === 'sev-snp') {
-      const base = a & ~0xfffn;
-      if (a === base && dst.length === PAGE && (dst.byteOffset & 15) === 0) return this.fw.snpDbgDecrypt(this.handle, base, dst);
-      this.fw.snpDbgDecrypt(this.handle, base, this.bounce);
-      const off = Number(a - base);
-      dst.set(this.bounce.subarray(off, off + dst.length));
+      if (off === 0 && dst.length === PAGE && (dst.byteOffset & 15) === 0) return this.fw.snpDbgDecrypt(this.handle, base, dst);
+      const p = this.plainPage(base, (b) => this.fw.snpDbgDecrypt(this.handle, base, b));
+      dst.set(p.subarray(off, off + dst.length));
       return;
     }
     this.checkCommand(KVM_SEV_DBG_DECRYPT);
@@ -69,6 +105,12 @@ export class KvmSev {
     const head = Number(a - lo);
     const span = (head + dst.length + 15) & ~15;
     if (head === 0 && span === dst.length && (dst.byteOffset & 15) === 0) return this.fw.dbgDecrypt(this.handle, a, dst);
+    if (dst.length <= 64 && this.memory) {
+      // cgmon's block expansion, one page at a time for reuse by the next level of a walk.
+      const p = this.plainPage(base, (b) => this.fw.dbgDecrypt(this.handle, base, b));
+      dst.set(p.subarray(off, off + dst.length));
+      return;
+    }
     const b = this.bounce.subarray(0, span);
     this.fw.dbgDecrypt(this.handle, lo, b);
     dst.set(b.subarray(head, head + dst.length));

@@ -90,18 +90,20 @@ function launchVmsas(machine: Machine, fw: SevFirmware, handle: number, snp: boo
 /** SEV / SEV-ES: LAUNCH_START, UPDATE_DATA, UPDATE_VMSA, MEASURE (state launch-secret). */
 export function launchSev(machine: Machine, fw: SevFirmware, p: GuestPolicy, cbit: bigint): LaunchedGuest {
   setCbits(machine, cbit);
-  const handle = fw.launchStart(p.policy, new RamPages(machine.memory));
+  const memory = new RamPages(machine.memory);
+  const handle = fw.launchStart(p.policy, memory);
   for (const run of [...privateRuns(machine)]) fw.launchUpdateData(handle, run.base, run.size);
   if (registersProtected(p)) launchVmsas(machine, fw, handle, false);
   fw.launchMeasure(handle);
-  return { kvm: new KvmSev(fw, handle, 'sev'), privateStore: undefined };
+  return { kvm: new KvmSev(fw, handle, 'sev', memory), privateStore: undefined };
 }
 
 /** SNP: private pages move into a store the host cannot map; the host view reads zeros. */
 export function launchSnp(machine: Machine, fw: SevFirmware, p: GuestPolicy, cbit: bigint): LaunchedGuest {
   setCbits(machine, cbit);
   const store = new SparseRam(machine.ram.size);
-  const handle = fw.snpLaunchStart(p.policy, new RamPages(machine.memory, store));
+  const memory = new RamPages(machine.memory, store);
+  const handle = fw.snpLaunchStart(p.policy, memory);
   const zero = new Uint8Array(PAGE);
   const page = new Uint8Array(PAGE);
   for (const run of [...privateRuns(machine)]) {
@@ -116,5 +118,5 @@ export function launchSnp(machine: Machine, fw: SevFirmware, p: GuestPolicy, cbi
     fw.snpLaunchUpdate(handle, run.base, run.size);
   }
   launchVmsas(machine, fw, handle, true);
-  return { kvm: new KvmSev(fw, handle, 'sev-snp'), privateStore: store };
+  return { kvm: new KvmSev(fw, handle, 'sev-snp', memory), privateStore: store };
 }

@@ -159,6 +159,25 @@ describe('KVM layer: block expansion', () => {
     expect(hex(all)).toBe(hex(expected));
   });
 
+  it('never serves a stale decrypted page: small reads follow DBG_ENCRYPT writes and raw host writes', () => {
+    const { fw, h, m, plain } = launched(0n);
+    const kvm = new KvmSev(fw, h, 'sev', new RamPages(m.memory));
+    const q = new Uint8Array(8);
+    kvm.dbgDecrypt(0x10n, q);
+    expect(hex(q)).toBe(hex(plain.subarray(0x10, 0x18)));
+    const data = randomBytes(8);
+    kvm.dbgEncrypt(0x10n, data);
+    kvm.dbgDecrypt(0x10n, q);
+    expect(hex(q)).toBe(hex(data));
+    // The host copies another page's ciphertext over page 0: the old plaintext must not come back.
+    const other = new Uint8Array(4096);
+    m.ram.read(0x1000, other);
+    m.ram.write(0, other);
+    kvm.dbgDecrypt(0x10n, q);
+    expect(hex(q)).not.toBe(hex(data));
+    expect(hex(q)).not.toBe(hex(plain.subarray(0x1010, 0x1018)));
+  });
+
   it('maps firmware refusals through unchanged', () => {
     const { kvm } = launched(0x1n);
     expect(() => kvm.dbgDecrypt(8n, new Uint8Array(9))).toThrow(/Policy is not allowed/);
