@@ -87,6 +87,8 @@ export class JsonStreamer {
   feed(chunk: Uint8Array, start = 0, maxMessages = Infinity): { messages: Framed[]; next: number } {
     let i = start;
     while (i < chunk.length) {
+      i = this.lexer.skipRun(chunk, i);
+      if (i >= chunk.length) break;
       this.lexer.feedByte(chunk[i++]!);
       if (this.out.length >= maxMessages) break;
     }

@@ -175,6 +175,44 @@ export class JsonLexer {
     }
   }
 
+  /**
+   * Consume a run of bytes that cannot change the lexer state (plain string
+   * characters, or bytes skipped in recovery) in one step; returns the next position.
+   * Equivalent to feeding them one by one, only faster.
+   */
+  skipRun(chunk: Uint8Array, start: number): number {
+    const st = this.state;
+    let j = start;
+    if (st === IN_DQ_STRING || st === IN_SQ_STRING) {
+      const quote = st === IN_DQ_STRING ? 0x22 : 0x27;
+      const limit = Math.min(chunk.length, start + Math.max(0, this.maxTokenSize - this.len));
+      while (j < limit) {
+        const c = chunk[j]!;
+        if (c < 0x20 || c > 0xfd || c === quote || c === 0x5c) break;
+        j++;
+      }
+      if (j > start) {
+        const need = this.len + (j - start);
+        if (need > this.token.length) {
+          let size = this.token.length;
+          while (size < need) size *= 2;
+          const bigger = new Uint8Array(size);
+          bigger.set(this.token.subarray(0, this.len));
+          this.token = bigger;
+        }
+        this.token.set(chunk.subarray(start, j), this.len);
+        this.len = need;
+      }
+    } else if (st === IN_RECOVERY) {
+      while (j < chunk.length) {
+        const c = chunk[j]!;
+        if ((c < 0x20 && c !== 0x09) || c > 0xfd || c === 0x5b || c === 0x5d || c === 0x7b || c === 0x7d) break;
+        j++;
+      }
+    }
+    return j;
+  }
+
   /** Bytes held in the current token (for memory accounting). */
   get pending(): number {
     return this.len;
