@@ -63,30 +63,54 @@ interface LevelSpec {
   readonly prot: boolean;
 }
 
+/** A level with what the hot loop needs precomputed, so a leaf costs few bigint operations. */
+interface Level extends LevelSpec {
+  /** 32-bit words per entry. */
+  readonly words: number;
+  /** Leaf size at this level. */
+  readonly size: number;
+  /** Frame-address mask of an 8-byte leaf here (bits 12..51 above the page offset). */
+  readonly paMask: bigint;
+  /** BigInt(i) << shift for every index i. */
+  readonly offsets: readonly bigint[];
+}
+
+function level(spec: LevelSpec): Level {
+  const size = leafSize(spec);
+  const shift = BigInt(spec.shift);
+  return {
+    ...spec,
+    words: spec.width >> 2,
+    size,
+    paMask: PG_ADDRESS_MASK & ~BigInt(size - 1),
+    offsets: Array.from({ length: spec.entries }, (_, i) => BigInt(i) << shift),
+  };
+}
+
 // 32-bit: CR3[31:12] -> PD (1024 x 4 B, bits 31:22) -> PT (1024 x 4 B, bits 21:12).
 //   PDE.PS with CR4.PSE maps 4 MiB; PSE-36 puts PA bits 39:32 in PDE bits 20:13.
-const MODE_32: LevelSpec[] = [
-  { shift: 22, entries: 1024, width: 4, leafOk: 'ps-if-pse', prot: true },
-  { shift: 12, entries: 1024, width: 4, leafOk: 'always', prot: true },
+const MODE_32: Level[] = [
+  level({ shift: 22, entries: 1024, width: 4, leafOk: 'ps-if-pse', prot: true }),
+  level({ shift: 12, entries: 1024, width: 4, leafOk: 'always', prot: true }),
 ];
 // PAE: CR3[31:5] -> 4 PDPTEs (bits 31:30) -> PD (bits 29:21, PS = 2 MiB) -> PT.
 //   PDPTEs have no U/W bits, so QEMU leaves them out of `info mem`'s AND.
-const MODE_PAE: LevelSpec[] = [
-  { shift: 30, entries: 4, width: 8, leafOk: 'never', prot: false },
-  { shift: 21, entries: 512, width: 8, leafOk: 'ps', prot: true },
-  { shift: 12, entries: 512, width: 8, leafOk: 'always', prot: true },
+const MODE_PAE: Level[] = [
+  level({ shift: 30, entries: 4, width: 8, leafOk: 'never', prot: false }),
+  level({ shift: 21, entries: 512, width: 8, leafOk: 'ps', prot: true }),
+  level({ shift: 12, entries: 512, width: 8, leafOk: 'always', prot: true }),
 ];
 // 4-level: PML4 (47:39) -> PDPT (38:30, PS = 1 GiB) -> PD (29:21, PS = 2 MiB) -> PT (20:12).
-const MODE_LA48: LevelSpec[] = [
-  { shift: 39, entries: 512, width: 8, leafOk: 'never', prot: true },
-  { shift: 30, entries: 512, width: 8, leafOk: 'ps', prot: true },
-  { shift: 21, entries: 512, width: 8, leafOk: 'ps', prot: true },
-  { shift: 12, entries: 512, width: 8, leafOk: 'always', prot: true },
+const MODE_LA48: Level[] = [
+  level({ shift: 39, entries: 512, width: 8, leafOk: 'never', prot: true }),
+  level({ shift: 30, entries: 512, width: 8, leafOk: 'ps', prot: true }),
+  level({ shift: 21, entries: 512, width: 8, leafOk: 'ps', prot: true }),
+  level({ shift: 12, entries: 512, width: 8, leafOk: 'always', prot: true }),
 ];
 // 5-level (LA57): PML5 (56:48) on top of the 4-level walk.
-const MODE_LA57: LevelSpec[] = [{ shift: 48, entries: 512, width: 8, leafOk: 'never', prot: true }, ...MODE_LA48];
+const MODE_LA57: Level[] = [level({ shift: 48, entries: 512, width: 8, leafOk: 'never', prot: true }), ...MODE_LA48];
 
-function levelsFor(mode: PagingMode): LevelSpec[] {
+function levelsFor(mode: PagingMode): Level[] {
   switch (mode) {
     case '32':
       return MODE_32;
@@ -172,20 +196,17 @@ function readTable(reader: PageTableReader, gpa: bigint, dst: Uint8Array, cbit: 
 }
 
 interface Frame {
-  spec: LevelSpec;
+  spec: Level;
   gpa: bigint;
   u32: Uint32Array;
   u64: BigUint64Array | undefined;
   index: number;
   base: bigint;
+  /** canonicalVa(base): below the root, one frame never straddles the canonical hole. */
+  vbase: bigint;
   prot: number;
 }
 
-/**
- * Enumerate present leaves in ascending linear-address order (QEMU's table
- * index order). Throws CgmonError('policy') when the debug object refuses a
- * table read.
- */
 export interface PageWalkOptions {
   /**
    * Merge consecutive present 4 KiB leaves of one last-level table that have
@@ -209,6 +230,11 @@ export interface PageTableEntryVisit {
   readonly size: number;
 }
 
+/**
+ * Enumerate present leaves in ascending linear-address order (QEMU's table
+ * index order). Throws CgmonError('policy') when the debug object refuses a
+ * table read.
+ */
 export function* pageWalk(
   reader: PageTableReader,
   regs: PagingRegs,
@@ -232,11 +258,14 @@ export function* pageWalk(
       u64: spec.width === 8 ? new BigUint64Array(buf.buffer) : undefined,
       index: 0,
       base,
+      vbase: canonicalVa(base, mode),
       prot,
     });
   };
   push(0, r.gpa, r.cbit, 0n, PG_PRESENT | PG_RW | PG_USER);
   const wordsPerEntry = (spec: LevelSpec): number => spec.width >> 2;
+  // Default ops mask nothing: skip one bigint AND per entry.
+  const unmasked = mask === 0xffff_ffff_ffff_ffffn;
 
   while (stack.length > 0) {
     const f = stack[stack.length - 1]!;
@@ -246,7 +275,7 @@ export function* pageWalk(
       continue;
     }
     const i = f.index++;
-    const lo = f.u32[i * wordsPerEntry(spec)]!;
+    const lo = f.u32[i * spec.words]!;
     if ((lo & PG_PRESENT) === 0) continue;
     if (options.coalesce && spec.leafOk === 'always' && !onEntry) {
       // Range mode (`info mem`): scan the rest of this last-level table with
@@ -269,15 +298,16 @@ export function* pageWalk(
       continue;
     }
     const raw = f.u64 ? f.u64[i]! : BigInt(lo);
-    const entry = raw & mask;
+    const entry = unmasked ? raw : raw & mask;
     const cbit = entry !== raw;
-    const linear = f.base + (BigInt(i) << BigInt(spec.shift));
+    const off = spec.offsets[i]!;
+    const linear = f.base + off;
     const prot = spec.prot ? f.prot & (lo & (PG_PRESENT | PG_RW | PG_USER)) : f.prot;
     if (isLeaf(spec, lo, regs)) {
-      const size = leafSize(spec);
-      const pa = leafPa(spec, entry, size);
+      const size = spec.size;
+      const pa = spec.width === 8 ? entry & spec.paMask : leafPa(spec, entry, size);
       onEntry?.({ entryGpa: f.gpa + BigInt(i * spec.width), width: spec.width, raw, leaf: true, target: pa, size });
-      yield { va: canonicalVa(linear, mode), linear, pa, size, pte: entry, prot, cbit };
+      yield { va: f.vbase === f.base ? linear : f.vbase + off, linear, pa, size, pte: entry, prot, cbit };
     } else {
       const next = nextTable(spec, entry);
       onEntry?.({ entryGpa: f.gpa + BigInt(i * spec.width), width: spec.width, raw, leaf: false, target: next, size: 4096 });
