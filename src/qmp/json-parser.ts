@@ -144,7 +144,13 @@ class Parser {
     try {
       while (p < end && bytes[p] !== quote) {
         if (bytes[p] === 0x5c) p = this.escape(bytes, p, end, (s) => (out += s));
-        else {
+        else if (bytes[p]! < 0x80) {
+          // A run of plain ASCII decodes in one step.
+          let q = p + 1;
+          while (q < end && bytes[q]! < 0x80 && bytes[q] !== 0x5c && bytes[q] !== quote) q++;
+          out += latin1.decode(bytes.subarray(p, q));
+          p = q;
+        } else {
           const [cp, next] = modUtf8Codepoint(bytes, p, Math.min(p + 6, end));
           if (cp < 0) throw new ParseError('invalid UTF-8 sequence in string');
           out += String.fromCodePoint(cp);

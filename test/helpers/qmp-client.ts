@@ -97,9 +97,15 @@ export class RawClient {
 
   /** Everything up to and including the first line containing `marker`. */
   readThrough(marker: string, timeoutMs?: number): Promise<string> {
+    let from = 0;
     return this.waitFor(() => {
-      const i = this.buf.indexOf(marker);
-      if (i < 0) return undefined;
+      // Search only new data (plus an overlap), so a flood of output stays linear.
+      const i = this.buf.indexOf(marker, from);
+      if (i < 0) {
+        from = Math.max(0, this.buf.length - marker.length);
+        return undefined;
+      }
+      from = i;
       const end = this.buf.indexOf('\r\n', i);
       if (end < 0) return undefined;
       const out = this.buf.slice(0, end + 2);

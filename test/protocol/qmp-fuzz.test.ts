@@ -50,10 +50,13 @@ function generator(rand: () => number): () => Uint8Array {
       case 1:
       case 2:
         return mutate(valid());
-      case 3: // deep nesting, balanced or not
-        return Buffer.from(`${'['.repeat(900 + int(400))}${int(2) ? ']'.repeat(int(1400)) : ''}`);
+      case 3: {
+        // Deep nesting around the 1024 limit, closed or not (each stray ']' costs one error reply).
+        const depth = 950 + int(100);
+        return Buffer.from(`${'['.repeat(depth)}${int(2) ? ']'.repeat(Math.max(0, depth - 10 + int(20))) : ''}`);
+      }
       case 4: // huge strings
-        return Buffer.from(`{"execute":"${'A'.repeat(int(200_000))}${int(2) ? '"}' : ''}`);
+        return Buffer.from(`{"execute":"${'A'.repeat(int(100_000))}${int(2) ? '"}' : ''}`);
       case 5: // invalid UTF-8 inside and outside strings
         return Uint8Array.from([0x7b, 0x22, ...Array.from({ length: 1 + int(8) }, () => 0x80 + int(128)), 0x22, 0x7d]);
       case 6: // binary noise
