@@ -10,6 +10,7 @@ const AREAS: [string, () => Promise<BenchModule>][] = [
   ['foundation', () => import('./foundation.js')],
   ['rpc', () => import('./rpc.js')],
   ['hmp-console', () => import('./hmp-console.js')],
+  ['sev', () => import('./sev.js')],
 ];
 
 async function main(argv: string[]): Promise<number> {

@@ -3,7 +3,7 @@
 // a 4 KiB page, C = E_K1(P ^ T) ^ T with T = E_K2(page number) * alpha^j.
 // The bulk path is OpenSSL's aes-128-xts through node:crypto, one page per call.
 
-import { createCipheriv, createDecipheriv } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createSecretKey, type KeyObject } from 'node:crypto';
 
 export const AES_BLOCK = 16;
 export const PAGE_SIZE = 4096;
@@ -26,13 +26,23 @@ export function gfDouble(w: Uint32Array, at: number): void {
   w[at] = ((w0 << 1) ^ (carry * 0x87)) >>> 0;
 }
 
+const TWO32 = 0x1_0000_0000;
+
 /** The 16-byte tweak input for the page holding `addr`: its page number, little-endian. */
 export function pageTweakInput(addr: bigint, out: Uint8Array, at = 0): void {
-  let n = addr >> 12n;
-  for (let i = 0; i < 16; i++) {
-    out[at + i] = Number(n & 0xffn);
-    n >>= 8n;
+  const dv = new DataView(out.buffer, out.byteOffset + at, 16);
+  if (addr < 0x20_0000_0000_0000n) {
+    // Below 2^53 the page number fits a double exactly: no BigInt arithmetic on the hot path.
+    const n = Math.floor(Number(addr) / 4096);
+    dv.setUint32(0, n % TWO32, true);
+    dv.setUint32(4, Math.floor(n / TWO32), true);
+    dv.setUint32(8, 0, true);
+    dv.setUint32(12, 0, true);
+    return;
   }
+  const n = addr >> 12n;
+  dv.setBigUint64(0, BigInt.asUintN(64, n), true);
+  dv.setBigUint64(8, n >> 64n, true);
 }
 
 /**
@@ -42,12 +52,13 @@ export function pageTweakInput(addr: bigint, out: Uint8Array, at = 0): void {
  * its own plaintext and address, so untouched blocks stay bit-identical).
  */
 export class XexCipher {
-  private readonly key: Buffer;
+  /** A KeyObject: OpenSSL gets the key without a per-call copy out of JS memory. */
+  private readonly key: KeyObject;
   private readonly iv = Buffer.alloc(AES_BLOCK);
 
   constructor(key: Uint8Array) {
     if (key.length !== XEX_KEY_SIZE) throw new RangeError(`XEX key must be ${XEX_KEY_SIZE} bytes`);
-    this.key = Buffer.from(key);
+    this.key = createSecretKey(Buffer.from(key));
   }
 
   /** Encrypt one whole page at page-aligned `pageAddr` from src into dst (may alias). */
@@ -65,8 +76,7 @@ export class XexCipher {
     }
     pageTweakInput(pageAddr, this.iv);
     const c = encrypt ? createCipheriv('aes-128-xts', this.key, this.iv) : createDecipheriv('aes-128-xts', this.key, this.iv);
-    const out = c.update(src);
-    dst.set(out);
-    c.final();
+    // A whole page is a whole number of blocks: no ciphertext stealing, so final() has nothing to add.
+    dst.set(c.update(src));
   }
 }
