@@ -6,7 +6,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-export const SCHEMA_FILES = ['control', 'machine', 'memory', 'sev', 'dump', 'misc'] as const;
+export const SCHEMA_FILES = ['control', 'machine', 'memory', 'sev', 'dump', 'misc', 'cgmon'] as const;
 
 /** A type reference: a type name, or a one-element array for a list. */
 export type TypeRef = string | readonly [string];

@@ -7,6 +7,7 @@ import { startRpcServer, type RpcServer } from '../../src/rpc/server.js';
 import { connectRpc, goldenContext, sevGoldenContext, type RpcTestClient } from '../helpers/rpc-client.js';
 import { hmpRecords } from '../helpers/golden.js';
 import { HmpExecutor } from '../../src/hmp/index.js';
+import { installArgumentValidator } from '../../src/commands/validate.js';
 import type { CommandContext } from '../../src/commands/index.js';
 
 let server: RpcServer;
@@ -167,5 +168,24 @@ describe('a SEV guest whose policy forbids debugging (NODBG)', () => {
       await c.close();
       await s.close();
     }
+  });
+});
+
+describe('schema validation shared with QMP', () => {
+  it('checks params against schema/ exactly as QMP checks arguments', async () => {
+    const validate = installArgumentValidator();
+    const cases: [string, Record<string, unknown>][] = [
+      ['{"addr":0,"size":1,"bogus":1}', { addr: 0, size: 1, bogus: 1 }],
+      ['{"addr":"0x1000","size":1}', { addr: '0x1000', size: 1 }],
+      ['{"size":1}', { size: 1 }],
+    ];
+    for (const [text, args] of cases) {
+      const want = validate.validate('x-cgmon-read-memory', args);
+      expect(want).toBeDefined();
+      const r = await call(`{"jsonrpc":"2.0","method":"x-cgmon-read-memory","params":${text},"id":"v"}`);
+      expect(r).toEqual({ jsonrpc: '2.0', error: { code: -32602, message: 'Invalid params', data: { class: want!.errorClass, desc: want!.message } }, id: 'v' });
+    }
+    const ok = (await call(`{"jsonrpc":"2.0","method":"x-cgmon-read-memory","params":{"addr":${0xffff800000001000n},"size":5,"view":"debug"},"id":"v3"}`)) as { result: { chunks: { data: string }[] } };
+    expect(Buffer.from(ok.result.chunks[0]!.data, 'hex').toString('latin1')).toBe('Hello');
   });
 });
