@@ -1,28 +1,23 @@
-// JSON-RPC over WebSocket: sequential round trips per second for a small
-// command and a 4 KiB memory read, beside a raw WebSocket echo on the same
-// loopback measured in the same run (the transport's ceiling).
+// JSON-RPC over WebSocket (issue 7): sequential round trips per second for
+// query-status and for a 4 KiB memory read, beside QMP over TCP running the
+// same commands, and a raw WebSocket echo (the transport's ceiling), all
+// measured in the same run on loopback against the demo SEV guest.
 
+import { connect, type Socket } from 'node:net';
 import { WebSocketServer, WebSocket } from 'ws';
-import { makeContext } from '../src/commands/index.js';
-import { createDebugOps } from '../src/debug/index.js';
-import { Machine } from '../src/machine/machine.js';
+import { makeContext, type CommandContext } from '../src/commands/index.js';
+import { buildMachine, parseCli } from '../src/cli.js';
+import { DEMO } from '../src/guests/demo.js';
+import { QmpServer } from '../src/qmp/server.js';
 import { startRpcServer } from '../src/rpc/server.js';
-
-/** Minimal reporter shape; bench/harness.ts (the lead's) may supersede it. */
-export interface BenchReporter {
-  record(name: string, value: number, unit: string): void;
-}
+import type { BenchReporter } from './harness.js';
 
 const DURATION_MS = 1500;
+const WARMUP = 200;
 
-/** Round trips/s of `send` + wait-for-one-message, for DURATION_MS after a warm-up. */
-async function roundTrips(ws: WebSocket, text: string): Promise<number> {
-  const once = (): Promise<void> =>
-    new Promise((resolve) => {
-      ws.once('message', () => resolve());
-      ws.send(text);
-    });
-  for (let i = 0; i < 200; i++) await once();
+/** Sequential round trips/s: `once()` sends one request and resolves on its reply. */
+async function roundTrips(once: () => Promise<void>): Promise<number> {
+  for (let i = 0; i < WARMUP; i++) await once();
   let n = 0;
   const t0 = performance.now();
   while (performance.now() - t0 < DURATION_MS) {
@@ -32,7 +27,7 @@ async function roundTrips(ws: WebSocket, text: string): Promise<number> {
   return n / ((performance.now() - t0) / 1000);
 }
 
-function open(url: string): Promise<WebSocket> {
+function openWs(url: string): Promise<WebSocket> {
   return new Promise((resolve, reject) => {
     const ws = new WebSocket(url);
     ws.once('open', () => resolve(ws));
@@ -40,36 +35,101 @@ function open(url: string): Promise<WebSocket> {
   });
 }
 
+const wsOnce = (ws: WebSocket, text: string) => (): Promise<void> =>
+  new Promise((resolve) => {
+    ws.once('message', () => resolve());
+    ws.send(text);
+  });
+
+/** A QMP client that waits for one reply line per request (QEMU ends each with \r\n). */
+class QmpClient {
+  private buf = '';
+  private ready = 0;
+  private readonly waiters: (() => void)[] = [];
+
+  private constructor(private readonly sock: Socket) {
+    sock.setEncoding('utf8');
+    sock.on('data', (d: string) => {
+      this.buf += d;
+      for (let nl = this.buf.indexOf('\n'); nl >= 0; nl = this.buf.indexOf('\n')) {
+        this.buf = this.buf.slice(nl + 1);
+        const w = this.waiters.shift();
+        if (w) w();
+        else this.ready++;
+      }
+    });
+  }
+
+  static async open(port: number): Promise<QmpClient> {
+    const c = new QmpClient(connect({ host: '127.0.0.1', port, noDelay: true }));
+    await c.line(); // the greeting
+    await c.request('{"execute":"qmp_capabilities"}');
+    return c;
+  }
+
+  private line(): Promise<void> {
+    if (this.ready > 0) {
+      this.ready--;
+      return Promise.resolve();
+    }
+    return new Promise((resolve) => this.waiters.push(resolve));
+  }
+
+  request(text: string): Promise<void> {
+    this.sock.write(text);
+    return this.line();
+  }
+
+  close(): void {
+    this.sock.destroy();
+  }
+}
+
 async function echoBaseline(text: string): Promise<number> {
   const wss = new WebSocketServer({ host: '127.0.0.1', port: 0 });
   await new Promise<void>((resolve) => wss.once('listening', () => resolve()));
   wss.on('connection', (s) => s.on('message', (d) => s.send(d.toString())));
   const addr = wss.address();
-  const ws = await open(`ws://127.0.0.1:${typeof addr === 'object' && addr !== null ? addr.port : 0}`);
-  const rate = await roundTrips(ws, text);
+  const ws = await openWs(`ws://127.0.0.1:${typeof addr === 'object' && addr !== null ? addr.port : 0}`);
+  const rate = await roundTrips(wsOnce(ws, text));
   ws.close();
   await new Promise<void>((resolve) => wss.close(() => resolve()));
   return rate;
 }
 
-export async function run(r: BenchReporter): Promise<void> {
-  const machine = new Machine({ type: 'pc', ramSize: 64 << 20, smp: 1 });
-  machine.ram.write(0x1000, new TextEncoder().encode('bench page'));
-  const ctx = makeContext(machine, createDebugOps(machine), { quit: () => undefined });
-  const server = await startRpcServer({ host: '127.0.0.1', port: 0, ctx, rate: { perSecond: 1e9, burst: 1e9 } });
+async function qmpRates(ctx: CommandContext, read: string): Promise<{ status: number; read: number }> {
+  const qmp = await QmpServer.listen({ kind: 'tcp', host: '127.0.0.1', port: 0, pretty: false, label: 'bench' }, { ctx });
+  const c = await QmpClient.open(qmp.port);
   try {
-    const small = '{"jsonrpc":"2.0","method":"x-cgmon-query-debug","id":1}';
-    const read = '{"jsonrpc":"2.0","method":"x-cgmon-read-memory","params":{"addr":4096,"size":4096,"physical":true},"id":2}';
-    const echo = await echoBaseline(small);
-    const ws = await open(`ws://127.0.0.1:${server.port}/rpc`);
-    const rpcSmall = await roundTrips(ws, small);
-    const rpcRead = await roundTrips(ws, read);
-    ws.close();
-    r.record('ws echo (baseline) round trips', echo, 'req/s');
-    r.record('json-rpc x-cgmon-query-debug round trips', rpcSmall, 'req/s');
-    r.record('json-rpc 4 KiB read round trips', rpcRead, 'req/s');
-    r.record('json-rpc / ws echo', rpcSmall / echo, 'ratio');
+    const status = await roundTrips(() => c.request('{"execute":"query-status"}'));
+    const readRate = await roundTrips(() => c.request(`{"execute":"x-cgmon-read-memory","arguments":${read}}`));
+    return { status, read: readRate };
   } finally {
+    c.close();
+    await qmp.close();
+  }
+}
+
+export async function run(r: BenchReporter): Promise<void> {
+  const { machine, ops } = buildMachine(parseCli([]));
+  const ctx = makeContext(machine, ops, { quit: () => undefined });
+  const readArgs = `{"addr":${DEMO.kernelVa},"size":4096}`;
+  const qmp = await qmpRates(ctx, readArgs);
+  const echo = await echoBaseline('{"jsonrpc":"2.0","method":"query-status","id":1}');
+  const server = await startRpcServer({ host: '127.0.0.1', port: 0, ctx, rate: { perSecond: 1e9, burst: 1e9 } });
+  const ws = await openWs(`ws://127.0.0.1:${server.port}/rpc`);
+  try {
+    const status = await roundTrips(wsOnce(ws, '{"jsonrpc":"2.0","method":"query-status","id":1}'));
+    const read = await roundTrips(wsOnce(ws, `{"jsonrpc":"2.0","method":"x-cgmon-read-memory","params":${readArgs},"id":2}`));
+    const qmpStatus = { name: 'QMP query-status', value: qmp.status };
+    r.metric('QMP query-status round trips', qmp.status, 'req/s');
+    r.metric('WebSocket echo round trips (transport ceiling)', echo, 'req/s');
+    r.metric('JSON-RPC query-status round trips', status, 'req/s', { baseline: qmpStatus });
+    r.metric('JSON-RPC query-status vs raw WebSocket echo', status, 'req/s', { baseline: { name: 'ws echo', value: echo } });
+    r.metric('QMP 4 KiB SEV read (debug object) round trips', qmp.read, 'req/s');
+    r.metric('JSON-RPC 4 KiB SEV read round trips', read, 'req/s', { baseline: { name: 'QMP 4 KiB read', value: qmp.read } });
+  } finally {
+    ws.close();
     await server.close();
   }
 }

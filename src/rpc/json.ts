@@ -9,7 +9,7 @@ const STRING = /"(?:[^"\\\u0000-\u001f]|\\(?:["\\/bfnrt]|u[0-9a-fA-F]{4}))*"/y;
 const NUMBER = /-?(?:0|[1-9]\d*)(\.\d+)?([eE][+-]?\d+)?/y;
 const LITERAL = /true|false|null/y;
 
-/** Nesting deeper than this is refused: a request never needs it, a hostile one would. */
+/** Nesting deeper than this is refused by the recursive (big-integer) path: a request never needs it. */
 export const MAX_DEPTH = 64;
 
 export class JsonSyntaxError extends Error {
@@ -99,8 +99,19 @@ class Parser {
   }
 }
 
+/** No integer literal of 16+ digits: every number fits a double exactly, and JSON.parse is right. */
+const MAYBE_BIG = /\d{16}/;
+
 /** Parse one JSON text; throws JsonSyntaxError. */
 export function parseJson(text: string): unknown {
+  if (!MAYBE_BIG.test(text)) {
+    // V8's JSON.parse is iterative (no stack to exhaust) and defines __proto__ as data.
+    try {
+      return JSON.parse(text) as unknown;
+    } catch (e) {
+      throw new JsonSyntaxError((e as Error).message);
+    }
+  }
   const p = new Parser(text);
   const v = p.value(0);
   p.skip();
@@ -110,11 +121,19 @@ export function parseJson(text: string): unknown {
 
 /** JSON.stringify that prints bigint as an integer literal. */
 export function stringifyJson(value: unknown): string {
+  try {
+    // Fast path: no replacer call per value. JSON.stringify throws on the first bigint.
+    return JSON.stringify(value);
+  } catch (e) {
+    if (!(e instanceof TypeError)) throw e;
+  }
   const marks: string[] = [];
-  // A per-call nonce, so a string that happens to look like a mark stays a string.
-  const nonce = randomBytes(6).toString('hex');
+  // A per-call nonce (made only when a bigint shows up), so a string that
+  // happens to look like a mark stays a string.
+  let nonce = '';
   const text = JSON.stringify(value, (_k, v: unknown) => {
     if (typeof v !== 'bigint') return v;
+    if (nonce === '') nonce = randomBytes(6).toString('hex');
     marks.push(v.toString());
     return `\u0000${nonce}:${marks.length - 1}\u0000`;
   });

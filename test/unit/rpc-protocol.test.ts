@@ -23,7 +23,11 @@ describe('json codec', () => {
   });
 
   it('rejects what JSON.parse rejects', () => {
-    for (const t of ['{', '[1,]', '{"a":1,}', '01', '"\t"', 'nul', '[1] x', '', "{'a':1}", '1.', '.5', '+1']) {
+    const B = '18446744073709551615';
+    const bad = ['{', '[1,]', '{"a":1,}', '01', '"\t"', 'nul', '[1] x', '', "{'a':1}", '1.', '.5', '+1'];
+    // The same with a 64-bit literal inside, so the exact-integer parser sees them too.
+    const badBig = [`[${B},]`, `{"a":${B},}`, `0${B}`, `[${B}] x`, `{'a':${B}}`, `${B}.`, `+${B}`, `["\t",${B}]`, `{"a" ${B}}`];
+    for (const t of [...bad, ...badBig]) {
       expect(() => JSON.parse(t)).toThrow();
       expect(() => parseJson(t)).toThrow(JsonSyntaxError);
     }
@@ -33,7 +37,11 @@ describe('json codec', () => {
     const v = parseJson('{"__proto__": {"polluted": 1}}') as Record<string, unknown>;
     expect(Object.getPrototypeOf(v)).toBe(Object.prototype);
     expect(Object.keys(v)).toEqual(['__proto__']);
-    expect(() => parseJson('['.repeat(MAX_DEPTH + 2) + ']'.repeat(MAX_DEPTH + 2))).toThrow(/too deep/);
+    const deep = (inner: string): string => '['.repeat(MAX_DEPTH + 2) + inner + ']'.repeat(MAX_DEPTH + 2);
+    expect(() => parseJson(deep('18446744073709551615'))).toThrow(/too deep/);
+    expect(parseJson(deep('1'))).toEqual(JSON.parse(deep('1')));
+    const bigProto = parseJson('{"__proto__": {"n": 18446744073709551615}}') as Record<string, unknown>;
+    expect(Object.getPrototypeOf(bigProto)).toBe(Object.prototype);
   });
 
   it('does not mistake a string for a bigint mark', () => {
