@@ -20,6 +20,8 @@ import { startRpcServer } from './rpc/server.js';
 import { HmpExecutor } from './hmp/index.js';
 import { defaultHmpEndpoints, hmpEndpoints } from './hmp/endpoints.js';
 import { startHmpConsoles } from './hmp/server.js';
+import { makeGdbserverService } from './gdbstub/server.js';
+import { DAEMON_GDB_OPTIONS } from './gdbstub/session.js';
 import { DEFAULT_QMP_ENDPOINT, qmpChardevEndpoints, qmpEndpoint, startQmpServers } from './qmp/server.js';
 
 export const VERSION = '0.1.0';
@@ -245,7 +247,13 @@ async function startRpc(spec: string, ctx: CommandContext): Promise<Listener> {
 async function serve(opts: CliOptions, machine: Machine, ops: MemoryDebugOps): Promise<number> {
   let stop: () => void = () => undefined;
   const stopped = new Promise<void>((resolve) => (stop = resolve));
-  const ctx = makeContext(machine, ops, { quit: () => stop() });
+  // gdb stub: qRcmd runs HMP lines; `k` ends the daemon as it ends QEMU.
+  const gdb = makeGdbserverService(() => ctx, {
+    ...DAEMON_GDB_OPTIONS,
+    monitor: (line) => new HmpExecutor(ctx).run(line),
+    onKill: () => stop(),
+  });
+  const ctx = makeContext(machine, ops, { quit: () => stop(), gdbserver: (device) => gdb.gdbserver(device) });
   const defaults = wantsDefaults(opts);
   const listeners: Listener[] = [];
   try {
@@ -258,6 +266,13 @@ async function serve(opts: CliOptions, machine: Machine, ops: MemoryDebugOps): P
     // HMP consoles: -monitor / -chardev+-mon, or telnet:127.0.0.1:4445 (+ stdio on a terminal) by default
     const hmp = defaults ? defaultHmpEndpoints(process.stdin.isTTY === true) : hmpEndpoints(opts.monitor, opts.chardev, opts.mon);
     listeners.push(...(await startHmpConsoles(hmp, { base: ctx })));
+    // -gdb DEV / -s, or tcp:127.0.0.1:1234 by default (QEMU keeps one stub: the last one wins)
+    listeners.push({ close: () => gdb.close() });
+    for (const dev of defaults ? ['tcp:127.0.0.1:1234'] : opts.gdb) {
+      await gdb.start(dev).catch((e: unknown) => {
+        throw new CgmonError(`-gdb ${dev}: ${(e as Error).message}`, 'bad-option');
+      });
+    }
   } catch (e) {
     await Promise.all(listeners.map((l) => l.close()));
     const msg = e instanceof CgmonError ? e.message : (e as Error).message;

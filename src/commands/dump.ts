@@ -3,7 +3,7 @@
 // registers are read through the debug API (plaintext on a debuggable SEV
 // guest; the policy error and no file where debugging is refused).
 
-import { closeSync, fsyncSync, lstatSync, openSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, lstatSync, openSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { CgmonError } from '../errors.js';
@@ -145,7 +145,6 @@ async function writeDump(job: DumpJob, yieldBetweenChunks: boolean): Promise<voi
       }
     }
     writeAll(fd, SHSTRTAB);
-    if (tmp) fsyncSync(fd);
     ok = true;
   } finally {
     closeSync(fd);

@@ -97,11 +97,15 @@ export function decodePayload(raw: readonly number[]): Buffer {
 /** Escape the bytes RSP reserves (`#`, `$`, `}`, `*`) in a reply payload. */
 export function escapePayload(data: Buffer): Buffer {
   let n = 0;
-  for (const c of data) if (c === 0x23 || c === 0x24 || c === 0x7d || c === 0x2a) n++;
+  for (let i = 0; i < data.length; i++) {
+    const c = data[i]!;
+    if (c === 0x23 || c === 0x24 || c === 0x7d || c === 0x2a) n++;
+  }
   if (n === 0) return data;
   const out = Buffer.allocUnsafe(data.length + n);
   let o = 0;
-  for (const c of data) {
+  for (let i = 0; i < data.length; i++) {
+    const c = data[i]!;
     if (c === 0x23 || c === 0x24 || c === 0x7d || c === 0x2a) {
       out[o++] = 0x7d;
       out[o++] = c ^ 0x20;
@@ -110,18 +114,52 @@ export function escapePayload(data: Buffer): Buffer {
   return out;
 }
 
+/** Longest run one `*` can express: the count character n + 29 must stay <= '~'. */
+const MAX_RUN = 97;
+
 /**
- * Frame a reply as `$payload#xx`. Like QEMU we never run-length encode; the
- * payload is escaped (QEMU escapes only binary replies, but text replies
- * never contain the reserved bytes, so the result is identical).
+ * Run-length encode (GDB RSP "Run-Length Encoding"): `c*N` repeats c another
+ * N - 29 times. Counts 6 and 7 would produce `#`/`$`, so such runs are split.
+ * Input must already be escaped; a `}`-escape pair is never merged into a run.
  */
-export function encodePacket(payload: string | Buffer): Buffer {
-  const body = escapePayload(typeof payload === 'string' ? Buffer.from(payload, 'latin1') : payload);
-  let sum = 0;
-  for (const c of body) sum = (sum + c) & 0xff;
+export function runLengthEncode(data: Buffer): Buffer {
+  const out = Buffer.allocUnsafe(data.length);
+  let o = 0;
+  let i = 0;
+  while (i < data.length) {
+    const c = data[i]!;
+    out[o++] = c;
+    i++;
+    if (c === 0x7d) {
+      if (i < data.length) out[o++] = data[i++]!;
+      continue;
+    }
+    let run = 0;
+    while (i + run < data.length && data[i + run] === c && run < MAX_RUN) run++;
+    if (run === 6 || run === 7) run = 5;
+    if (run >= 3) {
+      out[o++] = 0x2a;
+      out[o++] = run + 29;
+      i += run;
+    }
+  }
+  return out.subarray(0, o);
+}
+
+/**
+ * Frame a reply as `$payload#xx`. The payload is escaped (QEMU escapes only
+ * binary replies, but text replies never contain the reserved bytes, so the
+ * result is identical). QEMU never run-length encodes; `rle` opts in.
+ */
+export function encodePacket(payload: string | Buffer, rle = false): Buffer {
+  const escaped = escapePayload(typeof payload === 'string' ? Buffer.from(payload, 'latin1') : payload);
+  const body = rle ? runLengthEncode(escaped) : escaped;
   const out = Buffer.allocUnsafe(body.length + 4);
   out[0] = 0x24;
   body.copy(out, 1);
+  let sum = 0;
+  for (let i = 0; i < body.length; i++) sum += body[i]!;
+  sum &= 0xff;
   out[body.length + 1] = 0x23;
   out[body.length + 2] = HEX.charCodeAt(sum >> 4);
   out[body.length + 3] = HEX.charCodeAt(sum & 15);

@@ -89,29 +89,40 @@ export class GdbServer {
   }
 }
 
-/**
- * The daemon's `gdbserver` service: one stub at a time; `none` stops it.
- * Messages are QEMU 7.2's (hmp_gdbserver).
- */
-export function makeGdbserverService(
-  getCtx: () => CommandContext,
-  opts: GdbSessionOptions = {},
-): { gdbserver(device: string): Promise<string>; current(): GdbServer | undefined; stop(): Promise<void> } {
+export interface GdbserverService {
+  /** HMP `gdbserver [device]`: QEMU 7.2's messages; `none` stops the stub. */
+  gdbserver(device: string): Promise<string>;
+  /** Start (replacing any running stub); throws on a bad device or a busy port. */
+  start(device: string): Promise<GdbServer>;
+  current(): GdbServer | undefined;
+  close(): Promise<void>;
+}
+
+/** The daemon's one gdb stub (QEMU keeps a single gdbserver state). */
+export function makeGdbserverService(getCtx: () => CommandContext, opts: GdbSessionOptions = {}): GdbserverService {
   let current: GdbServer | undefined;
-  const stop = async (): Promise<void> => {
+  const close = async (): Promise<void> => {
     const s = current;
     current = undefined;
     await s?.close();
   };
+  const start = async (device: string): Promise<GdbServer> => {
+    await close();
+    current = await GdbServer.listen(getCtx(), device, opts);
+    return current;
+  };
   return {
     current: () => current,
-    stop,
+    close,
+    start,
     async gdbserver(device: string): Promise<string> {
       const dev = device === '' ? DEFAULT_GDB_DEVICE : device;
-      await stop();
-      if (dev === 'none') return 'Disabled gdbserver';
+      if (dev === 'none') {
+        await close();
+        return 'Disabled gdbserver';
+      }
       try {
-        current = await GdbServer.listen(getCtx(), dev, opts);
+        await start(dev);
       } catch {
         return `Could not open gdbserver on device '${dev}'`;
       }

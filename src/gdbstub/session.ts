@@ -17,6 +17,8 @@ export interface Transport {
 export interface GdbSessionOptions {
   /** Advertised PacketSize (QEMU: 0x1000). `m` replies are capped at half of it. */
   readonly packetSize?: number;
+  /** Run-length encode replies (QEMU never does; gdb decodes it). */
+  readonly runLength?: boolean;
   /** Advertise QStartNoAckMode+ (QEMU 7.2 does not). */
   readonly noAckMode?: boolean;
   /** qRcmd: run one HMP line, return its output (HMP text with \r\n). */
@@ -26,6 +28,12 @@ export interface GdbSessionOptions {
 }
 
 export const QEMU_PACKET_SIZE = 0x1000;
+/**
+ * The daemon's profile (docs/compat.md): 128 KiB packets (gdb then reads 64 KiB
+ * per `m` instead of 2 KiB) and run-length encoded replies. Sessions built
+ * without options answer exactly as QEMU 7.2 does (the golden replay).
+ */
+export const DAEMON_GDB_OPTIONS = { packetSize: 0x20000, runLength: true } as const satisfies GdbSessionOptions;
 
 type RunState = 'stopped' | 'running';
 
@@ -98,7 +106,7 @@ export class GdbSession {
 
   send(payload: string | Buffer): void {
     if (this.closed) return;
-    const pkt = encodePacket(payload);
+    const pkt = encodePacket(payload, this.opts.runLength === true);
     this.lastSent = pkt;
     this.transport.write(pkt);
   }

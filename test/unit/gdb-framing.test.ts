@@ -59,3 +59,18 @@ describe('payload coding', () => {
     expect(encodePacket('E14').toString()).toBe('$E14#aa');
   });
 });
+
+describe('run-length encoding (opt-in)', () => {
+  it('round-trips every run length, never emitting # or $ as a count', () => {
+    for (let n = 1; n <= 300; n++) {
+      const data = Buffer.from('a' + '0'.repeat(n) + '}b' + 'f'.repeat(n % 11), 'latin1');
+      const pkt = encodePacket(data, true);
+      const body = pkt.subarray(1, pkt.length - 3).toString('latin1');
+      expect(body.includes('#') || body.includes('$'), `n=${n}`).toBe(false);
+      const evs = new RspParser().feed(pkt);
+      expect(evs[0]!.kind, `n=${n}`).toBe('packet');
+      expect((evs[0] as { data: Buffer }).data.toString('latin1'), `n=${n}`).toBe(data.toString('latin1'));
+    }
+    expect(encodePacket('0000000000000000', true).length).toBeLessThan(10);
+  });
+});

@@ -1,0 +1,127 @@
+// gdbstub and dump-guest-memory benchmarks: the real gdb reading 64 MiB
+// (`dump binary memory`) from cgmon (QEMU's PacketSize and cgmon's default)
+// and, where qemu-system-x86_64 is installed, from QEMU 7.x on the same golden
+// guest in the same run; dump-guest-memory throughput.
+
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { BenchReporter } from './harness.js';
+import { makeContext, type CommandContext } from '../src/commands/context.js';
+import { executeCommand } from '../src/commands/registry.js';
+import '../src/commands/dump.js';
+import { DefaultDebugOps } from '../src/debug/ops.js';
+import { loadDump } from '../src/machine/load-dump.js';
+import { GdbServer } from '../src/gdbstub/server.js';
+import { DAEMON_GDB_OPTIONS, QEMU_PACKET_SIZE, type GdbSessionOptions } from '../src/gdbstub/session.js';
+import { Machine } from '../src/machine/machine.js';
+import { randomFillSync } from 'node:crypto';
+
+const here = fileURLToPath(new URL('.', import.meta.url));
+const GOLDEN = [resolve(here, '../../shared/golden'), resolve(here, '../../../shared/golden')].find((p) => {
+  try {
+    return statSync(join(p, 'scenarios/d-lm4/dump.elf.gz')).isFile();
+  } catch {
+    return false;
+  }
+});
+
+const MiB = 1024 * 1024;
+/** d-lm4 maps all of RAM through a 1 GiB page at 0xc0000000: a virtual read of 64 MiB. */
+const READ_START = 0xc0000000;
+const READ_LEN = 64 * MiB;
+
+function gdbTime(port: number, extra: string[], out: string): Promise<number> {
+  const args = ['-batch', '-nx', '-ex', 'set architecture i386:x86-64', '-ex', `target remote 127.0.0.1:${port}`];
+  for (const c of extra) args.push('-ex', c);
+  args.push('-ex', 'detach');
+  const t = performance.now();
+  return new Promise((res, rej) => {
+    const p = spawn('gdb', args, { stdio: ['ignore', 'ignore', 'pipe'] });
+    let err = '';
+    p.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    const timer = setTimeout(() => p.kill('SIGKILL'), 120_000);
+    p.on('close', (code) => {
+      clearTimeout(timer);
+      if (code !== 0) rej(new Error(`gdb exited ${code}: ${err.slice(-400)}`));
+      else if (out && statSync(out).size !== READ_LEN) rej(new Error(`gdb wrote ${statSync(out).size} bytes: ${err.slice(-400)}`));
+      else res((performance.now() - t) / 1000);
+    });
+  });
+}
+
+/** Seconds for gdb to read 64 MiB, minus a connect+detach run (gdb start-up is not the stub's cost). */
+async function gdbRead(port: number, dir: string, start = READ_START): Promise<number> {
+  const base = await gdbTime(port, [], '');
+  const out = join(dir, `read-${port}.bin`);
+  const t = await gdbTime(port, [`dump binary memory ${out} ${start} ${start + READ_LEN}`], out);
+  return Math.max(t - base, 1e-3);
+}
+
+async function cgmonRead(ctx: CommandContext, opts: GdbSessionOptions, dir: string, start = READ_START): Promise<number> {
+  const server = await GdbServer.listen(ctx, 'tcp:127.0.0.1:0', opts);
+  try {
+    return await gdbRead(server.port!, dir, start);
+  } finally {
+    await server.close();
+  }
+}
+
+/** QEMU on the golden guest; undefined when qemu-system-x86_64 is missing. */
+async function qemuRead(guestElf: string, dir: string): Promise<number | undefined> {
+  if (spawnSync('qemu-system-x86_64', ['--version']).status !== 0) return undefined;
+  const port = 20000 + Math.floor(Math.random() * 20000);
+  const q = spawn('qemu-system-x86_64', [
+    '-machine', 'pc', '-accel', 'tcg', '-cpu', 'max', '-m', '64M', '-smp', '1', '-display', 'none', '-nodefaults',
+    '-no-reboot', '-kernel', guestElf, '-gdb', `tcp:127.0.0.1:${port}`,
+  ], { stdio: 'ignore' });
+  try {
+    // The golden capture waits ~0.3 s for the guest to reach its halt loop.
+    await new Promise((r) => setTimeout(r, 1500));
+    return await gdbRead(port, dir);
+  } finally {
+    q.kill('SIGKILL');
+  }
+}
+
+async function dumpThroughput(ctx: CommandContext, dir: string, paging: boolean): Promise<number> {
+  const file = join(dir, `dump-${paging}.elf`);
+  const reps = 5;
+  const t = performance.now();
+  for (let i = 0; i < reps; i++) await executeCommand('dump-guest-memory', { paging, protocol: `file:${file}` }, ctx);
+  const secs = (performance.now() - t) / 1000;
+  return (reps * statSync(file).size) / MiB / secs;
+}
+
+export async function run(r: BenchReporter): Promise<void> {
+  if (!GOLDEN) throw new Error('golden data (../shared/golden) not found');
+  if (spawnSync('gdb', ['--version']).status !== 0) throw new Error('gdb is not installed');
+  const dir = mkdtempSync(join(tmpdir(), 'cgmon-bench-gdb-'));
+  try {
+    const machine = loadDump(readFileSync(join(GOLDEN, 'scenarios/d-lm4/dump.elf.gz')));
+    const ctx = makeContext(machine, new DefaultDebugOps(machine), { quit: () => undefined });
+    const mb = READ_LEN / MiB;
+    const qemu = await qemuRead(join(GOLDEN, 'scenarios/d-lm4/guest.elf'), dir);
+    const baseline = qemu === undefined ? undefined : { name: 'QEMU', value: mb / qemu };
+    if (qemu !== undefined) r.metric('gdb dump 64 MiB: QEMU (PacketSize=1000)', mb / qemu, 'MB/s');
+    else r.metric('gdb dump 64 MiB: QEMU not installed, no baseline', 0, 'MB/s');
+    const withBase = (target?: string) => ({ ...(baseline ? { baseline } : {}), ...(target ? { target } : {}) });
+    const compat = await cgmonRead(ctx, { packetSize: QEMU_PACKET_SIZE }, dir);
+    r.metric('gdb dump 64 MiB: cgmon, QEMU-exact replies', mb / compat, 'MB/s', withBase());
+    const fast = await cgmonRead(ctx, DAEMON_GDB_OPTIONS, dir);
+    r.metric('gdb dump 64 MiB: cgmon daemon defaults', mb / fast, 'MB/s', withBase('>= 5x QEMU'));
+    // Worst case for run-length encoding: 64 MiB of random bytes (paging off, VA = PA).
+    const noisy = new Machine({ type: 'pc', ramSize: READ_LEN + MiB, smp: 1 });
+    const rnd = Buffer.allocUnsafe(MiB);
+    for (let off = 0; off < READ_LEN; off += MiB) noisy.memory.write(BigInt(off), randomFillSync(rnd));
+    const nctx = makeContext(noisy, new DefaultDebugOps(noisy), { quit: () => undefined });
+    const worst = await cgmonRead(nctx, DAEMON_GDB_OPTIONS, dir, 0);
+    r.metric('gdb dump 64 MiB random: cgmon daemon defaults', mb / worst, 'MB/s', withBase('>= 5x QEMU'));
+    r.metric('dump-guest-memory (64 MiB guest, plaintext)', await dumpThroughput(ctx, dir, false), 'MB/s', { target: '>= 1000 MB/s' });
+    r.metric('dump-guest-memory -p (64 MiB guest, plaintext)', await dumpThroughput(ctx, dir, true), 'MB/s', { target: '>= 1000 MB/s' });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
