@@ -12,6 +12,7 @@ const AREAS: [string, () => Promise<BenchModule>][] = [
   ['rpc', () => import('./rpc.js')],
   ['hmp-console', () => import('./hmp-console.js')],
   ['sev', () => import('./sev.js')],
+  ['gdb', () => import('./gdb.js')],
 ];
 
 async function main(argv: string[]): Promise<number> {
