@@ -8,6 +8,7 @@ type BenchModule = { run(r: ConsoleReporter): Promise<void> };
 
 const AREAS: [string, () => Promise<BenchModule>][] = [
   ['foundation', () => import('./foundation.js')],
+  ['qmp', () => import('./qmp.js')],
   ['hmp', () => import('./hmp.js')],
   ['rpc', () => import('./rpc.js')],
   ['hmp-console', () => import('./hmp-console.js')],

@@ -131,9 +131,8 @@ export class QmpServer {
     };
     session.onIdle = flow;
     socket.on('data', (chunk: Buffer) => {
-      socket.cork();
+      // The session answers a whole chunk with one write.
       session.feed(chunk);
-      process.nextTick(() => socket.uncork());
       flow();
     });
     socket.on('drain', () => {

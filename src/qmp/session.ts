@@ -32,6 +32,8 @@ const isDict = (v: unknown): v is Dict => typeof v === 'object' && v !== null &&
 
 /** Pending input beyond which the server should stop reading from the peer. */
 export const INPUT_HIGH_WATER = 1 << 20;
+/** Output gathered while processing input before it is handed to the transport. */
+const OUTPUT_BATCH = 64 * 1024;
 
 export class QmpSession {
   private readonly streamer: JsonStreamer;
@@ -44,6 +46,9 @@ export class QmpSession {
   private blocked = false;
   private closed = false;
   private unsubscribe: (() => void) | undefined;
+  private pumping = false;
+  private out: string[] = [];
+  private outBytes = 0;
   readonly capabilities: readonly string[];
   /** Called after input was consumed asynchronously (the server re-checks flow control). */
   onIdle: (() => void) | undefined;
@@ -105,11 +110,35 @@ export class QmpSession {
 
   private send(msg: unknown): void {
     if (this.closed) return;
-    if (!this.transport.write(writeQmpMessage(msg, this.opts.pretty === true))) this.blocked = true;
+    const text = writeQmpMessage(msg, this.opts.pretty === true);
+    if (this.pumping) {
+      // Replies produced while draining one input batch go out in one write.
+      this.out.push(text);
+      this.outBytes += text.length;
+      if (this.outBytes >= OUTPUT_BATCH) this.flush();
+    } else if (!this.transport.write(text)) this.blocked = true;
+  }
+
+  private flush(): void {
+    if (this.out.length === 0) return;
+    const text = this.out.length === 1 ? this.out[0]! : this.out.join('');
+    this.out = [];
+    this.outBytes = 0;
+    if (!this.closed && !this.transport.write(text)) this.blocked = true;
   }
 
   /** Process input one message at a time; in-band commands run strictly in order. */
   private pump(): void {
+    this.pumping = true;
+    try {
+      this.drainInput();
+    } finally {
+      this.pumping = false;
+      this.flush();
+    }
+  }
+
+  private drainInput(): void {
     while (!this.busy && !this.blocked && !this.closed && this.input.length > 0) {
       const chunk = this.input[0]!;
       const { messages, next } = this.streamer.feed(chunk, this.inputOffset, 1);
