@@ -73,6 +73,9 @@ interface Level extends LevelSpec {
   readonly paMask: bigint;
   /** BigInt(i) << shift for every index i. */
   readonly offsets: readonly bigint[];
+  readonly shiftN: bigint;
+  /** entries - 1, to pick this level's index out of an address. */
+  readonly indexMask: bigint;
 }
 
 function level(spec: LevelSpec): Level {
@@ -84,6 +87,8 @@ function level(spec: LevelSpec): Level {
     size,
     paMask: PG_ADDRESS_MASK & ~BigInt(size - 1),
     offsets: Array.from({ length: spec.entries }, (_, i) => BigInt(i) << shift),
+    shiftN: shift,
+    indexMask: BigInt(spec.entries - 1),
   };
 }
 
@@ -333,27 +338,38 @@ export function translateVa(reader: PageTableReader, regs: PagingRegs, va: bigin
   const levels = levelsFor(mode);
   const mask = reader.pteMask();
   let { gpa: table, cbit } = root(regs, mode, mask);
-  const buf = new Uint8Array(8);
+  // One buffer per call (not per level); a debug object's read may itself translate.
+  const b8 = new Uint8Array(8);
+  const b4 = b8.subarray(0, 4);
+  const dv = new DataView(b8.buffer);
   for (const spec of levels) {
-    const idx = Number((addr >> BigInt(spec.shift)) & BigInt(spec.entries - 1));
-    const slot = buf.subarray(0, spec.width);
-    const r = reader.read(table + BigInt(idx * spec.width), slot, cbit === undefined ? { debug: true } : { debug: true, private: cbit });
+    const idx = Number((addr >> spec.shiftN) & spec.indexMask);
+    const slot = spec.width === 8 ? b8 : b4;
+    const r = reader.read(table + BigInt(idx * spec.width), slot, tableAttrs(cbit));
     if (!r.ok) {
       if (r.kind === 'denied') return r;
       slot.fill(0);
     }
-    const dv = new DataView(buf.buffer);
-    const raw = spec.width === 8 ? dv.getBigUint64(0, true) : BigInt(dv.getUint32(0, true));
-    if ((raw & 1n) === 0n) return memFault('unmapped', va);
+    const lo = dv.getUint32(0, true);
+    if ((lo & PG_PRESENT) === 0) return memFault('unmapped', va);
+    const raw = spec.width === 8 ? dv.getBigUint64(0, true) : BigInt(lo);
     const entry = raw & mask;
     cbit = entryCbit(spec, entry, raw);
-    const lo = Number(raw & 0xffffn);
     if (isLeaf(spec, lo, regs)) {
-      const size = leafSize(spec);
-      const base = leafPa(spec, entry, size);
-      return { pa: base + (addr & BigInt(size - 1)), pageSize: size, pte: entry, cbit };
+      const size = spec.size;
+      const base = spec.width === 8 ? entry & spec.paMask : leafPa(spec, entry, size);
+      return { pa: base + (addr & (BigInt(size) - 1n)), pageSize: size, pte: entry, cbit };
     }
     table = nextTable(spec, entry);
   }
   return memFault('unmapped', va);
 }
+
+const ATTRS_DEBUG: MemTxAttrs = Object.freeze({ debug: true });
+const ATTRS_PRIVATE: MemTxAttrs = Object.freeze({ debug: true, private: true });
+const ATTRS_SHARED: MemTxAttrs = Object.freeze({ debug: true, private: false });
+
+function tableAttrs(cbit: boolean | undefined): MemTxAttrs {
+  return cbit === undefined ? ATTRS_DEBUG : cbit ? ATTRS_PRIVATE : ATTRS_SHARED;
+}
+
