@@ -16,7 +16,7 @@ import './sev/index.js';
 import './commands/sev.js';
 import type { MemoryDebugOps } from './debug/ops.js';
 import { makeContext, type CommandContext } from './commands/index.js';
-import { startRpcServer } from './rpc/server.js';
+import { startRpcServer, type RpcServer } from './rpc/server.js';
 import { HmpExecutor } from './hmp/index.js';
 import { defaultHmpEndpoints, hmpEndpoints } from './hmp/endpoints.js';
 import { startHmpConsoles } from './hmp/server.js';
@@ -238,7 +238,12 @@ async function startRpc(spec: string, ctx: CommandContext): Promise<Listener> {
   }
   const token = ep.props.get('token');
   const hmp = (c: CommandContext): HmpExecutor => new HmpExecutor(c);
-  const server = await startRpcServer({ host: ep.host, port: ep.port, ctx, hmp, ...(token !== undefined ? { token } : {}) });
+  let server: RpcServer;
+  try {
+    server = await startRpcServer({ host: ep.host, port: ep.port, ctx, hmp, ...(token !== undefined ? { token } : {}) });
+  } catch (e) {
+    throw new CgmonError(`-rpc ${spec}: ${(e as Error).message}`, 'bad-option');
+  }
   process.stderr.write(`cgmon: console and JSON-RPC on ${server.url}\n`);
   return server;
 }

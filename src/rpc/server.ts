@@ -191,9 +191,25 @@ function serveHttp(
   res.end(req.method === 'HEAD' ? undefined : file.body);
 }
 
+/** Bounded wait: shutting down must not hang on a slow command or a silent peer. */
+function within(ms: number, p: Promise<unknown>): Promise<void> {
+  return new Promise((resolve) => {
+    const t = setTimeout(resolve, ms);
+    void p.then(() => {
+      clearTimeout(t);
+      resolve();
+    });
+  });
+}
+
+/** Answer what was asked (quit's own reply included), close each WebSocket cleanly, then stop listening. */
 async function closeAll(server: Server, wss: WebSocketServer, sessions: Set<RpcSession>): Promise<void> {
+  await within(2000, Promise.all([...sessions].map((s) => s.drain())));
   for (const s of sessions) s.close();
   sessions.clear();
+  const closed = [...wss.clients].map((ws) => new Promise<void>((resolve) => ws.once('close', () => resolve())));
+  for (const ws of wss.clients) ws.close(1001, 'cgmon is shutting down');
+  await within(1000, Promise.all(closed));
   for (const ws of wss.clients) ws.terminate();
   await new Promise<void>((resolve) => wss.close(() => resolve()));
   server.closeAllConnections();

@@ -76,7 +76,7 @@ export class RpcSession {
     this.limits = opts.limits ?? DEFAULT_LIMITS;
     this.bucket = new TokenBucket(opts.rate ?? DEFAULT_RATE, opts.now ?? Date.now);
     this.unsubscribe = opts.ctx.machine.onEvent((e) => {
-      if (!this.closed) this.transport.send(eventNotification(e, BigInt(Date.now()) * 1000n));
+      if (!this.closed) this.transport.send(eventNotification(e, BigInt(Math.round((performance.timeOrigin + performance.now()) * 1000))));
     });
   }
 
@@ -92,6 +92,11 @@ export class RpcSession {
       const reply = await handleMessage(text, (m, p) => this.call(m, p), this.limits);
       if (reply !== undefined) this.send(reply);
     });
+    return this.queue;
+  }
+
+  /** Resolves once every message received so far has been answered. */
+  drain(): Promise<void> {
     return this.queue;
   }
 
