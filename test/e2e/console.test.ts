@@ -99,6 +99,12 @@ describe.skipIf(!existsSync(CHROMIUM))('browser console in headless Chromium', (
     expect(await page.inputValue('#mem-addr')).toBe(`0x${next16(STRING_VA)}`);
     await page.keyboard.press('ArrowUp');
     await waitText('#mem-view .mem-row .addr', STRING_VA.slice(2), true);
+    // The wheel moves four rows a notch.
+    await page.hover('#mem-view');
+    await page.mouse.wheel(0, 100);
+    await waitText('#mem-view .mem-row .addr', (BigInt(STRING_VA) + 64n).toString(16), true);
+    await page.mouse.wheel(0, -100);
+    await waitText('#mem-view .mem-row .addr', STRING_VA.slice(2), true);
   });
 
   it('runs info mem in the HMP terminal and shows the executor’s exact text', async () => {
@@ -110,6 +116,17 @@ describe.skipIf(!existsSync(CHROMIUM))('browser console in headless Chromium', (
     expect(await page.textContent('#term-out')).toBe(`(qemu) info mem\n${want}`);
   });
 
+  it('shows machine events as they arrive (stop/cont from the terminal)', async () => {
+    await page.fill('#term-in', 'stop');
+    await page.press('#term-in', 'Enter');
+    await waitText('#term-out', '[event] STOP');
+    await waitText('#run-state', 'paused', true);
+    await page.fill('#term-in', 'cont');
+    await page.press('#term-in', 'Enter');
+    await waitText('#term-out', '[event] RESUME');
+    await waitText('#run-state', 'running', true);
+  });
+
   it('shows the page as the hypervisor sees it (ciphertext) beside the debug object (plaintext)', async () => {
     const bytes = [...Buffer.from(KNOWN.slice(0, 5), 'latin1')].map((b) => b.toString(16).padStart(2, '0')).join(' ');
     await waitText('#cc-where', STRING_VA.slice(2));
@@ -118,6 +135,22 @@ describe.skipIf(!existsSync(CHROMIUM))('browser console in headless Chromium', (
     expect(host).toMatch(new RegExp(`^${STRING_VA.slice(-8)} {2}([0-9a-f]{2} ){16}`));
     expect(host).not.toContain(bytes);
     expect(await page.$$eval('#cc-debug .diff', (els) => els.length)).toBeGreaterThan(100);
+  });
+
+  it('carries the token from its URL; without it the console says it is not connected', async () => {
+    const guarded = await startRpcServer({ host: '127.0.0.1', port: 0, ctx, token: 'e2e-token' });
+    const other = await browser.newPage();
+    try {
+      await other.goto(guarded.url);
+      await other.waitForSelector('body[data-ready="true"]', { timeout: 20_000 });
+      expect(await other.textContent('#connection')).toBe('connected');
+      await other.goto(`http://127.0.0.1:${guarded.port}/`);
+      await other.waitForSelector('#connection.deny', { timeout: 20_000 });
+      expect(await other.textContent('#connection')).toMatch(/^not connected/);
+    } finally {
+      await other.close();
+      await guarded.close();
+    }
   });
 
   it('saves a screenshot as a test artifact', async () => {
