@@ -3,7 +3,7 @@
 // the properties the model relies on (address tweak, moved ciphertext fails).
 
 import { describe, expect, it } from 'vitest';
-import { randomBytes } from 'node:crypto';
+import { createCipheriv, randomBytes } from 'node:crypto';
 import { XexCipher, gfDouble } from '../../src/sev/xex.js';
 import { aes128Block, xexReference } from '../../src/sev/xex-reference.js';
 
@@ -32,6 +32,19 @@ describe('AES-128 XEX memory encryption', () => {
       x.decryptPage(addr, ct, back);
       expect(hex(back)).toBe(hex(plain));
       expect(hex(xexReference(key, addr, ct, false))).toBe(hex(plain));
+    }
+  });
+
+  it('is bit-identical to OpenSSL aes-128-xts with the page number as the data-unit tweak (IEEE 1619)', () => {
+    for (const addr of [0n, 0x7000n, 0x1234_5000n, 0xfff_ffff_f000n]) {
+      const key = randomBytes(32);
+      const plain = randomBytes(4096);
+      const ct = new Uint8Array(4096);
+      new XexCipher(key).encryptPage(addr, plain, ct);
+      const iv = Buffer.alloc(16);
+      iv.writeBigUInt64LE(addr >> 12n);
+      const xts = createCipheriv('aes-128-xts', key, iv).update(plain);
+      expect(hex(ct)).toBe(hex(xts));
     }
   });
 

@@ -1,0 +1,100 @@
+// A tiny WebAssembly kernel (hand-assembled, WebAssembly core spec 1.0, no
+// SIMD) for XEX's per-block work that node:crypto cannot do natively: tweak
+// doubling in GF(2^128) and XOR of whole pages, eight bytes at a time.
+
+/** Memory layout of the kernel's single 64 KiB page. */
+export const K_TWEAKS = 0;
+export const K_WORK = 4096;
+
+const T_I32 = 0x7f;
+const T_I64 = 0x7e;
+
+function section(id: number, body: number[]): number[] {
+  return [id, ...uleb(body.length), ...body];
+}
+
+function uleb(n: number): number[] {
+  const out: number[] = [];
+  do {
+    let b = n & 0x7f;
+    n >>>= 7;
+    if (n !== 0) b |= 0x80;
+    out.push(b);
+  } while (n !== 0);
+  return out;
+}
+
+function vec(items: number[][]): number[] {
+  return [...uleb(items.length), ...items.flat()];
+}
+
+function body(locals: [number, number][], code: number[]): number[] {
+  const b = [...vec(locals.map(([n, t]) => [...uleb(n), t])), ...code, 0x0b];
+  return [...uleb(b.length), ...b];
+}
+
+const get = (i: number): number[] => [0x20, i];
+const set = (i: number): number[] => [0x21, i];
+const I64_LOAD = (off: number): number[] => [0x29, 3, off];
+const I64_STORE = (off: number): number[] => [0x37, 3, off];
+
+// xor3(dst, a, b, n): dst[i] = a[i] ^ b[i] for i < n, 8 bytes per step.
+const XOR3 = body([[1, T_I32]], [
+  0x02, 0x40, 0x03, 0x40,
+  ...get(4), ...get(3), 0x4f, 0x0d, 1, // i >= n: break
+  ...get(0), ...get(4), 0x6a,
+  ...get(1), ...get(4), 0x6a, ...I64_LOAD(0),
+  ...get(2), ...get(4), 0x6a, ...I64_LOAD(0),
+  0x85, ...I64_STORE(0), // i64.xor; i64.store
+  ...get(4), 0x41, 8, 0x6a, ...set(4),
+  0x0c, 0, 0x0b, 0x0b,
+]);
+
+// tweaks(t): t[16j..16j+16) = t[0..16) * alpha^j for j = 1..255 (little-endian, x^128 = x^7+x^2+x+1).
+const TWEAKS = body([[2, T_I64], [1, T_I32], [1, T_I64]], [
+  ...get(0), ...I64_LOAD(0), ...set(1),
+  ...get(0), ...I64_LOAD(8), ...set(2),
+  ...get(0), 0x41, 16, 0x6a, ...set(3),
+  0x02, 0x40, 0x03, 0x40,
+  ...get(3), ...get(0), 0x41, 0x80, 0x20, 0x6a, 0x4f, 0x0d, 1, // p >= t + 4096: break
+  ...get(1), 0x42, 1, 0x86, ...get(2), 0x42, 0x3f, 0x88, 0x42, 0x87, 0x01, 0x7e, 0x85, ...set(4), // lo' = lo<<1 ^ (hi>>63)*0x87
+  ...get(2), 0x42, 1, 0x86, ...get(1), 0x42, 0x3f, 0x88, 0x84, ...set(2), // hi' = hi<<1 | lo>>63
+  ...get(4), ...set(1),
+  ...get(3), ...get(1), ...I64_STORE(0),
+  ...get(3), ...get(2), ...I64_STORE(8),
+  ...get(3), 0x41, 16, 0x6a, ...set(3),
+  0x0c, 0, 0x0b, 0x0b,
+]);
+
+const MODULE = Uint8Array.from([
+  0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
+  ...section(1, vec([[0x60, ...vec([[T_I32], [T_I32], [T_I32], [T_I32]]), 0], [0x60, ...vec([[T_I32]]), 0]])),
+  ...section(3, vec([[0], [1]])),
+  ...section(5, vec([[0x00, 1]])),
+  ...section(7, vec([
+    [3, ...Buffer.from('mem'), 0x02, 0],
+    [4, ...Buffer.from('xor3'), 0x00, 0],
+    [6, ...Buffer.from('tweaks'), 0x00, 1],
+  ])),
+  ...section(10, vec([XOR3, TWEAKS])),
+]);
+
+export interface XexKernel {
+  readonly mem: Uint8Array;
+  xor3(dst: number, a: number, b: number, n: number): void;
+  tweaks(t: number): void;
+}
+
+/** The slice of the WebAssembly JS API used here (the project's lib settings omit its types). */
+interface WasmApi {
+  Module: new (bytes: Uint8Array) => object;
+  Instance: new (module: object) => { exports: Record<string, unknown> };
+}
+const WA = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly;
+const compiled = new WA.Module(MODULE);
+
+/** A fresh kernel instance with its own memory (one per cipher: no sharing of tweak state). */
+export function createXexKernel(): XexKernel {
+  const e = new WA.Instance(compiled).exports as { mem: { buffer: ArrayBuffer }; xor3: XexKernel['xor3']; tweaks: XexKernel['tweaks'] };
+  return { mem: new Uint8Array(e.mem.buffer), xor3: e.xor3, tweaks: e.tweaks };
+}
