@@ -207,6 +207,8 @@ interface Frame {
   u64: BigUint64Array | undefined;
   index: number;
   base: bigint;
+  /** `base` as a double (exact: a page multiple below 2^57). */
+  baseNum: number;
   /** canonicalVa(base): below the root, one frame never straddles the canonical hole. */
   vbase: bigint;
   prot: number;
@@ -219,6 +221,13 @@ export interface PageWalkOptions {
    * first page). For consumers that only need ranges (`info mem`).
    */
   readonly coalesce?: boolean;
+  /**
+   * Allocation-free leaf callback for million-leaf consumers (`info tlb`): the
+   * walk then yields nothing and calls this per present leaf instead.
+   * `linear` is exact (a page multiple below 2^57 fits a double); `lo`/`hi`
+   * are the entry's 32-bit halves after pteMask() (`hi` is 0 for 4-byte entries).
+   */
+  readonly onLeaf?: (linear: number, lo: number, hi: number, size: number, prot: number) => void;
 }
 
 /** One present entry as the walk meets it (for tools that edit tables, e.g. a SEV launch setting C-bits). */
@@ -263,14 +272,17 @@ export function* pageWalk(
       u64: spec.width === 8 ? new BigUint64Array(buf.buffer) : undefined,
       index: 0,
       base,
+      baseNum: Number(base),
       vbase: canonicalVa(base, mode),
       prot,
     });
   };
   push(0, r.gpa, r.cbit, 0n, PG_PRESENT | PG_RW | PG_USER);
-  const wordsPerEntry = (spec: LevelSpec): number => spec.width >> 2;
   // Default ops mask nothing: skip one bigint AND per entry.
   const unmasked = mask === 0xffff_ffff_ffff_ffffn;
+  const onLeaf = onEntry ? undefined : options.onLeaf;
+  const maskLo = Number(mask & 0xffff_ffffn);
+  const maskHi = Number((mask >> 32n) & 0xffff_ffffn);
 
   while (stack.length > 0) {
     const f = stack[stack.length - 1]!;
@@ -282,10 +294,16 @@ export function* pageWalk(
     const i = f.index++;
     const lo = f.u32[i * spec.words]!;
     if ((lo & PG_PRESENT) === 0) continue;
+    if (onLeaf && isLeaf(spec, lo, regs)) {
+      const hi = spec.width === 8 ? f.u32[i * 2 + 1]! : 0;
+      const prot = spec.prot ? f.prot & (lo & (PG_PRESENT | PG_RW | PG_USER)) : f.prot;
+      onLeaf(f.baseNum + i * spec.size, (lo & maskLo) >>> 0, (hi & maskHi) >>> 0, spec.size, prot);
+      continue;
+    }
     if (options.coalesce && spec.leafOk === 'always' && !onEntry) {
       // Range mode (`info mem`): scan the rest of this last-level table with
       // plain numbers and report one leaf per run of equal protection.
-      const w = wordsPerEntry(spec);
+      const w = spec.words;
       const keep = PG_PRESENT | PG_RW | PG_USER;
       const prot = spec.prot ? f.prot & (lo & keep) : f.prot;
       let j = i + 1;
@@ -297,9 +315,10 @@ export function* pageWalk(
       f.index = j;
       const raw = f.u64 ? f.u64[i]! : BigInt(lo);
       const entry = raw & mask;
-      const linear = f.base + (BigInt(i) << BigInt(spec.shift));
+      const off = spec.offsets[i]!;
+      const linear = f.base + off;
       const pa = leafPa(spec, entry, 4096);
-      yield { va: canonicalVa(linear, mode), linear, pa, size: (j - i) * 4096, pte: entry, prot, cbit: entry !== raw };
+      yield { va: f.vbase + off, linear, pa, size: (j - i) * 4096, pte: entry, prot, cbit: entry !== raw };
       continue;
     }
     const raw = f.u64 ? f.u64[i]! : BigInt(lo);

@@ -292,6 +292,23 @@ describe('CR3, side effects, readers', () => {
     });
   }
 
+  it('coalesce mode merges runs of equal-prot 4K leaves per last-level table', () => {
+    const { b, ops } = rig('la48');
+    const base = 0xffff_8000_0000_0000n;
+    b.mapRange(base, 0x40_0000n, 10 * 4096, 4096, { rw: true });
+    b.mapRange(base + 10n * 4096n, 0x80_0000n, 5 * 4096, 4096, {}); // read-only: a new run
+    b.map(base + 16n * 4096n, 0x90_0000n, 4096, { rw: true }); // after a hole
+    b.mapRange(base + 0x1f_f000n, 0xa0_0000n, 2 * 4096, 4096, { rw: true }); // crosses into the next table
+    const runs = [...pageWalk(ops, b.cpuRegs(), undefined, { coalesce: true })].map((l) => [l.va - base, l.size, l.pa, l.prot]);
+    expect(runs).toEqual([
+      [0n, 10 * 4096, 0x40_0000n, 3],
+      [10n * 4096n, 5 * 4096, 0x80_0000n, 1],
+      [16n * 4096n, 4096, 0x90_0000n, 3],
+      [0x1f_f000n, 4096, 0xa0_0000n, 3],
+      [0x20_0000n, 4096, 0xa0_1000n, 3],
+    ]);
+  });
+
   it('a policy refusal of a table read is a CgmonError for walks and a denied fault for translations', () => {
     const { b, ops } = rig('la48');
     b.map(0x1000n, 0x40_0000n, 4096, FULL);
