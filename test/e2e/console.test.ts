@@ -153,6 +153,28 @@ describe.skipIf(!existsSync(CHROMIUM))('browser console in headless Chromium', (
     }
   });
 
+  it('on a NODBG guest names the policy, shows ciphertext only, and no plaintext reaches the page', async () => {
+    const nodbg = buildMachine(parseCli(['-object', 'sev-guest,id=sev0,policy=0x1,cbitpos=51,reduced-phys-bits=1', '-machine', 'confidential-guest-support=sev0']));
+    const guarded = await startRpcServer({ host: '127.0.0.1', port: 0, ctx: makeContext(nodbg.machine, nodbg.ops, { quit: () => undefined }) });
+    const other = await browser.newPage();
+    try {
+      await other.goto(guarded.url);
+      await other.waitForSelector('body[data-ready="true"]', { timeout: 20_000 });
+      await other.waitForSelector('#cc-host .addr', { timeout: 20_000 });
+      expect(await other.textContent('#cc-info')).toContain('debug allowedno');
+      expect(await other.textContent('#mem-view .error')).toMatch(/NODBG/);
+      expect(await other.textContent('#cc-debug .error')).toMatch(/NODBG/);
+      await other.fill('#mem-addr', STRING_VA);
+      await other.selectOption('#mem-space', 'virtual');
+      await other.click('#mem-form button');
+      await other.waitForSelector('#cc-host .addr', { timeout: 20_000 });
+      expect(await other.textContent('body')).not.toContain(KNOWN.slice(0, 13));
+    } finally {
+      await other.close();
+      await guarded.close();
+    }
+  });
+
   it('saves a screenshot as a test artifact', async () => {
     mkdirSync(ARTIFACTS, { recursive: true });
     const file = join(ARTIFACTS, 'console.png');
