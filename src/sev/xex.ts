@@ -9,6 +9,8 @@ import { createXexKernel, K_TWEAKS, K_WORK } from './xex-kernel.js';
 
 export const AES_BLOCK = 16;
 export const PAGE_SIZE = 4096;
+const T0_GROUP = 64;
+const T0_GROUPS_MAX = 4096;
 /** K1 || K2: the data key and the tweak key. */
 export const XEX_KEY_SIZE = 32;
 
@@ -59,9 +61,15 @@ export class XexCipher {
   private readonly enc: Cipher;
   private readonly dec: Decipher;
   private readonly tweakKey: Cipher;
-  private readonly nonce = new Uint8Array(AES_BLOCK);
   private readonly k = createXexKernel();
   private readonly work: Uint8Array;
+  /**
+   * T0 = E_K2(page number) for groups of 64 consecutive pages, computed with one
+   * 1 KiB ECB call per group. T0 depends only on the key and the address, so
+   * these can never go stale; the map is bounded (1 GiB of guest memory).
+   */
+  private readonly t0Groups = new Map<number, Buffer>();
+  private readonly nonces = new Uint8Array(T0_GROUP * AES_BLOCK);
 
   constructor(key: Uint8Array) {
     if (key.length !== XEX_KEY_SIZE) throw new RangeError(`XEX key must be ${XEX_KEY_SIZE} bytes`);
@@ -81,13 +89,32 @@ export class XexCipher {
     this.page(pageAddr, src, dst, this.dec);
   }
 
+  /** Put T0 for the page at `pageAddr` at K_TWEAKS in the kernel's memory. */
+  private firstTweak(pageAddr: bigint): void {
+    if (pageAddr >= 0x20_0000_0000_0000n) {
+      pageTweakInput(pageAddr, this.nonces);
+      this.k.mem.set(this.tweakKey.update(this.nonces.subarray(0, AES_BLOCK)), K_TWEAKS);
+      return;
+    }
+    const pageNo = Number(pageAddr) / PAGE_SIZE;
+    const group = Math.floor(pageNo / T0_GROUP);
+    let t0 = this.t0Groups.get(group);
+    if (!t0) {
+      for (let i = 0; i < T0_GROUP; i++) pageTweakInput(BigInt((group * T0_GROUP + i) * PAGE_SIZE), this.nonces, i * AES_BLOCK);
+      t0 = this.tweakKey.update(this.nonces);
+      if (this.t0Groups.size >= T0_GROUPS_MAX) this.t0Groups.clear();
+      this.t0Groups.set(group, t0);
+    }
+    const at = (pageNo - group * T0_GROUP) * AES_BLOCK;
+    this.k.mem.set(t0.subarray(at, at + AES_BLOCK), K_TWEAKS);
+  }
+
   private page(pageAddr: bigint, src: Uint8Array, dst: Uint8Array, aes: Cipher | Decipher): void {
     if ((pageAddr & 0xfffn) !== 0n || src.length !== PAGE_SIZE || dst.length !== PAGE_SIZE) {
       throw new RangeError('XEX works on whole, page-aligned pages');
     }
     const k = this.k;
-    pageTweakInput(pageAddr, this.nonce);
-    k.mem.set(this.tweakKey.update(this.nonce), K_TWEAKS);
+    this.firstTweak(pageAddr);
     k.tweaks(K_TWEAKS);
     this.work.set(src);
     k.xor3(K_WORK, K_WORK, K_TWEAKS, PAGE_SIZE);

@@ -36,7 +36,7 @@ describe('AES-128 XEX memory encryption', () => {
   });
 
   it('is bit-identical to OpenSSL aes-128-xts with the page number as the data-unit tweak (IEEE 1619)', () => {
-    for (const addr of [0n, 0x7000n, 0x1234_5000n, 0xfff_ffff_f000n]) {
+    for (const addr of [0n, 0x7000n, 0x3f000n, 0x40000n, 0x1234_5000n, 0xfff_ffff_f000n, 0x40_0000_0000_0000n]) {
       const key = randomBytes(32);
       const plain = randomBytes(4096);
       const ct = new Uint8Array(4096);
