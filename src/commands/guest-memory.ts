@@ -45,3 +45,13 @@ export function pageTableLeaves(ctx: CommandContext): Generator<Leaf, void, unde
 export function pageTableRanges(ctx: CommandContext): Generator<Leaf, void, undefined> {
   return pageWalk(ctx.ops, debugCpuState(ctx), undefined, { coalesce: true });
 }
+
+/** Present leaves as plain numbers, no per-leaf allocation (see PageWalkOptions.onLeaf). */
+export function visitPageTableLeaves(
+  ctx: CommandContext,
+  onLeaf: (linear: number, lo: number, hi: number, size: number, prot: number) => void,
+): void {
+  for (const _ of pageWalk(ctx.ops, debugCpuState(ctx), undefined, { onLeaf })) {
+    // onLeaf mode yields nothing
+  }
+}

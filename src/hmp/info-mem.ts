@@ -9,19 +9,14 @@ import type { PagingMode } from '../machine/cpu.js';
 import { PG_RW, PG_USER } from '../debug/walker.js';
 import { pagingGuard } from './info-tlb.js';
 import type { HmpCall, HmpOutput } from './types.js';
+import { hex16n as hex16 } from './hex.js';
 
-const ZEROS = '0000000000000000';
-const TWO64 = 2 ** 64;
-
-/**
+/*
  * Addresses here are page multiples below 2^65, which doubles hold exactly,
  * so the merge runs on plain numbers (41k lines of bigint formatting would
  * cost more than the walk itself).
  */
-function hex16(v: number): string {
-  const s = v.toString(16);
-  return s.length >= 16 ? s : ZEROS.slice(s.length) + s;
-}
+const TWO64 = 2 ** 64;
 
 /** addr_canonical: sign-extend from bit 47 (bit 56 with LA57), applied to sizes too. */
 function canonical(mode: PagingMode, v: number): number {
