@@ -8,7 +8,9 @@ import { CgmonError } from '../../src/errors.js';
 import { PT_LOAD, PT_NOTE } from '../../src/machine/elf-core.js';
 import { scenarioDumpBytes } from '../helpers/golden.js';
 
-const raw = (): Uint8Array => new Uint8Array(gunzipSync(scenarioDumpBytes('d-lm4')));
+let pristine: Uint8Array | undefined;
+/** A fresh, mutable copy of the uncompressed d-lm4 dump (gunzipped once). */
+const raw = (): Uint8Array => (pristine ??= new Uint8Array(gunzipSync(scenarioDumpBytes('d-lm4')))).slice();
 const dv = (b: Uint8Array): DataView => new DataView(b.buffer, b.byteOffset, b.byteLength);
 
 /** Program header index of the first segment of `type`. */
