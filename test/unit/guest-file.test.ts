@@ -33,7 +33,7 @@ function readVa(ops: DefaultDebugOps, m: Machine, va: bigint, len: number): Uint
 
 describe('examples/guest.json through -guest', () => {
   const { machine: m } = buildMachine(parseCli(['-guest', EXAMPLE]));
-  const ops = new CbitOps(m, 51);
+  const ops = new DefaultDebugOps(m);
 
   it('sets name, RAM, vCPUs and shared ranges', () => {
     expect(m.name).toBe('example');
@@ -42,15 +42,14 @@ describe('examples/guest.json through -guest', () => {
     expect(m.sharedRanges).toEqual([{ base: 0x3f000n, size: 4096 }]);
   });
 
-  it('builds the declared mappings; only the shared page lacks the C-bit', () => {
+  it('builds the declared mappings with their flags', () => {
     const leaves = [...pageWalk(ops, m.cpus[0]!)];
     expect(leaves.length).toBe(1 + 16 + 8 + 1 + 2 + 1);
-    const shared = leaves.filter((l) => !l.cbit).map((l) => [l.va, l.pa]);
-    expect(shared).toEqual([[0xffff_ffff_ff5f_e000n, 0x3f000n]]);
+    expect(leaves.every((l) => !l.cbit)).toBe(true);
     const text = leaves.find((l) => l.va === 0xffff_ffff_8100_0000n);
     expect(text && [text.size, text.pa, text.prot & 2, text.pte & 0x100n]).toEqual([2 << 20, 0x100_0000n, 0, 0x100n]);
-    // Stock (unmasked) walk: CR3 carries bit 51, so nothing is reachable.
-    expect([...pageWalk(new DefaultDebugOps(m), m.cpus[0]!)]).toEqual([]);
+    const stack = leaves.filter((l) => l.va >= 0x7fff_fffd_e000n && l.va < 0x7fff_fffe_0000n);
+    expect(stack.map((l) => [l.prot, l.pte >> 63n])).toEqual([[7, 1n], [7, 1n]]);
   });
 
   it('writes hex, string, base64 and fill contents at virtual and physical addresses', () => {
@@ -64,7 +63,7 @@ describe('examples/guest.json through -guest', () => {
     const [c0, c1] = m.cpus;
     expect(pagingMode(c0!)).toBe('la48');
     expect(isCs64(c0!)).toBe(true);
-    expect(c0!.cr3 >> 51n).toBe(1n);
+    expect(c0!.cr3).toBe(0x10_0000n); // the table base: root page first
     expect([c0!.rip, c0!.gpr.rsp, c0!.gpr.rax, c0!.halted, c0!.seg.gs.base]).toEqual([
       0xffff_ffff_8100_0000n, 0xffff_ffff_8200_8000n, 1n, true, 0xffff_8880_0100_0000n,
     ]);
@@ -78,6 +77,31 @@ describe('examples/guest.json through -guest', () => {
 });
 
 describe('other guest shapes', () => {
+  it('paging.cbit sets the C-bit on CR3 and every entry except mappings of shared pages', () => {
+    const m = buildGuest({
+      ram: '16M',
+      shared: [{ base: '0x200000', size: '8K' }],
+      paging: { mode: 'la48', tableBase: '0x100000', cbit: 51 },
+      mappings: [
+        { va: '0xffff800000000000', pa: '0x300000', size: '8K', flags: 'rw' },
+        { va: '0xffff800000100000', pa: '0x200000', size: '8K', flags: 'rw' },
+        { va: '0xffff800000200000', pa: '0x201000', size: '8K', flags: 'rw' },
+        { va: '0xffff800000300000', pa: '0x200000', flags: 'rw', cbit: true },
+      ],
+      contents: [{ va: '0xffff800000000ffe', string: 'CBIT' }],
+    });
+    const ops = new CbitOps(m, 51);
+    expect(m.cpus[0]!.cr3 >> 51n).toBe(1n);
+    const leaves = [...pageWalk(ops, m.cpus[0]!)].map((l) => [l.va & 0xfff_ffffn, l.cbit]);
+    expect(leaves).toEqual([
+      [0n, true], [0x1000n, true], [0x10_0000n, false], [0x10_1000n, false],
+      [0x20_0000n, true], [0x20_1000n, true], [0x30_0000n, true],
+    ]);
+    expect(Buffer.from(readVa(ops, m, 0xffff_8000_0000_0ffen, 4)).toString()).toBe('CBIT');
+    // The stock (unmasked) walk treats bit 51 as an address bit: nothing is reachable.
+    expect([...pageWalk(new DefaultDebugOps(m), m.cpus[0]!)]).toEqual([]);
+  });
+
   it('32-bit PSE guest with a PSE-36 page above 4 GiB and virtual contents', () => {
     const m = buildGuest({
       ram: '5G',
