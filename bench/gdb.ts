@@ -4,7 +4,7 @@
 // guest in the same run; dump-guest-memory throughput.
 
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -18,6 +18,11 @@ import { GdbServer } from '../src/gdbstub/server.js';
 import { DAEMON_GDB_OPTIONS, QEMU_PACKET_SIZE, type GdbSessionOptions } from '../src/gdbstub/session.js';
 import { Machine } from '../src/machine/machine.js';
 import { randomFillSync } from 'node:crypto';
+import { createDebugOps } from '../src/debug/registry.js';
+import { createObject } from '../src/machine/objects.js';
+import { parseKeyValues } from '../src/options.js';
+import { buildDemoGuest, DEMO_OBJECT } from '../src/guests/demo.js';
+import '../src/sev/index.js';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
 const GOLDEN = [resolve(here, '../../shared/golden'), resolve(here, '../../../shared/golden')].find((p) => {
@@ -30,8 +35,10 @@ const GOLDEN = [resolve(here, '../../shared/golden'), resolve(here, '../../../sh
 
 const MiB = 1024 * 1024;
 /** d-lm4 maps all of RAM through a 1 GiB page at 0xc0000000: a virtual read of 64 MiB. */
-const READ_START = 0xc0000000;
+const READ_START = 0xc0000000n;
 const READ_LEN = 64 * MiB;
+/** The demo guest's direct map (DEMO.directMap): all of RAM, virtually. */
+const SEV_DIRECT_MAP = 0xffff888000000000n;
 
 function gdbTime(port: number, extra: string[], out: string): Promise<number> {
   const args = ['-batch', '-nx', '-ex', 'set architecture i386:x86-64', '-ex', `target remote 127.0.0.1:${port}`];
@@ -45,22 +52,23 @@ function gdbTime(port: number, extra: string[], out: string): Promise<number> {
     const timer = setTimeout(() => p.kill('SIGKILL'), 120_000);
     p.on('close', (code) => {
       clearTimeout(timer);
+      const size = out ? (statSync(out, { throwIfNoEntry: false })?.size ?? -1) : READ_LEN;
       if (code !== 0) rej(new Error(`gdb exited ${code}: ${err.slice(-400)}`));
-      else if (out && statSync(out).size !== READ_LEN) rej(new Error(`gdb wrote ${statSync(out).size} bytes: ${err.slice(-400)}`));
+      else if (size !== READ_LEN) rej(new Error(`gdb wrote ${size} bytes: ${err.slice(-400)}`));
       else res((performance.now() - t) / 1000);
     });
   });
 }
 
 /** Seconds for gdb to read 64 MiB, minus a connect+detach run (gdb start-up is not the stub's cost). */
-async function gdbRead(port: number, dir: string, start = READ_START): Promise<number> {
+async function gdbRead(port: number, dir: string, start: bigint = READ_START): Promise<number> {
   const base = await gdbTime(port, [], '');
   const out = join(dir, `read-${port}.bin`);
-  const t = await gdbTime(port, [`dump binary memory ${out} ${start} ${start + READ_LEN}`], out);
+  const t = await gdbTime(port, [`dump binary memory ${out} 0x${start.toString(16)} 0x${(start + BigInt(READ_LEN)).toString(16)}`], out);
   return Math.max(t - base, 1e-3);
 }
 
-async function cgmonRead(ctx: CommandContext, opts: GdbSessionOptions, dir: string, start = READ_START): Promise<number> {
+async function cgmonRead(ctx: CommandContext, opts: GdbSessionOptions, dir: string, start: bigint = READ_START): Promise<number> {
   const server = await GdbServer.listen(ctx, 'tcp:127.0.0.1:0', opts);
   try {
     return await gdbRead(server.port!, dir, start);
@@ -117,10 +125,28 @@ export async function run(r: BenchReporter): Promise<void> {
     const rnd = Buffer.allocUnsafe(MiB);
     for (let off = 0; off < READ_LEN; off += MiB) noisy.memory.write(BigInt(off), randomFillSync(rnd));
     const nctx = makeContext(noisy, new DefaultDebugOps(noisy), { quit: () => undefined });
-    const worst = await cgmonRead(nctx, DAEMON_GDB_OPTIONS, dir, 0);
+    const worst = await cgmonRead(nctx, DAEMON_GDB_OPTIONS, dir, 0n);
     r.metric('gdb dump 64 MiB random: cgmon daemon defaults', mb / worst, 'MB/s', withBase('>= 5x QEMU'));
+    // The demo SEV guest (policy 0x0) through sev-guest-debug: its direct map covers all RAM.
+    const sev = buildDemoGuest({ type: 'pc', ramSize: READ_LEN, smp: 2, debug: 'sev-guest-debug', confidentialGuestSupport: 'sev0' });
+    createObject(sev, parseKeyValues(DEMO_OBJECT, 'qom-type'));
+    sev.confidentialGuest()!.launch(sev);
+    const sctx = makeContext(sev, createDebugOps(sev), { quit: () => undefined });
+    const sevRead = await cgmonRead(sctx, DAEMON_GDB_OPTIONS, dir, SEV_DIRECT_MAP);
+    r.metric('gdb dump 64 MiB: SEV demo guest, daemon defaults', mb / sevRead, 'MB/s', withBase('>= 5x QEMU'));
+    r.metric('dump-guest-memory (64 MiB SEV guest, sev-guest-debug)', await dumpThroughput(sctx, dir, false), 'MB/s', { target: '>= 500 MB/s' });
     r.metric('dump-guest-memory (64 MiB guest, plaintext)', await dumpThroughput(ctx, dir, false), 'MB/s', { target: '>= 1000 MB/s' });
     r.metric('dump-guest-memory -p (64 MiB guest, plaintext)', await dumpThroughput(ctx, dir, true), 'MB/s', { target: '>= 1000 MB/s' });
+    // The same into tmpfs, so the figure is cgmon's cost rather than the disk's.
+    if (existsSync('/dev/shm')) {
+      const shm = mkdtempSync('/dev/shm/cgmon-bench-');
+      try {
+        r.metric('dump-guest-memory into /dev/shm (plaintext)', await dumpThroughput(ctx, shm, false), 'MB/s', { target: '>= 1000 MB/s' });
+        r.metric('dump-guest-memory into /dev/shm (SEV guest)', await dumpThroughput(sctx, shm, false), 'MB/s', { target: '>= 500 MB/s' });
+      } finally {
+        rmSync(shm, { recursive: true, force: true });
+      }
+    }
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
