@@ -75,6 +75,43 @@ describe('PageTableBuilder', () => {
     expect(b.rawEntry(0x3000n, 3)! & c).toBe(0n);
   });
 
+  it('upper entries: P|RW|US by default, PAE PDPTEs P only, per-path overrides rewrite flags', () => {
+    const la = setup('la48').b;
+    la.map(0x40_0000n, 0x1000n, 4096, {});
+    for (let d = 0; d < 3; d++) expect(la.rawEntry(0x40_0000n, d)! & 0xfffn).toBe(7n);
+    expect(la.rawEntry(0x40_0000n, 3)! & 0xfffn).toBe(1n);
+    la.map(0x40_1000n, 0x2000n, 4096, {}, { upper: [{ rw: true }, { user: true, pcd: true }, { rw: true, nx: true }] });
+    expect([0, 1, 2].map((d) => la.rawEntry(0x40_0000n, d)! & 0x8000_0000_0000_0fffn)).toEqual([3n, 0x15n, 0x8000_0000_0000_0003n]);
+    const pae = setup('pae').b;
+    pae.map(0xc000_0000n, 0x1000n, 4096, { rw: true, user: true });
+    expect(pae.rawEntry(0xc000_0000n, 0)! & 0xfffn).toBe(1n);
+    expect(pae.rawEntry(0xc000_0000n, 1)! & 0xfffn).toBe(7n);
+  });
+
+  it('allocates table pages upwards from tableBase and flushes only what changed', () => {
+    const { m, b } = setup('la48');
+    expect(b.tablePages).toEqual([0x10_0000n]);
+    b.map(0x1000n, 0x2000n, 4096, {});
+    expect(b.tablePages).toEqual([0x10_0000n, 0x10_1000n, 0x10_2000n, 0x10_3000n]);
+    expect(b.nextFree).toBe(0x10_4000n);
+    // A byte outside any entry the builder wrote survives later maps.
+    m.memory.write(0x10_3ff8n, Uint8Array.from([0xab]), {});
+    b.map(0x2000n, 0x3000n, 4096, {});
+    const byte = new Uint8Array(1);
+    m.memory.read(0x10_3ff8n, byte);
+    expect(byte[0]).toBe(0xab);
+  });
+
+  it('a 4K map under an existing large page is refused; remapping a page replaces it', () => {
+    const { b, ops } = setup('la48');
+    b.map(0x20_0000n, 0x40_0000n, 2 << 20, {});
+    expect(() => b.map(0x20_1000n, 0x1000n, 4096, {})).toThrow(/already covered by a 2097152-byte page/);
+    b.map(0x1000n, 0x5000n, 4096, {});
+    b.map(0x1000n, 0x6000n, 4096, { rw: true });
+    const leaves = [...pageWalk(ops, b.cpuRegs())].filter((l) => l.size === 4096);
+    expect(leaves.map((l) => [l.pa, l.prot])).toEqual([[0x6000n, 3]]);
+  });
+
   it('rejects misaligned, unsupported and non-canonical mappings with CgmonError', () => {
     const { b } = setup('la48');
     expect(() => b.map(0x1001n, 0n, 4096)).toThrow(CgmonError);
