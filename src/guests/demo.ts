@@ -13,6 +13,16 @@ import { PageTableBuilder, type PteFlags } from '../machine/page-tables.js';
 export const DEMO_MACHINE_DEFAULTS = { debug: 'sev-guest-debug', 'confidential-guest-support': 'sev0' } as const;
 export const DEMO_OBJECT = 'sev-guest,id=sev0,policy=0x0,cbitpos=51,reduced-phys-bits=1';
 
+/** HMP lines worth trying first on the demo guest (for the CLI's start-up message). */
+export const DEMO_TRY_FIRST = [
+  'info sev',
+  'x /104c 0xffffffff81200000',
+  'info tlb',
+  'cpu 1',
+  'x /4xb 0x400000',
+  'xp /1xg 0x1501f8',
+] as const;
+
 export const DEMO = {
   ramSize: 128 * MiB,
   kernelPhys: 0x100_0000n,

@@ -8,6 +8,11 @@ import { createObject } from '../../src/machine/objects.js';
 import { parseKeyValues } from '../../src/options.js';
 import { buildDemoGuest, DEMO, DEMO_OBJECT, LINUX_BANNER } from '../../src/guests/demo.js';
 import '../../src/sev/index.js';
+import { buildMachine, parseCli } from '../../src/cli.js';
+import { sevGuestOf } from '../../src/sev/index.js';
+import { makeContext } from '../../src/commands/index.js';
+import { HmpExecutor } from '../../src/hmp/index.js';
+import { DEMO_TRY_FIRST } from '../../src/guests/demo.js';
 
 function demo() {
   const m = buildDemoGuest({ type: 'pc', ramSize: 128 << 20, smp: 1, debug: 'sev-guest-debug', confidentialGuestSupport: 'sev0' });
@@ -69,5 +74,34 @@ describe('demo guest', () => {
     const b = new Uint8Array(8);
     expect(cpuMemoryRwDebug(ops, m.cpus[0]!, DEMO.hpetVa, b, false).ok).toBe(true);
     expect(new DataView(b.buffer).getUint32(0, true) >>> 16).toBe(0x8086);
+  });
+});
+
+describe('npm start defaults', () => {
+  it('serve the demo as a debuggable SEV guest, and every suggested first command answers', async () => {
+    const { machine, ops } = buildMachine(parseCli([]));
+    expect(ops.name).toBe('sev-guest-debug');
+    expect(sevGuestOf(machine)?.policy).toBe(0n);
+    expect(sevGuestOf(machine)?.state).toBe('running');
+    const hmp = new HmpExecutor(makeContext(machine, ops, { quit: () => undefined }));
+    const outs: string[] = [];
+    for (const line of DEMO_TRY_FIRST) outs.push(await hmp.run(line));
+    expect(outs.join('')).not.toMatch(/Cannot access memory|Error|unknown/);
+    expect(outs[1]).toContain("'L' 'i' 'n' 'u' 'x'");
+  });
+
+  it('keep the SEV guest but drop the debug object with -machine debug=none (QEMU behaviour: ciphertext)', () => {
+    const { machine, ops } = buildMachine(parseCli(['-machine', 'debug=none']));
+    expect(ops.name).toBe('none');
+    expect(sevGuestOf(machine)).toBeDefined();
+    const b = new Uint8Array(6);
+    cpuPhysicalMemoryReadDebug(ops, DEMO.kernelPhys + 0x200000n, b);
+    expect(text(b)).not.toBe('Linux ');
+  });
+
+  it('use the confidential guest object the user names instead of the default one', () => {
+    const { machine } = buildMachine(parseCli(['-object', 'sev-snp-guest,id=snp0,policy=0xb0000,cbitpos=51,reduced-phys-bits=1', '-machine', 'confidential-guest-support=snp0']));
+    expect(sevGuestOf(machine)?.kind).toBe('sev-snp');
+    expect(machine.objects.has('sev0')).toBe(false);
   });
 });
