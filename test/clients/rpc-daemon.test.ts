@@ -12,6 +12,13 @@ afterEach(() => {
   for (const p of procs.splice(0)) p.kill();
 });
 
+/** The URL line is written just after the port starts listening: poll for it (bounded). */
+async function stderrLine(d: DaemonProcess, text: string): Promise<string> {
+  const deadline = Date.now() + 10_000;
+  while (!d.stderr.includes(text) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  return d.stderr;
+}
+
 async function daemon(rpc: string): Promise<{ d: DaemonProcess; port: number }> {
   const port = await freePort();
   const d = new DaemonProcess(['-nodefaults', '-rpc', rpc.replace('PORT', String(port))]);
@@ -23,7 +30,8 @@ async function daemon(rpc: string): Promise<{ d: DaemonProcess; port: number }> 
 describe('cgmon -rpc', () => {
   it('prints the console URL, serves the demo guest and exits cleanly on quit', async () => {
     const { d, port } = await daemon('ws:127.0.0.1:PORT');
-    expect(d.stderr).toContain(`cgmon: console and JSON-RPC on http://127.0.0.1:${port}/\n`);
+    const line = `cgmon: console and JSON-RPC on http://127.0.0.1:${port}/\n`;
+    expect(await stderrLine(d, line)).toContain(line);
     const c = await connectRpc(`ws://127.0.0.1:${port}/rpc`);
     c.send(`{"jsonrpc":"2.0","method":"x-cgmon-read-memory","params":{"addr":${DEMO.bannerVa},"size":16},"id":1}`);
     const r = (await c.next()) as { result: { chunks: { data: string }[] } };
@@ -42,7 +50,7 @@ describe('cgmon -rpc', () => {
 
   it('requires the token given with ,token= and puts it in the printed URL', async () => {
     const { d, port } = await daemon('ws:127.0.0.1:PORT,token=s3cret');
-    expect(d.stderr).toContain(`http://127.0.0.1:${port}/?token=s3cret`);
+    expect(await stderrLine(d, '?token=')).toContain(`http://127.0.0.1:${port}/?token=s3cret\n`);
     expect(await upgradeStatus(`ws://127.0.0.1:${port}/rpc`, {})).toBe(401);
     expect(await upgradeStatus(`ws://127.0.0.1:${port}/rpc?token=s3cret`, {})).toBe(101);
   });
