@@ -13,6 +13,8 @@ import '../../src/commands/dump.js';
 import { DefaultDebugOps } from '../../src/debug/ops.js';
 import { loadDump } from '../../src/machine/load-dump.js';
 import { SCENARIOS, goldenPath, loadScenario } from '../helpers/golden.js';
+import { HmpExecutor } from '../../src/hmp/index.js';
+import type { MachineEvent } from '../../src/machine/machine.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'cgmon-dump-golden-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -70,5 +72,39 @@ describe('paging dump (d-lm4)', () => {
     const p1 = await dumpOf('d-lm4', true);
     const p2 = await dumpOf('d-lm4', true, await dumpOf('d-lm4', false));
     expect(p2.equals(p1)).toBe(true);
+  });
+});
+
+interface DumpRecord {
+  cmd: string;
+  out: string;
+  raw_response?: string;
+}
+
+describe('HMP dump-guest-memory as in golden dump.jsonl (d-lm4)', () => {
+  it('prints nothing, raises STOP / DUMP_COMPLETED / RESUME with QEMU\'s data, then info dump says completed', async () => {
+    const records = readFileSync(goldenPath('scenarios', 'd-lm4', 'dump.jsonl'), 'utf8')
+      .split('\n')
+      .filter((l) => l.trim() !== '')
+      .map((l) => JSON.parse(l) as DumpRecord);
+    const machine = loadScenario('d-lm4');
+    const ctx = makeContext(machine, new DefaultDebugOps(machine), { quit: () => undefined });
+    const hmp = new HmpExecutor(ctx);
+    let checked = 0;
+    for (const rec of records) {
+      const events: MachineEvent[] = [];
+      const off = machine.onEvent((e) => events.push(e));
+      const line = rec.cmd.replace(/files\/(\S+)/, (_m, f: string) => join(dir, `hmp-${f}`));
+      expect(await hmp.run(line), rec.cmd).toBe(rec.out);
+      off();
+      const golden = (rec.raw_response ?? '')
+        .split('\r\n')
+        .filter((l) => l.includes('"event"'))
+        .map((l) => JSON.parse(l) as { event: string; data?: unknown });
+      expect(events.map((e) => e.event), rec.cmd).toEqual(golden.map((e) => e.event));
+      events.forEach((e, i) => expect(e.data, `${rec.cmd} ${e.event}`).toEqual(golden[i]!.data));
+      checked++;
+    }
+    expect(checked).toBe(3);
   });
 });
