@@ -15,8 +15,6 @@ export interface RpcTestClient {
   next(ms?: number): Promise<unknown>;
   /** Next message as received text; rejects after `ms`. */
   nextText(ms?: number): Promise<string>;
-  /** Resolves true if no message arrives within `ms`. */
-  silent(ms: number): Promise<boolean>;
   close(): Promise<void>;
 }
 
@@ -61,7 +59,6 @@ export async function connectRpc(url: string, headers: Record<string, string> = 
       if (t === undefined) throw new Error(`no message within ${ms} ms`);
       return t;
     },
-    silent: async (ms) => (await take(ms)) === undefined,
     close: () =>
       new Promise<void>((resolve) => {
         if (ws.readyState === WebSocket.CLOSED) return resolve();
