@@ -41,17 +41,13 @@ export function pageTableLeaves(ctx: CommandContext): Generator<Leaf, void, unde
   return pageWalk(ctx.ops, debugCpuState(ctx));
 }
 
-/** Like pageTableLeaves, with runs of equal-protection 4 KiB pages merged (`info mem`). */
-export function pageTableRanges(ctx: CommandContext): Generator<Leaf, void, undefined> {
-  return pageWalk(ctx.ops, debugCpuState(ctx), undefined, { coalesce: true });
-}
-
-/** Present leaves as plain numbers, no per-leaf allocation (see PageWalkOptions.onLeaf). */
+/** Present leaves as plain numbers, no per-leaf allocation (see PageWalkOptions.onLeaf; `coalesce` merges runs). */
 export function visitPageTableLeaves(
   ctx: CommandContext,
   onLeaf: (linear: number, lo: number, hi: number, size: number, prot: number) => void,
+  coalesce = false,
 ): void {
-  for (const _ of pageWalk(ctx.ops, debugCpuState(ctx), undefined, { onLeaf })) {
+  for (const _ of pageWalk(ctx.ops, debugCpuState(ctx), undefined, { onLeaf, coalesce })) {
     // onLeaf mode yields nothing
   }
 }

@@ -200,6 +200,17 @@ function readTable(reader: PageTableReader, gpa: bigint, dst: Uint8Array, cbit: 
   dst.fill(0);
 }
 
+interface TableBuffers {
+  buf: Uint8Array;
+  u32: Uint32Array;
+  u64: BigUint64Array | undefined;
+}
+
+function tableBuffers(spec: LevelSpec): TableBuffers {
+  const buf = new Uint8Array(spec.entries * spec.width);
+  return { buf, u32: new Uint32Array(buf.buffer), u64: spec.width === 8 ? new BigUint64Array(buf.buffer) : undefined };
+}
+
 interface Frame {
   spec: Level;
   gpa: bigint;
@@ -226,6 +237,7 @@ export interface PageWalkOptions {
    * walk then yields nothing and calls this per present leaf instead.
    * `linear` is exact (a page multiple below 2^57 fits a double); `lo`/`hi`
    * are the entry's 32-bit halves after pteMask() (`hi` is 0 for 4-byte entries).
+   * With `coalesce`, last-level runs arrive as one call (size = run length).
    */
   readonly onLeaf?: (linear: number, lo: number, hi: number, size: number, prot: number) => void;
 }
@@ -261,15 +273,18 @@ export function* pageWalk(
   const mask = reader.pteMask();
   const r = root(regs, mode, mask);
   const stack: Frame[] = [];
+  const tables: TableBuffers[] = [];
   const push = (depth: number, gpa: bigint, cbit: boolean | undefined, base: bigint, prot: number): void => {
     const spec = levels[depth]!;
-    const buf = new Uint8Array(spec.entries * spec.width);
-    readTable(reader, gpa, buf, cbit);
+    // Depth-first: at most one frame per depth is live, so each depth reuses
+    // one table buffer (thousands of 4 KiB allocations per walk cost GC time).
+    const t = (tables[depth] ??= tableBuffers(spec));
+    readTable(reader, gpa, t.buf, cbit);
     stack.push({
       spec,
       gpa,
-      u32: new Uint32Array(buf.buffer),
-      u64: spec.width === 8 ? new BigUint64Array(buf.buffer) : undefined,
+      u32: t.u32,
+      u64: t.u64,
       index: 0,
       base,
       baseNum: Number(base),
@@ -294,7 +309,7 @@ export function* pageWalk(
     const i = f.index++;
     const lo = f.u32[i * spec.words]!;
     if ((lo & PG_PRESENT) === 0) continue;
-    if (onLeaf && isLeaf(spec, lo, regs)) {
+    if (onLeaf && !(options.coalesce && spec.leafOk === 'always') && isLeaf(spec, lo, regs)) {
       const hi = spec.width === 8 ? f.u32[i * 2 + 1]! : 0;
       const prot = spec.prot ? f.prot & (lo & (PG_PRESENT | PG_RW | PG_USER)) : f.prot;
       onLeaf(f.baseNum + i * spec.size, (lo & maskLo) >>> 0, (hi & maskHi) >>> 0, spec.size, prot);
@@ -313,6 +328,11 @@ export function* pageWalk(
         j++;
       }
       f.index = j;
+      if (onLeaf) {
+        const hi = spec.width === 8 ? f.u32[i * 2 + 1]! : 0;
+        onLeaf(f.baseNum + i * spec.size, (lo & maskLo) >>> 0, (hi & maskHi) >>> 0, (j - i) * 4096, prot);
+        continue;
+      }
       const raw = f.u64 ? f.u64[i]! : BigInt(lo);
       const entry = raw & mask;
       const off = spec.offsets[i]!;

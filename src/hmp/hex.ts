@@ -20,3 +20,49 @@ export function hex16n(v: number): string {
 export function hex16(v: bigint): string {
   return hex8(Number((v >> 32n) & 0xffff_ffffn)) + hex8(Number(v & 0xffff_ffffn));
 }
+
+const HEX_BYTES = Uint8Array.from('0123456789abcdef', (c) => c.charCodeAt(0));
+
+/** Write 8 hex digits of a uint32 at `at`. */
+export function put8(buf: Uint8Array, at: number, n: number): void {
+  for (let k = 7; k >= 0; k--) {
+    buf[at + k] = HEX_BYTES[n & 15]!;
+    n >>>= 4;
+  }
+}
+
+/** Write 16 hex digits of an integer-valued double below 2^64 at `at`. */
+export function put16n(buf: Uint8Array, at: number, v: number): void {
+  const hi = Math.floor(v / 4294967296);
+  put8(buf, at, hi >>> 0);
+  put8(buf, at + 8, (v - hi * 4294967296) >>> 0);
+}
+
+/**
+ * Output made of fixed-size lines written straight into one growing byte
+ * buffer and decoded once (latin1): no per-line strings for the GC.
+ */
+export class FixedLines {
+  buf: Uint8Array;
+  used = 0;
+
+  constructor(private readonly lineSize: number) {
+    this.buf = new Uint8Array(lineSize * 1024);
+  }
+
+  /** Offset of a new line's first byte (the caller fills lineSize bytes). */
+  reserve(): number {
+    if (this.used + this.lineSize > this.buf.length) {
+      const bigger = new Uint8Array(this.buf.length * 2);
+      bigger.set(this.buf.subarray(0, this.used));
+      this.buf = bigger;
+    }
+    const at = this.used;
+    this.used += this.lineSize;
+    return at;
+  }
+
+  toString(): string {
+    return Buffer.from(this.buf.buffer, this.buf.byteOffset, this.used).toString('latin1');
+  }
+}

@@ -4,17 +4,17 @@
 // canonicalised as addr_canonical does. LA57 prints the correct walk (QEMU 7.2
 // prints nothing; docs/compat.md).
 
-import { pageTableRanges } from '../commands/guest-memory.js';
+import { visitPageTableLeaves } from '../commands/guest-memory.js';
 import type { PagingMode } from '../machine/cpu.js';
 import { PG_RW, PG_USER } from '../debug/walker.js';
 import { pagingGuard } from './info-tlb.js';
 import type { HmpCall, HmpOutput } from './types.js';
-import { hex16n as hex16 } from './hex.js';
+import { FixedLines, put16n } from './hex.js';
 
 /*
  * Addresses here are page multiples below 2^65, which doubles hold exactly,
- * so the merge runs on plain numbers (41k lines of bigint formatting would
- * cost more than the walk itself).
+ * so the merge runs on plain numbers and lines are written as bytes (41k
+ * lines of string formatting would cost more than the walk itself).
  */
 const TWO64 = 2 ** 64;
 
@@ -28,11 +28,16 @@ function walkLimit(mode: PagingMode): number {
   return mode === 'la57' ? 2 ** 57 : mode === 'la48' ? 2 ** 48 : 2 ** 32;
 }
 
+const LINE = 56; // start-end size urw\r\n
+const U = 'u'.charCodeAt(0);
+const W = 'w'.charCodeAt(0);
+const DASH = '-'.charCodeAt(0);
+
 /** mem_print's state machine: prints the open range when the protection changes. */
 class MemPrinter {
   private start = -1;
   private lastProt = 0;
-  readonly lines: string[] = [];
+  readonly out = new FixedLines(LINE);
 
   constructor(private readonly mode: PagingMode) {}
 
@@ -41,10 +46,19 @@ class MemPrinter {
     if (this.start !== -1) {
       const m = this.mode;
       const p = this.lastProt;
-      this.lines.push(
-        `${hex16(canonical(m, this.start))}-${hex16(canonical(m, end))} ${hex16(canonical(m, end - this.start))} ` +
-          `${p & PG_USER ? 'u' : '-'}r${p & PG_RW ? 'w' : '-'}`,
-      );
+      const at = this.out.reserve();
+      const o = this.out.buf;
+      put16n(o, at, canonical(m, this.start));
+      o[at + 16] = 0x2d;
+      put16n(o, at + 17, canonical(m, end));
+      o[at + 33] = 0x20;
+      put16n(o, at + 34, canonical(m, end - this.start));
+      o[at + 50] = 0x20;
+      o[at + 51] = p & PG_USER ? U : DASH;
+      o[at + 52] = 0x72; // 'r' always
+      o[at + 53] = p & PG_RW ? W : DASH;
+      o[at + 54] = 0x0d;
+      o[at + 55] = 0x0a;
     }
     this.start = prot !== 0 ? end : -1;
     this.lastProt = prot;
@@ -58,16 +72,13 @@ export function hmpInfoMem(call: HmpCall): HmpOutput {
   const m = mode as PagingMode;
   const printer = new MemPrinter(m);
   let next = 0;
-  for (const leaf of pageTableRanges(call.ctx)) {
-    const linear = Number(leaf.linear);
+  visitPageTableLeaves(call.ctx, (linear, _lo, _hi, size, prot) => {
     if (linear !== next) printer.print(next, 0);
-    printer.print(linear, leaf.prot);
-    next = linear + leaf.size;
-  }
+    printer.print(linear, prot);
+    next = linear + size;
+  }, true);
   const limit = walkLimit(m);
   if (next < limit) printer.print(next, 0);
   printer.print(limit, 0);
-  if (printer.lines.length === 0) return '';
-  printer.lines.push('');
-  return { crlf: printer.lines.join('\r\n') };
+  return { crlf: printer.out.toString() };
 }

@@ -7,6 +7,7 @@
 import { debugCpuState, visitPageTableLeaves } from '../commands/guest-memory.js';
 import { CR0_PG, pagingMode, type PagingMode } from '../machine/cpu.js';
 import type { HmpCall, HmpOutput } from './types.js';
+import { FixedLines, put16n, put8 } from './hex.js';
 
 /** print_pte's mask as [hi, lo] 32-bit words, by mode and leaf size. */
 function printMask(mode: PagingMode, size: number): [number, number] {
@@ -22,7 +23,6 @@ function printMask(mode: PagingMode, size: number): [number, number] {
   }
 }
 
-const HEX = Uint8Array.from('0123456789abcdef', (c) => c.charCodeAt(0));
 const LINE = 46; // 16 + ": " + 16 + " " + 9 flags + "\r\n"
 
 /** The 8 flag letters for bits 8..1 (G P D A C T U W), by low 9 bits. */
@@ -34,13 +34,6 @@ const FLAGS: Uint8Array[] = Array.from({ length: 512 }, (_, v) =>
   ),
 );
 
-function put8(buf: Uint8Array, at: number, n: number): void {
-  for (let k = 7; k >= 0; k--) {
-    buf[at + k] = HEX[n & 15]!;
-    n >>>= 4;
-  }
-}
-
 /** Guard shared with info mem: `No CPU available` / `PG disabled`. */
 export function pagingGuard(call: HmpCall): PagingMode | string {
   if (!call.ctx.machine.cpu(call.ctx.cpuIndex)) return 'No CPU available\n';
@@ -49,37 +42,18 @@ export function pagingGuard(call: HmpCall): PagingMode | string {
   return pagingMode(regs);
 }
 
-/** Growable output of fixed-size lines. */
-class LineBuffer {
-  buf = new Uint8Array(LINE * 4096);
-  used = 0;
-
-  reserve(): number {
-    if (this.used + LINE > this.buf.length) {
-      const bigger = new Uint8Array(this.buf.length * 2);
-      bigger.set(this.buf.subarray(0, this.used));
-      this.buf = bigger;
-    }
-    const at = this.used;
-    this.used += LINE;
-    return at;
-  }
-}
-
 export function hmpInfoTlb(call: HmpCall): HmpOutput {
   const guard = pagingGuard(call);
   if (guard.endsWith('\n')) return guard;
   const mode = guard as PagingMode;
   // addr_canonical: la57 sign-extends from bit 56, every other mode from bit 47.
   const signBit = mode === 'la57' ? 2 ** 56 : 2 ** 47;
-  const out = new LineBuffer();
+  const out = new FixedLines(LINE);
   visitPageTableLeaves(call.ctx, (linear, lo, hi, size) => {
     const at = out.reserve();
     const va = Math.floor(linear / signBit) % 2 === 1 ? linear - 2 * signBit + 2 ** 64 : linear;
-    const vaHi = Math.floor(va / 4294967296);
     const o = out.buf;
-    put8(o, at, vaHi >>> 0);
-    put8(o, at + 8, (va - vaHi * 4294967296) >>> 0);
+    put16n(o, at, va);
     const [mHi, mLo] = printMask(mode, size);
     // 4K entries print with PS cleared: bit 7 there is PAT, not a size bit.
     const pteLo = size === 4096 ? lo & ~0x80 : lo;
@@ -93,5 +67,5 @@ export function hmpInfoTlb(call: HmpCall): HmpOutput {
     o[at + 44] = 0x0d;
     o[at + 45] = 0x0a;
   });
-  return { crlf: Buffer.from(out.buf.buffer, 0, out.used).toString('latin1') };
+  return { crlf: out.toString() };
 }
