@@ -52,6 +52,8 @@ export class SevFirmware {
   /** Stands in for the platform's PEK/PDH private keys. */
   readonly platformKey = randomBytes(32);
   private readonly guests = new Map<number, GuestContext>();
+  /** The firmware's private working page (never handed out). */
+  private readonly scratch = new Uint8Array(PAGE);
   private nextHandle = 1;
   private nextSevAsid = MIN_SEV_ASID;
   private nextEsAsid = 1;
@@ -242,7 +244,12 @@ export class SevFirmware {
 
   /** Decrypt [gpa, gpa+dst.length) (16-byte aligned) page by page into dst. */
   private read(g: GuestContext, gpa: bigint, dst: Uint8Array, command: string): void {
-    const page = new Uint8Array(PAGE);
+    if (dst.length === PAGE && (gpa & 0xfffn) === 0n) {
+      const c = g.memory.page(gpa);
+      if (!c) fwFail(command, 'INVALID_ADDRESS');
+      return g.vek.decryptPage(gpa, c, dst);
+    }
+    const page = this.scratch;
     let done = 0;
     while (done < dst.length) {
       const a = gpa + BigInt(done);
@@ -261,7 +268,7 @@ export class SevFirmware {
   }
 
   private write(g: GuestContext, gpa: bigint, src: Uint8Array, command: string): void {
-    const page = new Uint8Array(PAGE);
+    const page = this.scratch;
     let done = 0;
     while (done < src.length) {
       const a = gpa + BigInt(done);

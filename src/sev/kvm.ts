@@ -71,6 +71,7 @@ export class KvmSev {
 
   /** Decrypt guest memory [gpa, gpa+dst.length) into dst; any alignment, any length. */
   dbgDecrypt(gpa: bigint, dst: Uint8Array): void {
+    if (Number(gpa & 0xfffn) + dst.length <= PAGE) return this.decryptInPage(gpa, dst);
     let done = 0;
     while (done < dst.length) {
       const a = gpa + BigInt(done);

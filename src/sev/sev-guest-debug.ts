@@ -69,6 +69,12 @@ export class SevGuestDebug extends DefaultDebugOps {
   private access(gpa: bigint, buf: Uint8Array, attrs: MemTxAttrs, isWrite: boolean): MemTxResult {
     const g = this.guest;
     if (!g?.isLaunched) return isWrite ? super.write(gpa, buf, attrs) : super.read(gpa, buf, attrs);
+    // Most accesses (a page of memsave, a table entry) stay inside one RAM page.
+    const inPage = Number(gpa & 0xfffn);
+    if (inPage + buf.length <= PAGE) {
+      const r = this.machine.memory.find(gpa);
+      if (r?.kind === 'ram' && gpa + BigInt(buf.length) <= r.base + BigInt(r.size)) return this.accessPage(g, gpa, buf, attrs, isWrite);
+    }
     const whole = this.machine.memory.check(gpa, buf.length);
     if (!whole.ok) return whole;
     let done = 0;
@@ -90,7 +96,18 @@ export class SevGuestDebug extends DefaultDebugOps {
     const denied = this.refusal(a);
     if (denied) return denied;
     const kvm = g.kvm!;
-    return this.firmwareCall(a, () => (isWrite ? kvm.dbgEncrypt(a, part) : kvm.dbgDecrypt(a, part)));
+    try {
+      if (isWrite) kvm.dbgEncrypt(a, part);
+      else kvm.dbgDecrypt(a, part);
+      return MEMTX_OK;
+    } catch (e) {
+      return this.fault(a, e);
+    }
+  }
+
+  private fault(addr: bigint, e: unknown): MemTxResult {
+    if (isCgmonError(e)) return memFault(e.code === 'policy' ? 'denied' : 'device', addr, e.message);
+    throw e;
   }
 
   private firmwareCall(addr: bigint, f: () => void): MemTxResult {
@@ -98,8 +115,7 @@ export class SevGuestDebug extends DefaultDebugOps {
       f();
       return MEMTX_OK;
     } catch (e) {
-      if (isCgmonError(e)) return memFault(e.code === 'policy' ? 'denied' : 'device', addr, e.message);
-      throw e;
+      return this.fault(addr, e);
     }
   }
 }
