@@ -122,6 +122,16 @@ describe('gdb on the demo SEV guest (policy 0x0, sev-guest-debug)', () => {
   });
 });
 
+describe('gdb on an SEV-ES guest that allows debugging (policy 0x4)', () => {
+  it('reads registers from the decrypted VMSA', async () => {
+    const { ctx } = sevGuest('sev-guest,id=sev0,policy=0x4,cbitpos=51,reduced-phys-bits=1', true, true);
+    const port = await stub(ctx);
+    const r = await runGdb(['set architecture i386:x86-64', `target remote 127.0.0.1:${port}`, 'p/x $rbx', 'maint packet Qqemu.PhyMemMode:1', 'x/s 0x300000', 'detach']);
+    expect(r.stdout).toContain(`= 0x${CANARY.readBigUInt64LE(0).toString(16)}`);
+    expect(r.stdout).toContain(`0x300000:\t"${CANARY.toString('latin1')}"`);
+  });
+});
+
 describe.each([
   ['SEV NODBG (policy 0x1)', 'sev-guest,id=sev0,policy=0x1,cbitpos=51,reduced-phys-bits=1', false],
   ['SEV-ES NODBG (policy 0x5)', 'sev-guest,id=sev0,policy=0x5,cbitpos=51,reduced-phys-bits=1', true],
