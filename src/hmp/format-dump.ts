@@ -89,26 +89,59 @@ export function memoryDump(count: number, format: string, wsize: number, addr: b
   const digits = maxDigits(format, wsize);
   if (format === 'c') wsize = 1;
   const out: string[] = [];
-  const buf = new Uint8Array(16);
-  const dv = new DataView(buf.buffer);
+  const ahead = new Prefetch(read);
   let a = addr & U64;
   while (len > 0) {
     const l = Math.min(len, lineSize);
-    const line = buf.subarray(0, l);
-    const r = read(a, line);
-    if (!r.ok) {
-      out.push(`${hex16(a)}: ${accessError(r)}\n`);
+    const line = ahead.line(a, l, len);
+    if (!(line instanceof Uint8Array)) {
+      out.push(`${hex16(a)}: ${accessError(line)}\n`);
       break;
     }
+    const dv = new DataView(line.buffer, line.byteOffset, line.byteLength);
     const items: string[] = [`${hex16(a)}:`];
-    for (let i = 0; i < l; i += wsize) {
-      items.push(formatItem(format, load(buf, dv, i, wsize), wsize, digits));
-    }
+    for (let i = 0; i < l; i += wsize) items.push(formatItem(format, load(line, dv, i, wsize), wsize, digits));
     out.push(items.join(' '), '\n');
     a = (a + BigInt(l)) & U64;
     len -= l;
   }
   return out.join('');
+}
+
+const WINDOW = 64 * 1024;
+
+/**
+ * Reads ahead in one call (a SEV debug read decrypts per call) and serves
+ * lines from it; when the window read fails, falls back to QEMU's per-line
+ * reads so the failing line and its text are exactly QEMU's.
+ */
+class Prefetch {
+  private base = -1n;
+  private data: Uint8Array | undefined;
+  private failed = false;
+
+  constructor(private readonly read: DumpReader) {}
+
+  line(a: bigint, l: number, remaining: number): Uint8Array | Exclude<MemTxResult, { ok: true }> {
+    if (this.data && a >= this.base && a + BigInt(l) <= this.base + BigInt(this.data.length)) {
+      const off = Number(a - this.base);
+      return this.data.subarray(off, off + l);
+    }
+    const n = Math.min(remaining, WINDOW);
+    if (!this.failed && n > l && a + BigInt(n) <= U64 + 1n) {
+      const buf = new Uint8Array(n);
+      if (this.read(a, buf).ok) {
+        this.base = a;
+        this.data = buf;
+        return buf.subarray(0, l);
+      }
+      this.failed = true;
+    }
+    this.data = undefined;
+    const one = new Uint8Array(l);
+    const r = this.read(a, one);
+    return r.ok ? one : r;
+  }
 }
 
 /**
