@@ -47,12 +47,13 @@ function buildTable(): Uint8Array {
   };
   const ch = (c: string): number => c.charCodeAt(0);
   const one = (s: number, c: string, v: number): void => set(s, ch(c), ch(c), v);
-  const terminal = (s: number, tok: number): void => set(s, 0, 0x7f, tok | LOOKAHEAD);
+  const terminal = (s: number, tok: number): void => set(s, 0, 0xff, tok | LOOKAHEAD);
   // Token types above 100 do not fit a byte with LOOKAHEAD; store them offset.
   const tok = (x: number): number => x - 100 + 0x40;
 
   for (const [esc, str, q] of [[IN_DQ_STRING_ESCAPE, IN_DQ_STRING, '"'], [IN_SQ_STRING_ESCAPE, IN_SQ_STRING, "'"]] as const) {
-    for (const c of 'bfnrt/\\\'"u') one(esc, c, str);
+    // Any printable byte may follow a backslash here; the parser rejects bad escapes.
+    set(esc, 0x20, 0xfd, str);
     set(str, 0x20, 0xfd, str);
     one(str, '\\', esc);
     one(str, q, tok(TokenType.STRING));

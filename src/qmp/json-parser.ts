@@ -185,7 +185,8 @@ class Parser {
       } else cp = -1;
     }
     if (!isValidCodepoint(cp)) {
-      const text = latin1.decode(bytes.subarray(beg, Math.min(q, end)));
+      // QEMU prints from the backslash over 4 "hex digits" even past the closing quote (up to the NUL).
+      const text = latin1.decode(bytes.subarray(beg, Math.min(q, bytes.length)));
       throw new ParseError(`${text} is not a valid Unicode character`);
     }
     put(String.fromCodePoint(cp));

@@ -1,0 +1,92 @@
+// Differential test: the same raw QMP inputs to real QEMU 7.2 (booted on the
+// golden d-lm4 guest) and to cgmon; the replies must be identical bytes
+// (timestamps and the greeting's package scrubbed). Skipped when QEMU is not installed.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { goldenPath } from '../helpers/golden.js';
+import { RawClient, startTestDaemon, type TestDaemon } from '../helpers/qmp-client.js';
+
+const QEMU = ['/usr/bin/qemu-system-x86_64', '/usr/local/bin/qemu-system-x86_64'].find((p) => existsSync(p));
+const KERNEL = goldenPath('scenarios', 'd-lm4', 'guest.elf');
+const available = QEMU !== undefined && existsSync(KERNEL);
+
+/** Raw inputs (latin-1); each is followed by a resync byte and a sync command. */
+const INPUTS: string[] = [
+  '0e5', '-', '-0', '1.', '.5', '1e', '1e+', '01', '00', 'tRue', 'true', 'nul', '[1,]', '[,1]', '{,}', '{"a"}', '{"a":}', '{"a" "b"}',
+  '["\\u0000"]', '["\\u00"]', '["\\ud800\\udc00"]', '["\\uD83D"]', '["\\uDE00"]', '["\\uFFFF"]', '["\\uFDD0"]', "['\\'']", '["a\tb"]', '["\\/"]',
+  '["\xc0\x80"]', '["\xc0\xaf"]', '["\xed\xa0\x80"]', '["\xef\xbf\xbf"]', '["\xf4\x90\x80\x80"]', '["\xe2\x82"]', '["\xe2\x82\xac"]',
+  '{"execute":"query-status","id":1.0}', '{"execute":"query-status","id":1e400}', '{"execute":"query-status","id":0.1}',
+  '{"execute":"query-status","id":-0.0}', '{"execute":"query-status","id":12345678901234567890}', '{"execute":"query-status","id":-9223372036854775809}',
+  '{"execute":"query-status","id":"\\u00e9\\u20ac\\ud83d\\ude00\\u007f\\u0001"}', '{"execute":"query-status","id":"\xc3\xa9"}',
+  '{"execute":"query-status","id":{"b":1,"a":2,"execute":3,"id":4,"arguments":5}}',
+  '{"id":1}', '{"arguments":{},"execute":"query-status"}', '{"execute":"query-status","arguments":{"a":1}}',
+  '{"execute":"memsave","arguments":{"val":1.0,"size":1,"filename":"/nonexistent/x"}}',
+  '{"execute":"memsave","arguments":{"val":0,"size":16,"filename":"/nonexistent/x","cpu-index":1.5}}',
+  '{"execute":"memsave","arguments":{"size":"x"}}', '{"execute":"memsave","arguments":{"filename":1,"size":1}}',
+  '{"execute":"memsave","arguments":{"val":0,"size":16,"filename":"/nonexistent/x","cpu-index":99}}',
+  '{"execute":"pmemsave","arguments":{"val":0,"size":16,"filename":"/nonexistent/x"}}',
+  '{"execute":"qmp_capabilities","arguments":{"enable":[]}}', '{"execute":"qmp_capabilities","arguments":{"enable":null}}',
+  '{"execute":"human-monitor-command","arguments":{"command-line":"info status"}}',
+  '{"execute":"human-monitor-command","arguments":{"command-line":"xp /2xg 0x300000","cpu-index":-1}}',
+  '{"execute":"query-name"}', '{"execute":"query-target"}', '{"execute":"query-version","arguments":{"x":null}}',
+  '{"execute":"sev-inject-launch-secret","arguments":{"packet-header":"","secret":"","gpa":-1}}',
+  '{"execute":"query-sev-attestation-report","arguments":{}}',
+  '{"execute":"query-status","arguments":{"b":1,"a":2,"zz":3}}', '{"execute":"memsave","arguments":{"val":0,"size":1,"filename":"x","z":1,"y":2}}',
+  '{"execute":"qmp_capabilities","arguments":{"enable":["oob","oob"]}}', '{"execute":"stop","id":1}{"execute":"stop","id":2}{"execute":"cont","id":3}',
+  '{"execute":"system_powerdown"}', '{"exec-oob":"migrate-pause","id":"o"}', '{"execute":"migrate-pause"}',
+  '{"execute":"human-monitor-command","arguments":{"command-line":"x /4xg 0x400000"}}', '{"execute":"memsave","arguments":{"val":4210688,"size":16,"filename":"/nonexistent-dir/q"}}',
+  '{\n  "execute" : "query-status" ,\n  "id" : [1, {"x": "y"}]\n}', '{"execute":"query-status","id":"\\"}', '{"execute":"query-status","id":"\u00ff/\b\f\n\r\t"}',
+  `${'['.repeat(1030)}`, `${'{"a":'.repeat(600)}1${'}'.repeat(600)}`, '\x00', '\x7f', '\x1b[A', '}}}', ']]', '"\\q"', "'abc",
+];
+
+function scrub(s: string): string {
+  return s.replace(/"seconds": -?\d+, "microseconds": -?\d+/g, '"seconds": S, "microseconds": U').replace(/"package": "[^"]*"/g, '"package": "P"');
+}
+
+let qemu: ChildProcess | undefined;
+let qemuSock = '';
+let dir = '';
+let cg: TestDaemon | undefined;
+
+beforeAll(async () => {
+  if (!available) return;
+  dir = mkdtempSync(join(tmpdir(), 'cgmon-qemu-diff-'));
+  qemuSock = join(dir, 'qmp.sock');
+  qemu = spawn(QEMU!, ['-machine', 'pc', '-accel', 'tcg', '-cpu', 'max', '-m', '64M', '-smp', '1', '-display', 'none', '-nodefaults', '-no-reboot',
+    '-kernel', KERNEL, '-qmp', `unix:${qemuSock},server=on,wait=off`], { stdio: 'ignore' });
+  for (let i = 0; i < 200 && !existsSync(qemuSock); i++) await new Promise((r) => setTimeout(r, 50));
+  cg = await startTestDaemon();
+}, 30_000);
+
+afterAll(async () => {
+  qemu?.kill('SIGKILL');
+  await cg?.close();
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+async function transcript(path: string): Promise<string[]> {
+  const c = await RawClient.connect(path);
+  const out = [await c.readLine()];
+  c.send('{"execute":"qmp_capabilities"}\n');
+  out.push(await c.readLine());
+  for (let i = 0; i < INPUTS.length; i++) {
+    c.send(INPUTS[i]!);
+    c.send('\xff\n');
+    out.push(await c.sync(`s${i}`));
+  }
+  c.close();
+  return out.map(scrub);
+}
+
+describe.skipIf(!available)('cgmon vs QEMU 7.2 on the same raw input', () => {
+  it('answers every input with the same bytes', async () => {
+    const want = await transcript(qemuSock);
+    const got = await transcript(cg!.path);
+    const diffs = want.flatMap((w, i) => (got[i] === w ? [] : [`${i < 2 ? 'greeting/negotiation' : JSON.stringify(INPUTS[i - 2])}\n  qemu:  ${JSON.stringify(w)}\n  cgmon: ${JSON.stringify(got[i])}`]));
+    expect(diffs.join('\n')).toBe('');
+    expect(want).toHaveLength(INPUTS.length + 2);
+  }, 60_000);
+});
