@@ -23,6 +23,7 @@ import { startHmpConsoles } from './hmp/server.js';
 import { makeGdbserverService } from './gdbstub/server.js';
 import { DAEMON_GDB_OPTIONS } from './gdbstub/session.js';
 import { DEFAULT_QMP_ENDPOINT, qmpChardevEndpoints, qmpEndpoint, startQmpServers } from './qmp/server.js';
+import { installArgumentValidator } from './commands/validate.js';
 
 export const VERSION = '0.1.0';
 
@@ -259,6 +260,8 @@ async function serve(opts: CliOptions, machine: Machine, ops: MemoryDebugOps): P
     onKill: () => stop(),
   });
   const ctx = makeContext(machine, ops, { quit: () => stop(), gdbserver: (device) => gdb.gdbserver(device) });
+  // Argument validators from schema/ are compiled once, for every front end that goes through the registry.
+  installArgumentValidator();
   const defaults = wantsDefaults(opts);
   const listeners: Listener[] = [];
   try {
