@@ -58,7 +58,7 @@ function dbgDecrypt(r: BenchReporter, m: Machine): void {
   const xexRate = mbps(SPAN, bestOf(() => {
     for (let i = 0; i < pages; i++) xex.decryptPage(BigInt(i * PAGE), src, dst);
   }, 500));
-  r.metric('XEX page decrypt (aes-128-xts, no firmware)', xexRate, 'MB/s', { baseline: base });
+  r.metric('XEX page decrypt (ECB + wasm kernel, no firmware)', xexRate, 'MB/s', { baseline: base });
   const g = sevGuestOf(m)!;
   const fw = g.firmware!;
   const fwRate = mbps(SPAN, bestOf(() => {

@@ -235,9 +235,9 @@ export class SevFirmware {
   private dbgCheck(handle: number, command: string, gpa: bigint, host: Uint8Array): GuestContext {
     const g = this.guest(handle, command);
     if (g.kind !== 'sev') fwFail(command, 'INVALID_GUEST');
-    this.inState(g, command, 'launch-secret', 'running');
+    if (g.state !== 'launch-secret' && g.state !== 'running') fwFail(command, 'INVALID_GUEST_STATE');
     if (!debugAllowed(g)) fwFail(command, 'POLICY_FAILURE');
-    if (!aligned16(gpa) || !aligned16(host.byteOffset)) fwFail(command, 'INVALID_ADDRESS');
+    if ((gpa & 15n) !== 0n || (host.byteOffset & 15) !== 0) fwFail(command, 'INVALID_ADDRESS');
     if (host.length === 0 || host.length % 16 !== 0) fwFail(command, 'INVALID_LEN');
     return g;
   }
