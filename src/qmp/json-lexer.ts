@@ -104,7 +104,8 @@ function buildTable(): Uint8Array {
   set(IN_RECOVERY, 0x20, 0xfd, IN_RECOVERY);
   set(IN_RECOVERY, 0xfe, 0xff, IN_START | LOOKAHEAD);
   one(IN_RECOVERY, '\t', IN_RECOVERY);
-  for (const c of '[]{}') one(IN_RECOVERY, c, IN_START | LOOKAHEAD);
+  // Every structural character resynchronises, ':' and ',' included (checked against QEMU 7.2).
+  for (const c of '[]{}:,') one(IN_RECOVERY, c, IN_START | LOOKAHEAD);
   return t;
 }
 
@@ -207,7 +208,7 @@ export class JsonLexer {
     } else if (st === IN_RECOVERY) {
       while (j < chunk.length) {
         const c = chunk[j]!;
-        if ((c < 0x20 && c !== 0x09) || c > 0xfd || c === 0x5b || c === 0x5d || c === 0x7b || c === 0x7d) break;
+        if ((c < 0x20 && c !== 0x09) || c > 0xfd || c === 0x5b || c === 0x5d || c === 0x7b || c === 0x7d || c === 0x3a || c === 0x2c) break;
         j++;
       }
     }

@@ -4,7 +4,7 @@
 
 import { TokenType } from './json-lexer.js';
 import { JsonFloat } from './json-writer.js';
-import { isValidCodepoint, modUtf8Codepoint } from './mod-utf8.js';
+import { decodeCString, isValidCodepoint, modUtf8Codepoint } from './mod-utf8.js';
 
 export interface Token {
   readonly type: TokenType;
@@ -186,7 +186,7 @@ class Parser {
     }
     if (!isValidCodepoint(cp)) {
       // QEMU prints from the backslash over 4 "hex digits" even past the closing quote (up to the NUL).
-      const text = latin1.decode(bytes.subarray(beg, Math.min(q, bytes.length)));
+      const text = decodeCString(bytes.subarray(beg, Math.min(q, bytes.length)));
       throw new ParseError(`${text} is not a valid Unicode character`);
     }
     put(String.fromCodePoint(cp));

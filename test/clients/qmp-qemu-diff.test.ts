@@ -67,13 +67,44 @@ afterAll(async () => {
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
-async function transcript(path: string): Promise<string[]> {
+/** Seeded mutations of valid requests and short binary noise (mulberry32). */
+function randomInputs(seed: number, n: number): string[] {
+  let a = seed >>> 0;
+  const rand = (): number => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = Math.imul(a ^ (a >>> 15), a | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+  const int = (k: number): number => Math.floor(rand() * k);
+  const bases = ['{"execute":"query-status","id":[1,"a",{"b":null}]}', '{"execute":"query-name","arguments":{}}', "{'execute':'query-version','id':-12.5e3}",
+    '{"execute":"memsave","arguments":{"val":"\\u00e9","size":1}}', '["\\ud83d\\ude00",true,false,null,0,-1,1e5]'];
+  const out: string[] = [];
+  for (let i = 0; i < n; i++) {
+    if (int(5) === 0) {
+      out.push(String.fromCharCode(...Array.from({ length: 1 + int(12) }, () => int(256))));
+      continue;
+    }
+    const b = bases[int(bases.length)]!.split('');
+    for (let k = 1 + int(3); k > 0; k--) {
+      const at = int(b.length + 1);
+      const op = int(3);
+      if (op === 0) b.splice(at, 1);
+      else if (op === 1) b.splice(at, 0, String.fromCharCode(int(256)));
+      else b.splice(at, 0, '{}[]:,"\\\'\n'[int(10)]!);
+    }
+    out.push(b.join(''));
+  }
+  return out;
+}
+
+async function transcript(path: string, inputs: readonly string[] = INPUTS): Promise<string[]> {
   const c = await RawClient.connect(path);
   const out = [await c.readLine()];
   c.send('{"execute":"qmp_capabilities"}\n');
   out.push(await c.readLine());
-  for (let i = 0; i < INPUTS.length; i++) {
-    c.send(INPUTS[i]!);
+  for (let i = 0; i < inputs.length; i++) {
+    c.send(inputs[i]!);
     c.send('\xff\n');
     out.push(await c.sync(`s${i}`));
   }
@@ -89,4 +120,13 @@ describe.skipIf(!available)('cgmon vs QEMU 7.2 on the same raw input', () => {
     expect(diffs.join('\n')).toBe('');
     expect(want).toHaveLength(INPUTS.length + 2);
   }, 60_000);
+
+  it('answers 1000 seeded random mutations with the same bytes', async () => {
+    const inputs = randomInputs(0x5eed, 1000);
+    const want = await transcript(qemuSock, inputs);
+    const got = await transcript(cg!.path, inputs);
+    const diffs = want.flatMap((w, i) => (got[i] === w ? [] : [`${JSON.stringify(inputs[i - 2])}\n  qemu:  ${JSON.stringify(w)}\n  cgmon: ${JSON.stringify(got[i])}`]));
+    expect(diffs.slice(0, 5).join('\n')).toBe('');
+    expect(want).toHaveLength(1002);
+  }, 120_000);
 });
