@@ -11,10 +11,10 @@ export async function hmpDumpGuestMemory(call: HmpCall): Promise<string> {
   const lzo = a.get('lzo') === true;
   const snappy = a.get('snappy') === true;
   const win = a.get('windmp') === true;
-  if ([zlib, lzo, snappy, win].filter(Boolean).length > 1) return 'only one of \'-z|-l|-s|-w\' can be set\n';
+  if ([zlib, lzo, snappy, win].filter(Boolean).length > 1) return "Error: only one of '-z|-l|-s|-w' can be set\n";
   const begin = a.get('begin') as bigint | undefined;
   const length = a.get('length') as bigint | undefined;
-  if (begin !== undefined && length === undefined) return "Error: Missing 'length' argument\n";
+  if (begin !== undefined && length === undefined) return "Error: Parameter 'length' is missing\n";
   const args: Record<string, unknown> = {
     paging: a.get('paging') === true,
     protocol: `file:${a.get('filename') as string}`,
@@ -23,8 +23,8 @@ export async function hmpDumpGuestMemory(call: HmpCall): Promise<string> {
   const format = zlib ? 'kdump-zlib' : lzo ? 'kdump-lzo' : snappy ? 'kdump-snappy' : win ? 'win-dmp' : undefined;
   if (format) args['format'] = format;
   if (begin !== undefined && length !== undefined) {
-    args['begin'] = Number(BigInt.asIntN(64, begin));
-    args['length'] = Number(length);
+    args['begin'] = BigInt.asIntN(64, begin);
+    args['length'] = length;
   }
   if (!lookupCommand('dump-guest-memory')) return 'Error: The command dump-guest-memory has not been found\n';
   try {
