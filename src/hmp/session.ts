@@ -47,6 +47,22 @@ export function toCrLf(text: string): string {
   return text.replace(/(?<!\r)\n/g, '\r\n');
 }
 
+const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+
+/**
+ * QEMU handles a line as bytes and echoes them back untouched (`unknown command:
+ * 'caf\xe9'`). A valid UTF-8 line becomes a normal string (file names work);
+ * any other line maps byte for byte (latin1), and its answer is encoded the
+ * same way, so the bytes the user typed come back unchanged either way.
+ */
+export function decodeLine(bytes: Uint8Array): { line: string; encoding: 'utf8' | 'latin1' } {
+  try {
+    return { line: utf8.decode(bytes), encoding: 'utf8' };
+  } catch {
+    return { line: Buffer.from(bytes).toString('latin1'), encoding: 'latin1' };
+  }
+}
+
 export class HmpSession {
   private readonly transport: HmpTransport;
   private readonly readline: Readline;
@@ -153,14 +169,14 @@ export class HmpSession {
   }
 
   private async runLine(bytes: Uint8Array): Promise<void> {
-    const line = Buffer.from(bytes).toString('utf8');
+    const { line, encoding } = decodeLine(bytes);
     let output: string;
     try {
       output = await this.executor.run(line);
     } catch (e) {
       output = `Error: ${(e as Error).message ?? String(e)}\n`;
     }
-    const text = Buffer.from(toCrLf(output), 'utf8').toString('latin1');
+    const text = Buffer.from(toCrLf(output), encoding).toString('latin1');
     if (this.quitting) {
       await this.flush(text);
       return;
