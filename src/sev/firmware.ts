@@ -220,6 +220,13 @@ export class SevFirmware {
     this.guests.delete(handle);
   }
 
+  /** Whether DBG_DECRYPT (SNP: SNP_DBG_DECRYPT) would pass its handle, state and policy checks now. */
+  debugUsable(handle: number): boolean {
+    const g = this.guests.get(handle);
+    if (!g || !debugAllowed(g)) return false;
+    return g.kind === 'sev' ? g.state === 'launch-secret' || g.state === 'running' : g.state === 'running';
+  }
+
   /** DBG_DECRYPT: 16-byte aligned src, dst and length; debug policy; launched guest. */
   dbgDecrypt(handle: number, src: bigint, dst: Uint8Array): void {
     const g = this.dbgCheck(handle, 'DBG_DECRYPT', src, dst);

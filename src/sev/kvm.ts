@@ -44,14 +44,21 @@ export class KvmSev {
     this.memory = memory;
   }
 
-  /** A decrypted copy of the page at `base`, from the cache when its ciphertext is unchanged. */
-  private plainPage(base: bigint, decrypt: (dst: Uint8Array) => void): Uint8Array {
+  /**
+   * Bytes [off, off+dst.length) of the page at `base`, decrypted. A cached page
+   * serves the read only if the firmware would still accept the command and the
+   * 16-byte ciphertext blocks under the range are unchanged: XEX decrypts each
+   * block from that block's ciphertext and address alone, so those blocks'
+   * plaintext is then exactly what DBG_DECRYPT would return.
+   */
+  private readCached(base: bigint, off: number, dst: Uint8Array, decrypt: (page: Uint8Array) => void): void {
     const current = this.memory?.page(base);
     const hit = this.cache.get(base);
-    if (hit && current && hit.cipher.equals(current)) {
+    if (hit && current && this.fw.debugUsable(this.handle) && sameBlocks(hit.cipher, current, off, dst.length)) {
       this.cache.delete(base);
       this.cache.set(base, hit);
-      return hit.plain;
+      dst.set(hit.plain.subarray(off, off + dst.length));
+      return;
     }
     const plain = new Uint8Array(PAGE);
     decrypt(plain);
@@ -59,7 +66,7 @@ export class KvmSev {
       this.cache.set(base, { cipher: Buffer.from(current), plain });
       if (this.cache.size > CACHE_PAGES) this.cache.delete(this.cache.keys().next().value!);
     }
-    return plain;
+    dst.set(plain.subarray(off, off + dst.length));
   }
 
   /** KVM_MEMORY_ENCRYPT_OP id check: SNP guests reject legacy commands with -EPERM. */
@@ -97,9 +104,7 @@ export class KvmSev {
     const off = Number(a - base);
     if (this.kind === 'sev-snp') {
       if (off === 0 && dst.length === PAGE && (dst.byteOffset & 15) === 0) return this.fw.snpDbgDecrypt(this.handle, base, dst);
-      const p = this.plainPage(base, (b) => this.fw.snpDbgDecrypt(this.handle, base, b));
-      dst.set(p.subarray(off, off + dst.length));
-      return;
+      return this.readCached(base, off, dst, (b) => this.fw.snpDbgDecrypt(this.handle, base, b));
     }
     this.checkCommand(KVM_SEV_DBG_DECRYPT);
     const lo = a & ~15n;
@@ -108,9 +113,7 @@ export class KvmSev {
     if (head === 0 && span === dst.length && (dst.byteOffset & 15) === 0) return this.fw.dbgDecrypt(this.handle, a, dst);
     if (dst.length <= 64 && this.memory) {
       // cgmon's block expansion, one page at a time for reuse by the next level of a walk.
-      const p = this.plainPage(base, (b) => this.fw.dbgDecrypt(this.handle, base, b));
-      dst.set(p.subarray(off, off + dst.length));
-      return;
+      return this.readCached(base, off, dst, (b) => this.fw.dbgDecrypt(this.handle, base, b));
     }
     const b = this.bounce.subarray(0, span);
     this.fw.dbgDecrypt(this.handle, lo, b);
@@ -134,4 +137,11 @@ export class KvmSev {
     b.set(src, head);
     this.fw.dbgEncrypt(this.handle, b, lo);
   }
+}
+
+/** Whether the 16-byte blocks covering [off, off+len) are identical in a and b. */
+function sameBlocks(a: Uint8Array, b: Uint8Array, off: number, len: number): boolean {
+  const end = (off + len + 15) & ~15;
+  for (let i = off & ~15; i < end; i++) if (a[i] !== b[i]) return false;
+  return true;
 }

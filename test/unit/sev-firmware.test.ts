@@ -176,6 +176,9 @@ describe('KVM layer: block expansion', () => {
     kvm.dbgDecrypt(0x10n, q);
     expect(hex(q)).not.toBe(hex(data));
     expect(hex(q)).not.toBe(hex(plain.subarray(0x1010, 0x1018)));
+    // A cached page is not served once the firmware would refuse the command.
+    fw.decommission(h);
+    expect(() => kvm.dbgDecrypt(0x10n, q)).toThrow(/Guest handle is invalid/);
   });
 
   it('maps firmware refusals through unchanged', () => {
