@@ -77,4 +77,25 @@ describe('HMP over shared handlers', () => {
     expect(await ex.run('info status')).toBe('VM status: running\r\n');
     expect(events).toEqual(['STOP', 'RESUME']);
   });
+
+  it('reads SEV-ES registers through the VMSA and refuses everything under NODBG', async () => {
+    const sev = (policy: string): HmpExecutor => {
+      const m = loadScenario('d-lm4', { debug: 'sev-guest-debug', confidentialGuestSupport: 'sev0' });
+      createObject(m, parseKeyValues(`sev-guest,id=sev0,policy=${policy},cbitpos=47,reduced-phys-bits=1`, 'qom-type'));
+      m.confidentialGuest()!.launch(m);
+      return new HmpExecutor(makeContext(m, createDebugOps(m), { quit: () => undefined }));
+    };
+    const plain = loadScenario('d-lm4');
+    const px = new HmpExecutor(makeContext(plain, new DefaultDebugOps(plain), { quit: () => undefined }));
+    const es = sev('0x4');
+    // The launched guest's CR3 carries the C-bit (bit 47 here); everything else is the dump's state.
+    const plainRegs = await px.run('info registers');
+    expect(plainRegs).toContain('CR3=0000000000110000');
+    expect(await es.run('info registers')).toBe(plainRegs.replace('CR3=0000000000110000', 'CR3=0000800000110000'));
+    expect(await es.run('p $esp')).toBe('0x1fefe0\r\n');
+    const nodbg = sev('0x5');
+    const refusal = /^Error: .*NODBG.*\r\n$/;
+    for (const cmd of ['info registers', 'p $esp', 'info tlb', 'info mem', 'gva2gpa 0x400000']) expect(await nodbg.run(cmd), cmd).toMatch(refusal);
+    expect(await nodbg.run('xp /2xg 0x300000')).toMatch(/^0000000000300000: Error: .*NODBG.*\r\n$/);
+  });
 });
