@@ -12,7 +12,8 @@ import { executeCommand } from '../../src/commands/registry.js';
 import '../../src/commands/dump.js';
 import { DefaultDebugOps } from '../../src/debug/ops.js';
 import { memFault, type MemTxAttrs, type MemTxResult } from '../../src/machine/memattrs.js';
-import { parseCore } from '../../src/machine/load-dump.js';
+import { loadDump, parseCore } from '../../src/machine/load-dump.js';
+import { Machine } from '../../src/machine/machine.js';
 import { PT_LOAD } from '../../src/machine/elf-core.js';
 import type { MachineEvent } from '../../src/machine/machine.js';
 import { loadScenario } from '../helpers/golden.js';
@@ -120,5 +121,36 @@ describe('dump-guest-memory', () => {
     expect(r.stdout).toMatch(/rip\s+0x1002d0/);
     expect(r.stdout).toMatch(/rsp\s+0x1fefe0/);
     expect(r.stdout).toContain('0xffff800000001000:\t0x51202c6f6c6c6548\t0x646c6f6720554d45');
+  });
+});
+
+describe('ELFCLASS32 dumps (32-bit guest, no memory above 4 GiB)', () => {
+  it('writes an ELF32 core that readelf reads and cgmon reloads byte-stably', async () => {
+    const { ctx } = setup('b-pg32');
+    // Without the BIOS ROM at 0xfffc0000 nothing reaches 4 GiB, so QEMU picks ELFCLASS32.
+    const machine = new Machine({ type: 'pc', ramSize: 64 << 20, smp: 1 });
+    const page = new Uint8Array(64 << 20);
+    ctx.machine.memory.read(0n, page);
+    machine.memory.write(0n, page);
+    Object.assign(machine.cpus[0]!, structuredClone(ctx.machine.cpus[0]!));
+    const c32 = makeContext(machine, new DefaultDebugOps(machine), { quit: () => undefined });
+    const f1 = file('elf32-a.elf');
+    await run(c32, { paging: true, protocol: `file:${f1}` });
+    const bytes = readFileSync(f1);
+    expect(bytes[4]).toBe(1); // ELFCLASS32
+    const hdr = execFileSync('readelf', ['-h', '-l', '-n', '-W', f1], { encoding: 'utf8' });
+    expect(hdr).toMatch(/Class:\s+ELF32/);
+    expect(hdr).toMatch(/Machine:\s+Intel 80386/);
+    expect(hdr).toMatch(/Size of this header:\s+52/);
+    expect(hdr).toMatch(/CORE\s+0x00000090\s+NT_PRSTATUS/);
+    expect(hdr).toMatch(/LOAD\s+0x[0-9a-f]+ 0x00400000 0x00300000 0x03000 0x03000/);
+    const f2 = file('elf32-b.elf');
+    await run(c32, { paging: false, protocol: `file:${f2}` });
+    const reloaded = loadDump(readFileSync(f2));
+    const f3 = file('elf32-c.elf');
+    await run(makeContext(reloaded, new DefaultDebugOps(reloaded), { quit: () => undefined }), { paging: false, protocol: `file:${f3}` });
+    expect(readFileSync(f3).equals(readFileSync(f2))).toBe(true);
+    const r = await runGdb(['x/s 0x301000'], 30_000, ['-core', f2]);
+    expect(r.stdout).toContain('0x301000:\t"Hello, QEMU golden oracle!');
   });
 });
