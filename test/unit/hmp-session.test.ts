@@ -3,7 +3,7 @@
 // peer that disconnects mid-command.
 
 import { describe, expect, it } from 'vitest';
-import { HmpSession, type HmpTransport, type LineExecutor } from '../../src/hmp/session.js';
+import { HmpSession, decodeLine, type HmpTransport, type LineExecutor } from '../../src/hmp/session.js';
 import type { CommandContext } from '../../src/commands/context.js';
 import { hmpRawRecords } from '../helpers/hmp-raw.js';
 
@@ -140,5 +140,16 @@ describe('HmpSession', () => {
     await s.idle();
     expect(t.chunks.length).toBe(written);
     expect(s.isClosed).toBe(true);
+  });
+
+  it('hands valid UTF-8 lines over as text and returns other bytes unchanged', async () => {
+    expect(decodeLine(Buffer.from('caf\u00e9'))).toEqual({ line: 'caf\u00e9', encoding: 'utf8' });
+    expect(decodeLine(Buffer.from([0x63, 0xe9, 0xff]))).toEqual({ line: 'c\u00e9\u00ff', encoding: 'latin1' });
+    const utf8 = Buffer.from('p caf\u00e9\n', 'utf8');
+    const out = Buffer.from(await run([utf8]), 'latin1');
+    expect(out.includes(Buffer.from('ran p caf\u00e9\r\n', 'utf8'))).toBe(true);
+    const raw = Buffer.from([0x70, 0x20, 0xe9, 0xff, 0x0a]);
+    const out2 = Buffer.from(await run([raw]), 'latin1');
+    expect(out2.includes(Buffer.from([0x72, 0x61, 0x6e, 0x20, 0x70, 0x20, 0xe9, 0xff, 0x0d, 0x0a]))).toBe(true);
   });
 });
