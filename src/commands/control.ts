@@ -9,6 +9,7 @@ import { CgmonError } from '../errors.js';
 import type { CommandContext } from './context.js';
 import { lookupCommand, registerCommands } from './registry.js';
 import { introspect, loadSchema } from './schema.js';
+import type { CommandInfo, CpuInfoFast, KvmInfo, NameInfo, StatusInfo, TargetInfo, VersionInfo } from './qmp-types.js';
 
 /** The QEMU release whose protocol and output cgmon reproduces (the golden files' 7.2.22). */
 export const QEMU_VERSION = { major: 7, minor: 2, micro: 22 } as const;
@@ -25,11 +26,6 @@ function readPackageVersion(): string {
 
 export const CGMON_VERSION = readPackageVersion();
 
-export interface VersionInfo {
-  qemu: { major: number; minor: number; micro: number };
-  package: string;
-}
-
 export function qmpQueryVersion(): VersionInfo {
   // Members in QAPI order (qemu, package; major, minor, micro): QDict order depends on it on collisions.
   return { qemu: { major: QEMU_VERSION.major, minor: QEMU_VERSION.minor, micro: QEMU_VERSION.micro }, package: `cgmon ${CGMON_VERSION}` };
@@ -43,7 +39,7 @@ export function availableCommands(): string[] {
   return [...loadSchema().commands.keys()].filter((n) => lookupCommand(n) !== undefined);
 }
 
-export function qmpQueryCommands(): { name: string }[] {
+export function qmpQueryCommands(): CommandInfo[] {
   return availableCommands().map((name) => ({ name }));
 }
 
@@ -51,16 +47,16 @@ export function qmpQueryQmpSchema(): Record<string, unknown>[] {
   return introspect(loadSchema(), (n) => lookupCommand(n) !== undefined);
 }
 
-export function qmpQueryStatus(_args: unknown, ctx: CommandContext): { running: boolean; singlestep: boolean; status: string } {
+export function qmpQueryStatus(_args: unknown, ctx: CommandContext): StatusInfo {
   return { running: ctx.machine.running, singlestep: false, status: ctx.machine.runState };
 }
 
-export function qmpQueryName(_args: unknown, ctx: CommandContext): { name?: string } {
+export function qmpQueryName(_args: unknown, ctx: CommandContext): NameInfo {
   const name = ctx.machine.name;
   return name === undefined ? {} : { name };
 }
 
-export function qmpQueryCpusFast(_args: unknown, ctx: CommandContext): Record<string, unknown>[] {
+export function qmpQueryCpusFast(_args: unknown, ctx: CommandContext): CpuInfoFast[] {
   return ctx.machine.cpus.map((_cpu, i) => ({
     'cpu-index': i,
     // QEMU pc boards create CPUs as unattached devices; the thread id is the host's.
@@ -71,11 +67,11 @@ export function qmpQueryCpusFast(_args: unknown, ctx: CommandContext): Record<st
   }));
 }
 
-export function qmpQueryKvm(): { enabled: boolean; present: boolean } {
+export function qmpQueryKvm(): KvmInfo {
   return { enabled: false, present: false };
 }
 
-export function qmpQueryTarget(): { arch: string } {
+export function qmpQueryTarget(): TargetInfo {
   return { arch: 'x86_64' };
 }
 

@@ -10,14 +10,10 @@ import { CgmonError } from '../errors.js';
 import { withCpu, type CommandContext } from './context.js';
 import { readPhysical, readVirtual } from './guest-memory.js';
 import { registerCommands } from './registry.js';
+import type { MemsaveArguments, PmemsaveArguments } from './qmp-types.js';
 
-export interface MemsaveArgs {
-  val: number | bigint;
-  size: number | bigint;
-  filename: string;
-  'cpu-index'?: number | bigint;
-}
-export type PmemsaveArgs = Omit<MemsaveArgs, 'cpu-index'>;
+export type MemsaveArgs = MemsaveArguments;
+export type PmemsaveArgs = PmemsaveArguments;
 
 const CHUNK = 64 * 1024;
 const U64 = 1n << 64n;
