@@ -256,6 +256,45 @@ export interface PageTableEntryVisit {
   readonly size: number;
 }
 
+function openFrame(spec: Level, gpa: bigint, t: TableBuffers, base: bigint, vbase: bigint, prot: number): Frame {
+  return { spec, gpa, u32: t.u32, u64: t.u64, index: 0, base, baseNum: Number(base), vbase, prot };
+}
+
+/** The `info mem` protection of entry `lo` in frame `f`: its U/W/P ANDed with the parents' where the mode says. */
+function entryProt(f: Frame, lo: number): number {
+  return f.spec.prot ? f.prot & (lo & (PG_PRESENT | PG_RW | PG_USER)) : f.prot;
+}
+
+/** Report entry `i` of `f` to an allocation-free onLeaf callback. */
+function numericLeaf(
+  onLeaf: NonNullable<PageWalkOptions['onLeaf']>, f: Frame, i: number, maskLo: number, maskHi: number, size: number, prot: number,
+): void {
+  const lo = f.u32[i * f.spec.words]!;
+  const hi = f.spec.width === 8 ? f.u32[i * 2 + 1]! : 0;
+  onLeaf(f.baseNum + i * f.spec.size, (lo & maskLo) >>> 0, (hi & maskHi) >>> 0, size, prot);
+}
+
+/** A coalesced run of 4 KiB leaves starting at entry `i` of `f`. */
+function runLeaf(f: Frame, i: number, mask: bigint, size: number, prot: number): Leaf {
+  const raw = f.u64 ? f.u64[i]! : BigInt(f.u32[i]!);
+  const entry = raw & mask;
+  const off = f.spec.offsets[i]!;
+  return { va: f.vbase + off, linear: f.base + off, pa: leafPa(f.spec, entry, 4096), size, pte: entry, prot, cbit: entry !== raw };
+}
+
+/** End (exclusive) of the run of present entries from `i` whose ANDed prot equals `prot`. */
+function runEnd(f: Frame, i: number, prot: number): number {
+  const spec = f.spec;
+  const keep = PG_PRESENT | PG_RW | PG_USER;
+  let j = i + 1;
+  while (j < spec.entries) {
+    const lj = f.u32[j * spec.words]!;
+    if ((lj & PG_PRESENT) === 0 || (spec.prot ? f.prot & (lj & keep) : f.prot) !== prot) break;
+    j++;
+  }
+  return j;
+}
+
 /**
  * Enumerate present leaves in ascending linear-address order (QEMU's table
  * index order). Throws CgmonError('policy') when the debug object refuses a
@@ -280,17 +319,7 @@ export function* pageWalk(
     // one table buffer (thousands of 4 KiB allocations per walk cost GC time).
     const t = (tables[depth] ??= tableBuffers(spec));
     readTable(reader, gpa, t.buf, cbit);
-    stack.push({
-      spec,
-      gpa,
-      u32: t.u32,
-      u64: t.u64,
-      index: 0,
-      base,
-      baseNum: Number(base),
-      vbase: canonicalVa(base, mode),
-      prot,
-    });
+    stack.push(openFrame(spec, gpa, t, base, canonicalVa(base, mode), prot));
   };
   push(0, r.gpa, r.cbit, 0n, PG_PRESENT | PG_RW | PG_USER);
   // Default ops mask nothing: skip one bigint AND per entry.
@@ -310,35 +339,17 @@ export function* pageWalk(
     const lo = f.u32[i * spec.words]!;
     if ((lo & PG_PRESENT) === 0) continue;
     if (onLeaf && !(options.coalesce && spec.leafOk === 'always') && isLeaf(spec, lo, regs)) {
-      const hi = spec.width === 8 ? f.u32[i * 2 + 1]! : 0;
-      const prot = spec.prot ? f.prot & (lo & (PG_PRESENT | PG_RW | PG_USER)) : f.prot;
-      onLeaf(f.baseNum + i * spec.size, (lo & maskLo) >>> 0, (hi & maskHi) >>> 0, spec.size, prot);
+      numericLeaf(onLeaf, f, i, maskLo, maskHi, spec.size, entryProt(f, lo));
       continue;
     }
     if (options.coalesce && spec.leafOk === 'always' && !onEntry) {
       // Range mode (`info mem`): scan the rest of this last-level table with
       // plain numbers and report one leaf per run of equal protection.
-      const w = spec.words;
-      const keep = PG_PRESENT | PG_RW | PG_USER;
-      const prot = spec.prot ? f.prot & (lo & keep) : f.prot;
-      let j = i + 1;
-      while (j < spec.entries) {
-        const lj = f.u32[j * w]!;
-        if ((lj & PG_PRESENT) === 0 || (spec.prot ? f.prot & (lj & keep) : f.prot) !== prot) break;
-        j++;
-      }
+      const prot = entryProt(f, lo);
+      const j = runEnd(f, i, prot);
       f.index = j;
-      if (onLeaf) {
-        const hi = spec.width === 8 ? f.u32[i * 2 + 1]! : 0;
-        onLeaf(f.baseNum + i * spec.size, (lo & maskLo) >>> 0, (hi & maskHi) >>> 0, (j - i) * 4096, prot);
-        continue;
-      }
-      const raw = f.u64 ? f.u64[i]! : BigInt(lo);
-      const entry = raw & mask;
-      const off = spec.offsets[i]!;
-      const linear = f.base + off;
-      const pa = leafPa(spec, entry, 4096);
-      yield { va: f.vbase + off, linear, pa, size: (j - i) * 4096, pte: entry, prot, cbit: entry !== raw };
+      if (onLeaf) numericLeaf(onLeaf, f, i, maskLo, maskHi, (j - i) * 4096, prot);
+      else yield runLeaf(f, i, mask, (j - i) * 4096, prot);
       continue;
     }
     const raw = f.u64 ? f.u64[i]! : BigInt(lo);
@@ -346,7 +357,7 @@ export function* pageWalk(
     const cbit = entry !== raw;
     const off = spec.offsets[i]!;
     const linear = f.base + off;
-    const prot = spec.prot ? f.prot & (lo & (PG_PRESENT | PG_RW | PG_USER)) : f.prot;
+    const prot = entryProt(f, lo);
     if (isLeaf(spec, lo, regs)) {
       const size = spec.size;
       const pa = spec.width === 8 ? entry & spec.paMask : leafPa(spec, entry, size);
