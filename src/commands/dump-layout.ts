@@ -52,34 +52,67 @@ export function dataSize(blocks: readonly DumpBlock[]): number {
 }
 
 /**
- * memory_mapping_list_add_merge_sorted: extend a contiguous neighbour, else
- * insert before the first mapping whose phys is >= the new one.
+ * memory_mapping_list_add_merge_sorted: extend the last-touched mapping or the
+ * first (lowest-phys) mapping the new run continues, else insert before the
+ * first mapping whose phys is >= the new one. QEMU scans the list for both;
+ * here a binary search and an index on (phys end, virt end) keep large page
+ * tables linear, with the same result.
  */
 export class MappingList {
   readonly list: MemoryMapping[] = [];
   private last: MemoryMapping | undefined;
+  /** Mappings by `physEnd:virtEnd`, in insertion order. */
+  private readonly byEnd = new Map<string, MemoryMapping[]>();
+
+  private static key(phys: bigint, virt: bigint): string {
+    return `${phys}:${virt}`;
+  }
+
+  private index(m: MemoryMapping): void {
+    const k = MappingList.key(m.phys + m.length, m.virt + m.length);
+    const l = this.byEnd.get(k);
+    if (l) l.push(m);
+    else this.byEnd.set(k, [m]);
+  }
+
+  private unindex(m: MemoryMapping): void {
+    const k = MappingList.key(m.phys + m.length, m.virt + m.length);
+    const l = this.byEnd.get(k)!;
+    l.splice(l.indexOf(m), 1);
+    if (l.length === 0) this.byEnd.delete(k);
+  }
+
+  private extend(m: MemoryMapping, length: bigint): void {
+    this.unindex(m);
+    m.length += length;
+    this.index(m);
+    this.last = m;
+  }
+
+  /** The candidate QEMU's scan meets first: lowest phys; among equal phys the latest inserted. */
+  private firstContiguous(phys: bigint, virt: bigint): MemoryMapping | undefined {
+    const l = this.byEnd.get(MappingList.key(phys, virt));
+    if (!l) return undefined;
+    let best = l[l.length - 1]!;
+    for (let i = l.length - 2; i >= 0; i--) if (l[i]!.phys < best.phys) best = l[i]!;
+    return best;
+  }
 
   add(phys: bigint, virt: bigint, length: bigint): void {
-    const contiguous = (m: MemoryMapping): boolean => m.phys + m.length === phys && m.virt + m.length === virt;
-    if (this.last && contiguous(this.last)) {
-      this.last.length += length;
-      return;
-    }
-    let at = this.list.length;
-    for (let i = 0; i < this.list.length; i++) {
-      const m = this.list[i]!;
-      if (contiguous(m)) {
-        m.length += length;
-        this.last = m;
-        return;
-      }
-      if (m.phys >= phys) {
-        at = i;
-        break;
-      }
+    const last = this.last;
+    if (last && last.phys + last.length === phys && last.virt + last.length === virt) return this.extend(last, length);
+    const c = this.firstContiguous(phys, virt);
+    if (c) return this.extend(c, length);
+    let lo = 0;
+    let hi = this.list.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (this.list[mid]!.phys >= phys) hi = mid;
+      else lo = mid + 1;
     }
     const m = { phys, virt, length };
-    this.list.splice(at, 0, m);
+    this.list.splice(lo, 0, m);
+    this.index(m);
     this.last = m;
   }
 }

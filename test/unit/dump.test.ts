@@ -14,6 +14,7 @@ import { DefaultDebugOps } from '../../src/debug/ops.js';
 import { memFault, type MemTxAttrs, type MemTxResult } from '../../src/machine/memattrs.js';
 import { loadDump, parseCore } from '../../src/machine/load-dump.js';
 import { Machine } from '../../src/machine/machine.js';
+import { PageTableBuilder } from '../../src/machine/page-tables.js';
 import { PT_LOAD } from '../../src/machine/elf-core.js';
 import type { MachineEvent } from '../../src/machine/machine.js';
 import { loadScenario } from '../helpers/golden.js';
@@ -152,5 +153,27 @@ describe('ELFCLASS32 dumps (32-bit guest, no memory above 4 GiB)', () => {
     expect(readFileSync(f3).equals(readFileSync(f2))).toBe(true);
     const r = await runGdb(['x/s 0x301000'], 30_000, ['-core', f2]);
     expect(r.stdout).toContain('0x301000:\t"Hello, QEMU golden oracle!');
+  });
+});
+
+describe('more than PN_XNUM program headers', () => {
+  it('sets e_phnum to 0xffff and the real count in shdr[0].sh_info, which readelf and the loader honour', async () => {
+    const machine = new Machine({ type: 'pc', ramSize: 16 << 20, smp: 1 });
+    const pt = new PageTableBuilder(machine, { mode: 'la48', tableBase: 0x800000n });
+    // 70,000 4 KiB leaves with gaps between them: nothing merges.
+    const n = 70_000;
+    for (let i = 0; i < n; i++) pt.map(BigInt(i) * 0x2000n, BigInt(i % 16) * 0x1000n, 4096);
+    pt.flush();
+    Object.assign(machine.cpus[0]!, pt.cpuRegs(), { seg: { ...machine.cpus[0]!.seg, cs: { selector: 8, base: 0n, limit: 0xffffffff, flags: 0x209b00 } } });
+    const ctx = makeContext(machine, new DefaultDebugOps(machine), { quit: () => undefined });
+    const f = file('xnum.elf');
+    await run(ctx, { paging: true, protocol: `file:${f}` });
+    const bytes = readFileSync(f);
+    expect(bytes.readUInt16LE(56)).toBe(0xffff);
+    const shoff = Number(bytes.readBigUInt64LE(40));
+    expect(bytes.readUInt32LE(shoff + 44)).toBe(n + 1);
+    expect(parseCore(bytes).segments.filter((s) => s.type === PT_LOAD)).toHaveLength(n);
+    const h = execFileSync('readelf', ['-h', '-W', f], { encoding: 'utf8' });
+    expect(h).toMatch(new RegExp(`Number of program headers:\\s+65535 \\(${n + 1}\\)`));
   });
 });
