@@ -99,11 +99,16 @@ function listenSocket(endpoint: HmpEndpoint, opts: HmpServerOptions): Promise<Hm
       /* not there */
     }
   }
+  // QEMU serves one client per socket; cgmon serves several but not without limit.
+  server.maxConnections = MAX_CONNECTIONS;
   return new Promise((resolve, reject) => {
-    server.once('error', (e: NodeJS.ErrnoException) =>
-      reject(new CgmonError(`${endpoint.label}: Failed to bind socket: ${e.message.replace(/^\w+ /, '')}`, 'bad-option')),
-    );
+    let listening = false;
+    // After start-up an accept error (EMFILE...) must not take the daemon down.
+    server.on('error', (e: NodeJS.ErrnoException) => {
+      if (!listening) reject(new CgmonError(`${endpoint.label}: ${bindError(endpoint, e)}`, 'bad-option'));
+    });
     const onListening = (): void => {
+      listening = true;
       const addr = server.address();
       const base = { endpoint, sessions, close: () => closeServer(server, sockets) };
       if (addr && typeof addr === 'object') resolve({ ...base, port: addr.port });
@@ -112,6 +117,20 @@ function listenSocket(endpoint: HmpEndpoint, opts: HmpServerOptions): Promise<Hm
     if (endpoint.kind === 'unix') server.listen(endpoint.path, onListening);
     else server.listen(endpoint.port ?? 0, endpoint.host ?? '127.0.0.1', onListening);
   });
+}
+
+const MAX_CONNECTIONS = 64;
+
+/** QEMU's wording: "Failed to bind socket[ to PATH]: <strerror>". */
+function bindError(endpoint: HmpEndpoint, e: NodeJS.ErrnoException): string {
+  const reasons: Record<string, string> = {
+    EADDRINUSE: 'Address already in use',
+    EACCES: 'Permission denied',
+    EADDRNOTAVAIL: 'Cannot assign requested address',
+    ENOENT: 'No such file or directory',
+  };
+  const reason = reasons[e.code ?? ''] ?? e.message;
+  return endpoint.kind === 'unix' ? `Failed to bind socket to ${endpoint.path ?? ''}: ${reason}` : `Failed to bind socket: ${reason}`;
 }
 
 /** End every connection (what was written still reaches the client), then stop listening. */

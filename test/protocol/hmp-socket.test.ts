@@ -152,4 +152,18 @@ describe('raw tcp socket', () => {
       ok.close();
     }
   });
+
+  it('reports a busy port in QEMU words and closes what it had opened', async () => {
+    const busy = listeners.at(-1)!.port!;
+    const sock = join(dir, 'partial.sock');
+    const eps = [
+      { kind: 'unix' as const, path: sock, label: '-monitor unix:partial' },
+      { kind: 'telnet' as const, host: '127.0.0.1', port: busy, label: `-monitor telnet:127.0.0.1:${busy}` },
+    ];
+    await expect(startHmpConsoles(eps, { base: context('d-lm4') })).rejects.toThrow(
+      `-monitor telnet:127.0.0.1:${busy}: Failed to bind socket: Address already in use`,
+    );
+    // the unix console opened first was closed again
+    await expect(RawClient.open({ path: sock })).rejects.toThrow();
+  });
 });
