@@ -31,7 +31,7 @@ const INPUTS: string[] = [
   '{"execute":"qmp_capabilities","arguments":{"enable":[]}}', '{"execute":"qmp_capabilities","arguments":{"enable":null}}',
   '{"execute":"human-monitor-command","arguments":{"command-line":"info status"}}',
   '{"execute":"human-monitor-command","arguments":{"command-line":"xp /2xg 0x300000","cpu-index":-1}}',
-  '{"execute":"query-name"}', '{"execute":"query-target"}', '{"execute":"query-version","arguments":{"x":null}}',
+  '{"execute":"query-name"}', '{"execute":"query-target"}', '{"execute":"query-cpus-fast"}', '{"execute":"query-version","arguments":{"x":null}}',
   '{"execute":"sev-inject-launch-secret","arguments":{"packet-header":"","secret":"","gpa":-1}}',
   '{"execute":"query-sev-attestation-report","arguments":{}}',
   '{"execute":"query-status","arguments":{"b":1,"a":2,"zz":3}}', '{"execute":"memsave","arguments":{"val":0,"size":1,"filename":"x","z":1,"y":2}}',
@@ -43,7 +43,10 @@ const INPUTS: string[] = [
 ];
 
 function scrub(s: string): string {
-  return s.replace(/"seconds": -?\d+, "microseconds": -?\d+/g, '"seconds": S, "microseconds": U').replace(/"package": "[^"]*"/g, '"package": "P"');
+  return s
+    .replace(/"seconds": -?\d+, "microseconds": -?\d+/g, '"seconds": S, "microseconds": U')
+    .replace(/"package": "[^"]*"/g, '"package": "P"')
+    .replace(/\{"thread-id": \d+, "props"/g, '{"thread-id": T, "props"');
 }
 
 let qemu: ChildProcess | undefined;
