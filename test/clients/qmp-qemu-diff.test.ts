@@ -31,6 +31,7 @@ const INPUTS: string[] = [
   '{"execute":"qmp_capabilities","arguments":{"enable":[]}}', '{"execute":"qmp_capabilities","arguments":{"enable":null}}',
   '{"execute":"human-monitor-command","arguments":{"command-line":"info status"}}',
   '{"execute":"human-monitor-command","arguments":{"command-line":"xp /2xg 0x300000","cpu-index":-1}}',
+  '{"execute":"query-status","id":[]}', '{"execute":"query-status","id":{}}', '{"execute":"query-status","id":[[],{"a":[{}]}]}',
   '{"execute":"query-name"}', '{"execute":"query-target"}', '{"execute":"query-cpus-fast"}', '{"execute":"query-version","arguments":{"x":null}}',
   '{"execute":"sev-inject-launch-secret","arguments":{"packet-header":"","secret":"","gpa":-1}}',
   '{"execute":"query-sev-attestation-report","arguments":{}}',
@@ -44,13 +45,15 @@ const INPUTS: string[] = [
 
 function scrub(s: string): string {
   return s
-    .replace(/"seconds": -?\d+, "microseconds": -?\d+/g, '"seconds": S, "microseconds": U')
+    .replace(/"seconds": -?\d+,(\s*)"microseconds": -?\d+/g, '"seconds": S,$1"microseconds": U')
     .replace(/"package": "[^"]*"/g, '"package": "P"')
-    .replace(/\{"thread-id": \d+, "props"/g, '{"thread-id": T, "props"');
+    .replace(/\{(\s*)"thread-id": \d+,(\s*)"props"/g, '{$1"thread-id": T,$2"props"');
 }
 
 let qemu: ChildProcess | undefined;
 let qemuSock = '';
+let qemuPretty = '';
+let cgPretty: TestDaemon | undefined;
 let dir = '';
 let cg: TestDaemon | undefined;
 
@@ -58,15 +61,19 @@ beforeAll(async () => {
   if (!available) return;
   dir = mkdtempSync(join(tmpdir(), 'cgmon-qemu-diff-'));
   qemuSock = join(dir, 'qmp.sock');
+  qemuPretty = join(dir, 'pretty.sock');
   qemu = spawn(QEMU!, ['-machine', 'pc', '-accel', 'tcg', '-cpu', 'max', '-m', '64M', '-smp', '1', '-display', 'none', '-nodefaults', '-no-reboot',
-    '-kernel', KERNEL, '-qmp', `unix:${qemuSock},server=on,wait=off`], { stdio: 'ignore' });
-  for (let i = 0; i < 200 && !existsSync(qemuSock); i++) await new Promise((r) => setTimeout(r, 50));
+    '-kernel', KERNEL, '-qmp', `unix:${qemuSock},server=on,wait=off`,
+    '-chardev', `socket,id=p,path=${qemuPretty},server=on,wait=off`, '-mon', 'chardev=p,mode=control,pretty=on'], { stdio: 'ignore' });
+  for (let i = 0; i < 200 && !(existsSync(qemuSock) && existsSync(qemuPretty)); i++) await new Promise((r) => setTimeout(r, 50));
   cg = await startTestDaemon();
+  cgPretty = await startTestDaemon({ pretty: true, machine: cg.machine });
 }, 30_000);
 
 afterAll(async () => {
   qemu?.kill('SIGKILL');
   await cg?.close();
+  await cgPretty?.close();
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
@@ -101,15 +108,15 @@ function randomInputs(seed: number, n: number): string[] {
   return out;
 }
 
-async function transcript(path: string, inputs: readonly string[] = INPUTS): Promise<string[]> {
+async function transcript(path: string, inputs: readonly string[] = INPUTS, pretty = false): Promise<string[]> {
   const c = await RawClient.connect(path);
-  const out = [await c.readLine()];
+  // Greeting and negotiation, then each input followed by a resync byte and a sync command.
   c.send('{"execute":"qmp_capabilities"}\n');
-  out.push(await c.readLine());
+  const out = [await c.sync('g', pretty), ''];
   for (let i = 0; i < inputs.length; i++) {
     c.send(inputs[i]!);
     c.send('\xff\n');
-    out.push(await c.sync(`s${i}`));
+    out.push(await c.sync(`s${i}`, pretty));
   }
   c.close();
   return out.map(scrub);
@@ -122,6 +129,14 @@ describe.skipIf(!available)('cgmon vs QEMU 7.2 on the same raw input', () => {
     const diffs = want.flatMap((w, i) => (got[i] === w ? [] : [`${i < 2 ? 'greeting/negotiation' : JSON.stringify(INPUTS[i - 2])}\n  qemu:  ${JSON.stringify(w)}\n  cgmon: ${JSON.stringify(got[i])}`]));
     expect(diffs.join('\n')).toBe('');
     expect(want).toHaveLength(INPUTS.length + 2);
+  }, 60_000);
+
+  it('answers every input with the same bytes in pretty mode', async () => {
+    const want = await transcript(qemuPretty, INPUTS, true);
+    const got = await transcript(cgPretty!.path, INPUTS, true);
+    const diffs = want.flatMap((w, i) => (got[i] === w ? [] : [`${i < 2 ? 'greeting/negotiation' : JSON.stringify(INPUTS[i - 2])}\n  qemu:  ${JSON.stringify(w)}\n  cgmon: ${JSON.stringify(got[i])}`]));
+    expect(diffs.join('\n')).toBe('');
+    expect(want[0]).toContain('\r\n    "QMP": {\r\n');
   }, 60_000);
 
   it('answers 1000 seeded random mutations with the same bytes', async () => {
