@@ -29,6 +29,8 @@ export interface GuestContext {
   readonly asid: number;
   readonly kind: SevKind;
   readonly policy: bigint;
+  /** debugAllowed(policy), fixed at LAUNCH_START (policy cannot change). */
+  readonly debuggable: boolean;
   readonly memory: GuestPhysMemory;
   state: SevGuestState;
   readonly vek: XexCipher;
@@ -81,7 +83,7 @@ export class SevFirmware {
     const asid = es ? this.nextEsAsid++ : this.nextSevAsid++;
     if (es && asid >= MIN_SEV_ASID) fwFail(command, 'RESOURCE_LIMIT');
     const g: GuestContext = {
-      handle: this.nextHandle++, asid, kind, policy, memory, state: 'launch-update',
+      handle: this.nextHandle++, asid, kind, policy, debuggable: debugAllowed({ kind, policy }), memory, state: 'launch-update',
       vek: new XexCipher(randomBytes(XEX_KEY_SIZE)), tik: randomBytes(16), tek: randomBytes(16),
       ld: createHash('sha256'), vmsa: new Map(),
     };
@@ -243,7 +245,7 @@ export class SevFirmware {
     const g = this.guest(handle, command);
     if (g.kind !== 'sev') fwFail(command, 'INVALID_GUEST');
     if (g.state !== 'launch-secret' && g.state !== 'running') fwFail(command, 'INVALID_GUEST_STATE');
-    if (!debugAllowed(g)) fwFail(command, 'POLICY_FAILURE');
+    if (!g.debuggable) fwFail(command, 'POLICY_FAILURE');
     if ((gpa & 15n) !== 0n || (host.byteOffset & 15) !== 0) fwFail(command, 'INVALID_ADDRESS');
     if (host.length === 0 || host.length % 16 !== 0) fwFail(command, 'INVALID_LEN');
     return g;

@@ -2,7 +2,7 @@
 // controller holds it: SEV/SEV-ES use the machine's RAM (the host reads the
 // ciphertext); SNP uses a vendor-owned store the host cannot map (AMDSEV#201).
 
-import type { AddressSpace } from '../machine/address-space.js';
+import type { AddressSpace, RamRegion } from '../machine/address-space.js';
 import { SparseRam } from '../machine/ram.js';
 
 export const PAGE = 4096;
@@ -25,16 +25,31 @@ export class RamPages implements GuestPhysMemory {
     this.store = store;
   }
 
-  private locate(gpa: bigint): { ram: SparseRam; offset: number } | undefined {
+  /** The last RAM region hit: bulk accesses stay in one region, so most lookups skip the search. */
+  private last: RamRegion | undefined;
+  private lastEnd = 0n;
+
+  private region(gpa: bigint): RamRegion | undefined {
+    const l = this.last;
+    if (l && gpa >= l.base && gpa < this.lastEnd) return l;
     const r = this.space.find(gpa);
     if (!r || r.kind !== 'ram') return undefined;
+    this.last = r;
+    this.lastEnd = r.base + BigInt(r.size);
+    return r;
+  }
+
+  private locate(gpa: bigint): { ram: SparseRam; offset: number } | undefined {
+    const r = this.region(gpa);
+    if (!r) return undefined;
     return { ram: this.store ?? r.ram, offset: r.ramOffset + Number(gpa - r.base) };
   }
 
   page(gpa: bigint): Uint8Array | undefined {
-    const at = this.locate(gpa);
-    if (!at) return undefined;
-    return at.ram.view(at.offset, PAGE) ?? ZERO_PAGE;
+    const r = this.region(gpa);
+    if (!r) return undefined;
+    const offset = r.ramOffset + Number(gpa - r.base);
+    return (this.store ?? r.ram).view(offset, PAGE) ?? ZERO_PAGE;
   }
 
   writePage(gpa: bigint, src: Uint8Array): boolean {

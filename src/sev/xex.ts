@@ -115,9 +115,8 @@ export class XexCipher {
     }
     const k = this.k;
     this.firstTweak(pageAddr);
-    k.tweaks(K_TWEAKS);
     this.work.set(src);
-    k.xor3(K_WORK, K_WORK, K_TWEAKS, PAGE_SIZE);
+    k.whiten(K_TWEAKS, K_WORK);
     this.work.set(aes.update(this.work));
     k.xor3(K_WORK, K_WORK, K_TWEAKS, PAGE_SIZE);
     dst.set(this.work);
