@@ -4,6 +4,7 @@
 
 import { createRequire } from 'node:module';
 import type { MemTxResult } from '../machine/memattrs.js';
+import { CgmonError } from '../errors.js';
 
 type Reader = (addr: bigint, buf: Uint8Array) => MemTxResult;
 type Fault = Exclude<MemTxResult, { ok: true }>;
@@ -48,6 +49,15 @@ function loadCapstone(): Promise<CsModule> {
     modulePromise = (factory.default ?? factory)();
   }
   return modulePromise;
+}
+
+/**
+ * Start loading the WebAssembly module in the background (monitors call this
+ * when they start), so the first `x /i` does not wait on file I/O while its
+ * client may already be closing the connection.
+ */
+export function warmDisassembler(): void {
+  loadCapstone().catch(() => undefined);
 }
 
 async function decoder(size: CodeSize): Promise<CsDecoder> {
@@ -106,7 +116,12 @@ export async function disassemble(
   accessError: (r: Fault) => string,
   codeSize: CodeSize = 64,
 ): Promise<string> {
-  const d = await decoder(codeSize);
+  let d: CsDecoder;
+  try {
+    d = await decoder(codeSize);
+  } catch (e) {
+    throw new CgmonError(`disassembler not available: ${(e as Error).message ?? String(e)}`);
+  }
   const out: string[] = [];
   let pc = addr & U64;
   let left = count;

@@ -10,6 +10,7 @@ import { isCgmonError } from '../errors.js';
 import { parseArguments } from './args.js';
 import { HmpParseError } from './expr.js';
 import { HMP_COMMANDS, INFO_COMMANDS } from './commands.js';
+import { warmDisassembler } from './disas.js';
 import type { HmpCall, HmpCommand, HmpOutput } from './types.js';
 
 const isSpace = (c: string | undefined): boolean =>
@@ -44,6 +45,7 @@ export class HmpExecutor {
   constructor(base: CommandContext) {
     this.base = base;
     this.current = base.cpuIndex;
+    warmDisassembler();
   }
 
   /** This monitor's current CPU (`cpu N`; QEMU's mon_get_cpu). */
