@@ -40,17 +40,16 @@ export const IN_START = 16;
 const STATES = 17;
 const LOOKAHEAD = 0x80;
 
-function buildTable(): Uint8Array {
-  const t = new Uint8Array(STATES * 256); // default 0 = JSON_ERROR
-  const set = (s: number, from: number, to: number, v: number): void => {
-    for (let c = from; c <= to; c++) t[s * 256 + c] = v;
-  };
-  const ch = (c: string): number => c.charCodeAt(0);
-  const one = (s: number, c: string, v: number): void => set(s, ch(c), ch(c), v);
-  const terminal = (s: number, tok: number): void => set(s, 0, 0xff, tok | LOOKAHEAD);
-  // Token types above 100 do not fit a byte with LOOKAHEAD; store them offset.
-  const tok = (x: number): number => x - 100 + 0x40;
+type TableSetter = (s: number, from: number, to: number, v: number) => void;
 
+const code = (c: string): number => c.charCodeAt(0);
+/** Token types above 100 do not fit a byte with LOOKAHEAD; the table stores them offset. */
+const tok = (x: number): number => x - 100 + 0x40;
+
+/** Strings and numbers (json_lexer[] IN_DQ_STRING ... IN_NEG_NONZERO_NUMBER). */
+function valueStates(set: TableSetter): void {
+  const one = (s: number, c: string, v: number): void => set(s, code(c), code(c), v);
+  const terminal = (s: number, t: number): void => set(s, 0, 0xff, t | LOOKAHEAD);
   for (const [esc, str, q] of [[IN_DQ_STRING_ESCAPE, IN_DQ_STRING, '"'], [IN_SQ_STRING_ESCAPE, IN_SQ_STRING, "'"]] as const) {
     // Any printable byte may follow a backslash here; the parser rejects bad escapes.
     set(esc, 0x20, 0xfd, str);
@@ -59,35 +58,39 @@ function buildTable(): Uint8Array {
     one(str, q, tok(TokenType.STRING));
   }
   terminal(IN_ZERO, tok(TokenType.INTEGER));
-  set(IN_ZERO, ch('0'), ch('9'), 0);
+  set(IN_ZERO, code('0'), code('9'), 0);
   one(IN_ZERO, '.', IN_MANTISSA);
   terminal(IN_DIGITS, tok(TokenType.FLOAT));
-  set(IN_DIGITS, ch('0'), ch('9'), IN_DIGITS);
+  set(IN_DIGITS, code('0'), code('9'), IN_DIGITS);
   one(IN_EXP_E, '-', IN_SIGN);
   one(IN_EXP_E, '+', IN_SIGN);
-  set(IN_EXP_E, ch('0'), ch('9'), IN_DIGITS);
-  set(IN_SIGN, ch('0'), ch('9'), IN_DIGITS);
+  set(IN_EXP_E, code('0'), code('9'), IN_DIGITS);
+  set(IN_SIGN, code('0'), code('9'), IN_DIGITS);
   terminal(IN_MANTISSA_DIGITS, tok(TokenType.FLOAT));
-  set(IN_MANTISSA_DIGITS, ch('0'), ch('9'), IN_MANTISSA_DIGITS);
+  set(IN_MANTISSA_DIGITS, code('0'), code('9'), IN_MANTISSA_DIGITS);
   one(IN_MANTISSA_DIGITS, 'e', IN_EXP_E);
   one(IN_MANTISSA_DIGITS, 'E', IN_EXP_E);
-  set(IN_MANTISSA, ch('0'), ch('9'), IN_MANTISSA_DIGITS);
+  set(IN_MANTISSA, code('0'), code('9'), IN_MANTISSA_DIGITS);
   terminal(IN_NONZERO_NUMBER, tok(TokenType.INTEGER));
-  set(IN_NONZERO_NUMBER, ch('0'), ch('9'), IN_NONZERO_NUMBER);
+  set(IN_NONZERO_NUMBER, code('0'), code('9'), IN_NONZERO_NUMBER);
   one(IN_NONZERO_NUMBER, 'e', IN_EXP_E);
   one(IN_NONZERO_NUMBER, 'E', IN_EXP_E);
   one(IN_NONZERO_NUMBER, '.', IN_MANTISSA);
   one(IN_NEG_NONZERO_NUMBER, '0', IN_ZERO);
-  set(IN_NEG_NONZERO_NUMBER, ch('1'), ch('9'), IN_NONZERO_NUMBER);
-  terminal(IN_KEYWORD, tok(TokenType.KEYWORD));
-  set(IN_KEYWORD, ch('a'), ch('z'), IN_KEYWORD);
-  terminal(IN_WHITESPACE, tok(TokenType.SKIP));
-  for (const c of ' \t\r\n') one(IN_WHITESPACE, c, IN_WHITESPACE);
+  set(IN_NEG_NONZERO_NUMBER, code('1'), code('9'), IN_NONZERO_NUMBER);
+}
 
+/** Keywords, whitespace, the start state and error recovery. */
+function controlStates(set: TableSetter): void {
+  const one = (s: number, c: string, v: number): void => set(s, code(c), code(c), v);
+  set(IN_KEYWORD, 0, 0xff, tok(TokenType.KEYWORD) | LOOKAHEAD);
+  set(IN_KEYWORD, code('a'), code('z'), IN_KEYWORD);
+  set(IN_WHITESPACE, 0, 0xff, tok(TokenType.SKIP) | LOOKAHEAD);
+  for (const c of ' \t\r\n') one(IN_WHITESPACE, c, IN_WHITESPACE);
   one(IN_START, '"', IN_DQ_STRING);
   one(IN_START, "'", IN_SQ_STRING);
   one(IN_START, '0', IN_ZERO);
-  set(IN_START, ch('1'), ch('9'), IN_NONZERO_NUMBER);
+  set(IN_START, code('1'), code('9'), IN_NONZERO_NUMBER);
   one(IN_START, '-', IN_NEG_NONZERO_NUMBER);
   one(IN_START, '{', tok(TokenType.LCURLY));
   one(IN_START, '}', tok(TokenType.RCURLY));
@@ -95,9 +98,8 @@ function buildTable(): Uint8Array {
   one(IN_START, ']', tok(TokenType.RSQUARE));
   one(IN_START, ',', tok(TokenType.COMMA));
   one(IN_START, ':', tok(TokenType.COLON));
-  set(IN_START, ch('a'), ch('z'), IN_KEYWORD);
+  set(IN_START, code('a'), code('z'), IN_KEYWORD);
   for (const c of ' \t\r\n') one(IN_START, c, IN_WHITESPACE);
-
   // Recovery: skip until a structural character, a control character other
   // than '\t', or the impossible bytes 0xFE/0xFF (QMP spec: clients send one to resync).
   set(IN_RECOVERY, 0, 0x1f, IN_START | LOOKAHEAD);
@@ -106,6 +108,13 @@ function buildTable(): Uint8Array {
   one(IN_RECOVERY, '\t', IN_RECOVERY);
   // Every structural character resynchronises, ':' and ',' included (checked against QEMU 7.2).
   for (const c of '[]{}:,') one(IN_RECOVERY, c, IN_START | LOOKAHEAD);
+}
+
+function buildTable(): Uint8Array {
+  const t = new Uint8Array(STATES * 256); // default 0 = JSON_ERROR
+  const set: TableSetter = (s, from, to, v) => t.fill(v, s * 256 + from, s * 256 + to + 1);
+  valueStates(set);
+  controlStates(set);
   return t;
 }
 

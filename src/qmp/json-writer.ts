@@ -2,8 +2,6 @@
 // QDict member order (qobject/qdict.c tdb_hash, 512 buckets), separators ", "
 // and ": ", ASCII-only strings with upper-case \uXXXX, %.17g doubles, pretty mode.
 
-import { modUtf8Codepoint } from './mod-utf8.js';
-
 /** A JSON number that QEMU holds as a double (a JSON_FLOAT, or an integer beyond uint64). */
 export class JsonFloat {
   readonly #value: number;
@@ -92,19 +90,6 @@ export function quoteString(s: string): string {
     else out += ch;
   }
   return `${out}"`;
-}
-
-/** Raw bytes (e.g. a stray token) quoted as QEMU would after storing them in a QString. */
-export function quoteBytes(bytes: Uint8Array): string {
-  let s = '';
-  let end = bytes.indexOf(0);
-  if (end < 0) end = bytes.length;
-  for (let p = 0; p < end; ) {
-    const [cp, next] = modUtf8Codepoint(bytes, p, end);
-    s += String.fromCodePoint(cp < 0 ? 0xfffd : cp);
-    p = next;
-  }
-  return quoteString(s);
 }
 
 function newline(depth: number): string {
