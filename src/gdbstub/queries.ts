@@ -65,7 +65,8 @@ function simpleQuery(s: string, env: QueryEnv): string | undefined {
   const t = env.target;
   switch (s) {
     case 'qC':
-      return 'QC' + t.threadId(t.gCpu);
+      // QEMU answers the first thread of the current process, whatever Hg selected.
+      return 'QC' + t.threadId(0);
     case 'qAttached':
     case 'qAttached:1':
       return '1';
@@ -100,7 +101,8 @@ export async function handleQuery(s: string, env: QueryEnv): Promise<void> {
   if (s.startsWith('qRcmd,')) return qRcmd(s.slice(6), env);
   if (s.startsWith('Qqemu.sstep=')) {
     const v = parseInt(s.slice(12), 16);
-    if (Number.isNaN(v)) return env.send('E22');
+    // SSTEP_ENABLE | SSTEP_NOIRQ | SSTEP_NOTIMER are all QEMU's TCG supports.
+    if (Number.isNaN(v) || (v & ~0x7) !== 0) return env.send('E22');
     env.target.sstepFlags = v;
     return env.send('OK');
   }

@@ -81,7 +81,10 @@ describe('GdbSession threads and registers', () => {
     machine.cpus[1]!.gpr.rax = 0x1234n;
     expect(await ask('Hgp01.02')).toEqual(['OK']);
     expect(await ask('p0')).toEqual(['3412000000000000']);
-    expect(await ask('qC')).toEqual(['QCp01.02']);
+    expect(await ask('qC')).toEqual(['QCp01.01']); // QEMU: first thread of the process
+    expect(await ask('Qqemu.sstep=1')).toEqual(['OK']);
+    expect(await ask('qqemu.sstep')).toEqual(['0x1']);
+    expect(await ask('Qqemu.sstep=8')).toEqual(['E22']);
     expect(await ask('Hgp01.09')).toEqual(['E22']);
     const hex = Buffer.from(`CPU#1 [running]`).toString('hex');
     expect(await ask('qThreadExtraInfo,p01.02')).toEqual([hex]);
