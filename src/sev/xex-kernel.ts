@@ -83,44 +83,26 @@ const WHITEN = body([[2, T_I64], [1, T_I32], [1, T_I64]], [
   0x0c, 0, 0x0b, 0x0b,
 ]);
 
-// tweaks(t): t[16j..16j+16) = t[0..16) * alpha^j for j = 1..255 (little-endian, x^128 = x^7+x^2+x+1).
-const TWEAKS = body([[2, T_I64], [1, T_I32], [1, T_I64]], [
-  ...get(0), ...I64_LOAD(0), ...set(1),
-  ...get(0), ...I64_LOAD(8), ...set(2),
-  ...get(0), 0x41, 16, 0x6a, ...set(3),
-  0x02, 0x40, 0x03, 0x40,
-  ...get(3), ...get(0), 0x41, 0x80, 0x20, 0x6a, 0x4f, 0x0d, 1, // p >= t + 4096: break
-  ...get(1), 0x42, 1, 0x86, ...get(2), 0x42, 0x3f, 0x88, 0x42, 0x87, 0x01, 0x7e, 0x85, ...set(4), // lo' = lo<<1 ^ (hi>>63)*0x87
-  ...get(2), 0x42, 1, 0x86, ...get(1), 0x42, 0x3f, 0x88, 0x84, ...set(2), // hi' = hi<<1 | lo>>63
-  ...get(4), ...set(1),
-  ...get(3), ...get(1), ...I64_STORE(0),
-  ...get(3), ...get(2), ...I64_STORE(8),
-  ...get(3), 0x41, 16, 0x6a, ...set(3),
-  0x0c, 0, 0x0b, 0x0b,
-]);
 
 const MODULE = Uint8Array.from([
   0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
   ...section(1, vec([
     [0x60, ...vec([[T_I32], [T_I32], [T_I32], [T_I32]]), 0],
-    [0x60, ...vec([[T_I32]]), 0],
     [0x60, ...vec([[T_I32], [T_I32]]), 0],
   ])),
-  ...section(3, vec([[0], [1], [2]])),
+  ...section(3, vec([[0], [1]])),
   ...section(5, vec([[0x00, 1]])),
   ...section(7, vec([
     [3, ...Buffer.from('mem'), 0x02, 0],
     [4, ...Buffer.from('xor3'), 0x00, 0],
-    [6, ...Buffer.from('tweaks'), 0x00, 1],
-    [6, ...Buffer.from('whiten'), 0x00, 2],
+    [6, ...Buffer.from('whiten'), 0x00, 1],
   ])),
-  ...section(10, vec([XOR3, TWEAKS, WHITEN])),
+  ...section(10, vec([XOR3, WHITEN])),
 ]);
 
 export interface XexKernel {
   readonly mem: Uint8Array;
   xor3(dst: number, a: number, b: number, n: number): void;
-  tweaks(t: number): void;
   whiten(t: number, w: number): void;
 }
 
@@ -135,5 +117,5 @@ const compiled = new WA.Module(MODULE);
 /** A fresh kernel instance with its own memory (one per cipher: no sharing of tweak state). */
 export function createXexKernel(): XexKernel {
   const e = new WA.Instance(compiled).exports as Omit<XexKernel, 'mem'> & { mem: { buffer: ArrayBuffer } };
-  return { mem: new Uint8Array(e.mem.buffer), xor3: e.xor3, tweaks: e.tweaks, whiten: e.whiten };
+  return { mem: new Uint8Array(e.mem.buffer), xor3: e.xor3, whiten: e.whiten };
 }
