@@ -107,7 +107,8 @@ export class GdbTarget {
       case 'H':
         return this.setThread(rest);
       case 'T':
-        return typeof this.parseThread(rest) === 'number' ? 'OK' : 'E22';
+        // Thread alive: 0 and -1 resolve to the first CPU in QEMU, so they are alive too.
+        return this.parseThread(rest) === undefined ? 'E22' : 'OK';
       case 'Z':
       case 'z':
         return this.breakpoint(c === 'Z', rest);
