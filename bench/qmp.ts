@@ -119,8 +119,14 @@ async function startCgmon(dir: string): Promise<{ path: string; child: ChildProc
   const path = join(dir, 'cgmon.sock');
   const dump = join(GOLDEN, 'scenarios', 'd-lm4', 'dump.elf.gz');
   const args = [join(REPO, 'dist', 'src', 'cli.js'), '-nodefaults', ...(existsSync(dump) ? ['-load-dump', dump] : []), '-qmp', `unix:${path},server=on,wait=off`];
-  const child = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'ignore'] });
-  await waitForSocket(path, child);
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr?.on('data', (b: Buffer) => (stderr += b.toString()));
+  try {
+    await waitForSocket(path, child);
+  } catch (e) {
+    throw new Error(`${(e as Error).message}: ${stderr.trim()}`);
+  }
   return { path, child };
 }
 
