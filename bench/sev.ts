@@ -89,6 +89,7 @@ async function bulkRead(r: BenchReporter, sev: { m: Machine; ops: MemoryDebugOps
     for (let off = 0; off < SPAN; off += chunk.length) cpuMemoryRwDebug(sev.ops, cpu, VA + BigInt(off), chunk, false);
   }, 500));
   r.metric('SEV virtual read (sev-guest-debug)', virtSev, 'MB/s', { baseline: base, target: '>= 0.5x' });
+  r.metric('SEV virtual read, same path as plaintext', virtSev, 'MB/s', { baseline: { name: 'plaintext virtual read', value: virtPlain } });
   const dir = mkdtempSync(join(tmpdir(), 'cgmon-bench-sev-'));
   try {
     const timeCmd = async (name: string, ctx: ReturnType<typeof makeContext>, val: bigint): Promise<number> => {
