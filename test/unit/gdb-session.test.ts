@@ -203,3 +203,31 @@ describe('GdbSession run control', () => {
     expect(await ask('qRcmd,zz')).toEqual(['E22']);
   });
 });
+
+describe('GdbSession robustness', () => {
+  it('survives random garbage in random splits and then answers a good packet', async () => {
+    let x = 12345;
+    const rnd = (n: number): number => ((x = (Math.imul(x, 1103515245) + 12345) >>> 0) % n);
+    for (let round = 0; round < 30; round++) {
+      const { s, raw, ask } = setup();
+      const junk = Buffer.alloc(2000);
+      for (let i = 0; i < junk.length; i++) {
+        // Mostly packet-ish bytes so many well-formed-but-odd packets get through.
+        const pick = rnd(10);
+        junk[i] = pick < 3 ? '$#}*+-'.charCodeAt(rnd(6)) : pick < 8 ? 'mMgGpPXZzqQvHTcsDk?0123456789abcdef,:;'.charCodeAt(rnd(38)) : rnd(256);
+      }
+      for (let at = 0; at < junk.length; ) {
+        const n = 1 + rnd(64);
+        s.feed(junk.subarray(at, at + n));
+        at += n;
+      }
+      await s.idle();
+      raw();
+      // Close any half-open packet, then a good request must get its answer.
+      s.feed(Buffer.from('#00'));
+      await s.idle();
+      raw();
+      expect(await ask('qqemu.sstepbits'), `round ${round}`).toContain('ENABLE=1,NOIRQ=2,NOTIMER=4');
+    }
+  });
+});
