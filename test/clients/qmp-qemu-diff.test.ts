@@ -108,10 +108,20 @@ function randomInputs(seed: number, n: number): string[] {
   return out;
 }
 
-async function transcript(path: string, inputs: readonly string[] = INPUTS, pretty = false): Promise<string[]> {
+/** Before negotiation, then with oob enabled. */
+const NEGOTIATION: string[] = [
+  '{"execute":"query-status","id":1}', '{"execute":"no-such"}', '[1]', '{"foo":1}', '{"exec-oob":"migrate-pause"}', '{"execute":"stop"}',
+  '{"execute":"qmp_capabilities","arguments":{"enable":["bogus"]}}', '{"execute":"qmp_capabilities","arguments":{"bogus":1}}',
+  '{"execute":"qmp_capabilities","arguments":{"enable":["oob"],"x":1}}', '{"execute":"qmp_capabilities","arguments":{"enable":"oob"}}',
+  '{"execute":"qmp_capabilities","arguments":{"enable":["oob"]},"id":"cap"}',
+  '{"exec-oob":"query-status","id":"o"}', '{"exec-oob":"migrate-pause"}', '{"execute":"migrate-pause","exec-oob":"migrate-pause"}',
+  '{"exec-oob":1}', '{"exec-oob":"no-such","id":2}', '{"execute":"qmp_capabilities"}', '{"execute":"qmp_capabilities","arguments":{"enable":[1]}}',
+];
+
+async function transcript(path: string, inputs: readonly string[] = INPUTS, pretty = false, negotiate = true): Promise<string[]> {
   const c = await RawClient.connect(path);
   // Greeting and negotiation, then each input followed by a resync byte and a sync command.
-  c.send('{"execute":"qmp_capabilities"}\n');
+  if (negotiate) c.send('{"execute":"qmp_capabilities"}\n');
   const out = [await c.sync('g', pretty), ''];
   for (let i = 0; i < inputs.length; i++) {
     c.send(inputs[i]!);
@@ -129,6 +139,14 @@ describe.skipIf(!available)('cgmon vs QEMU 7.2 on the same raw input', () => {
     const diffs = want.flatMap((w, i) => (got[i] === w ? [] : [`${i < 2 ? 'greeting/negotiation' : JSON.stringify(INPUTS[i - 2])}\n  qemu:  ${JSON.stringify(w)}\n  cgmon: ${JSON.stringify(got[i])}`]));
     expect(diffs.join('\n')).toBe('');
     expect(want).toHaveLength(INPUTS.length + 2);
+  }, 60_000);
+
+  it('answers the negotiation and oob battery with the same bytes', async () => {
+    const want = await transcript(qemuSock, NEGOTIATION, false, false);
+    const got = await transcript(cg!.path, NEGOTIATION, false, false);
+    const diffs = want.flatMap((w, i) => (got[i] === w ? [] : [`${i < 2 ? 'greeting' : JSON.stringify(NEGOTIATION[i - 2])}\n  qemu:  ${JSON.stringify(w)}\n  cgmon: ${JSON.stringify(got[i])}`]));
+    expect(diffs.join('\n')).toBe('');
+    expect(want.join('')).toContain('"id": "cap"');
   }, 60_000);
 
   it('answers every input with the same bytes in pretty mode', async () => {
