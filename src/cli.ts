@@ -274,11 +274,13 @@ async function serve(opts: CliOptions, machine: Machine, ops: MemoryDebugOps): P
     // HMP consoles: -monitor / -chardev+-mon, or telnet:127.0.0.1:4445 (+ stdio on a terminal) by default
     const hmp = defaults ? defaultHmpEndpoints(process.stdin.isTTY === true) : hmpEndpoints(opts.monitor, opts.chardev, opts.mon);
     listeners.push(...(await startHmpConsoles(hmp, { base: ctx })));
-    // -gdb DEV / -s, or tcp:127.0.0.1:1234 by default (QEMU keeps one stub: the last one wins)
+    // -gdb DEV / -s, or tcp:127.0.0.1:1234 by default; QEMU keeps one stub, so the
+    // last -gdb wins, and `-gdb none` means no stub.
     listeners.push({ close: () => gdb.close() });
-    for (const dev of defaults ? ['tcp:127.0.0.1:1234'] : opts.gdb) {
-      await gdb.start(dev).catch((e: unknown) => {
-        throw new CgmonError(`-gdb ${dev}: ${(e as Error).message}`, 'bad-option');
+    const gdbDevice = defaults ? 'tcp:127.0.0.1:1234' : opts.gdb[opts.gdb.length - 1];
+    if (gdbDevice !== undefined && gdbDevice !== 'none') {
+      await gdb.start(gdbDevice).catch((e: unknown) => {
+        throw new CgmonError(`-gdb ${gdbDevice}: ${(e as Error).message}`, 'bad-option');
       });
     }
   } catch (e) {
