@@ -7,7 +7,10 @@ import { readFileSync } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
 import { createHash } from 'node:crypto';
 import { loadDump } from '../../src/machine/load-dump.js';
-import { DefaultDebugOps } from '../../src/debug/index.js';
+import { DefaultDebugOps, createDebugOps } from '../../src/debug/index.js';
+import { createObject } from '../../src/machine/objects.js';
+import { parseKeyValues } from '../../src/options.js';
+import '../../src/sev/index.js';
 import { makeContext } from '../../src/commands/context.js';
 import { HmpExecutor } from '../../src/hmp/executor.js';
 import { goldenPath } from '../helpers/golden.js';
@@ -49,5 +52,14 @@ describe('golden big guest', () => {
     if (out !== want) expect(firstDiff(out, want)).toBe('');
     expect(out.split('\r\n').length - 1).toBe(capture.info_mem.lines);
     expect(sha(out)).toBe(capture.info_mem.sha256);
+  });
+
+  it('prints the same info tlb and info mem for big launched as a SEV guest (cbitpos 47, sev-guest-debug)', async () => {
+    const m = loadDump(readFileSync(goldenPath('big', 'dump.elf.gz')), { debug: 'sev-guest-debug', confidentialGuestSupport: 'sev0' });
+    createObject(m, parseKeyValues('sev-guest,id=sev0,policy=0x0,cbitpos=47,reduced-phys-bits=1', 'qom-type'));
+    m.confidentialGuest()!.launch(m);
+    const sev = new HmpExecutor(makeContext(m, createDebugOps(m), { quit: () => undefined }));
+    expect(sha(await sev.run('info tlb'))).toBe(capture.info_tlb.sha256);
+    expect(sha(await sev.run('info mem'))).toBe(capture.info_mem.sha256);
   });
 });
