@@ -78,10 +78,8 @@ export class HmpExecutor {
     const cmd = findCommand(table, name);
     if (!cmd) return `unknown command: '${line.slice(0, p)}'\n`;
     while (isSpace(line[p])) p++;
-    if (cmd.subTable && p < line.length) {
-      const sub = this.parseCommand(line, p, cmd.subTable);
-      return sub;
-    }
+    // `info` with a sub-command name: resolve it in the sub-table (QEMU recurses too).
+    if (cmd.subTable && p < line.length) return this.parseCommand(line, p, cmd.subTable);
     return { cmd, argsPos: p };
   }
 
