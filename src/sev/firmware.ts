@@ -112,16 +112,27 @@ export class SevFirmware {
     if (!states.includes(g.state)) fwFail(command, 'INVALID_GUEST_STATE');
   }
 
-  /** Encrypt whole pages in place with the VEK and extend the launch digest. */
-  private encryptPages(g: GuestContext, gpa: bigint, len: number, command: string): void {
+  /** Encrypt whole pages in place with the VEK; launched data also extends the launch digest. */
+  private encryptPages(g: GuestContext, gpa: bigint, len: number, command: string, measure = true): void {
     const buf = new Uint8Array(PAGE);
     for (let a = gpa; a < gpa + BigInt(len); a += BigInt(PAGE)) {
       const p = g.memory.page(a);
       if (!p) fwFail(command, 'INVALID_ADDRESS');
-      g.ld.update(p);
+      if (measure) g.ld.update(p);
       g.vek.encryptPage(a, p, buf);
       g.memory.writePage(a, buf);
     }
+  }
+
+  /**
+   * Not a firmware command: the guest clearing its own memory with C-bit stores
+   * right after launch (the memory controller encrypts with the VEK). Modelled
+   * here so untouched RAM decrypts to zeros, as it would in a booted guest.
+   */
+  guestInitialise(handle: number, gpa: bigint, len: number): void {
+    const g = this.guest(handle, 'GUEST_STATUS');
+    if ((gpa & 0xfffn) !== 0n || len % PAGE !== 0) fwFail('GUEST_STATUS', 'INVALID_PARAM');
+    this.encryptPages(g, gpa, len, 'GUEST_STATUS', false);
   }
 
   /** LAUNCH_UPDATE_DATA: measure and encrypt [gpa, gpa+len) in place (page-aligned in this model). */

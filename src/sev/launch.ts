@@ -60,20 +60,31 @@ export function setCbits(machine: Machine, cbit: bigint): void {
   }
 }
 
-/** Contiguous runs of private RAM pages to launch, in ascending order. */
-export function* privateRuns(machine: Machine): Generator<{ base: bigint; size: number }> {
+export interface LaunchRun {
+  readonly base: bigint;
+  readonly size: number;
+  /** Pages the image wrote (measured); the rest is memory the guest initialises itself. */
+  readonly image: boolean;
+}
+
+/** Contiguous runs of private RAM pages, in ascending order, split by whether the image touched them. */
+export function* privateRuns(machine: Machine): Generator<LaunchRun> {
   const full = machine.ram.size <= FULL_LAUNCH_LIMIT;
   for (const r of machine.regions()) {
     if (r.kind !== 'ram') continue;
     let runStart = -1;
+    let runImage = false;
     for (let off = 0; off <= r.size; off += PAGE) {
-      const gpa = r.base + BigInt(off);
-      const take =
-        off < r.size && (full || r.ram.isAllocated(r.ramOffset + off)) && !isSharedRange(machine, gpa, PAGE);
-      if (take && runStart < 0) runStart = off;
-      if (!take && runStart >= 0) {
-        yield { base: r.base + BigInt(runStart), size: off - runStart };
+      const inside = off < r.size && !isSharedRange(machine, r.base + BigInt(off), PAGE);
+      const image = inside && r.ram.isAllocated(r.ramOffset + off);
+      const take = inside && (full || image);
+      if (runStart >= 0 && (!take || image !== runImage)) {
+        yield { base: r.base + BigInt(runStart), size: off - runStart, image: runImage };
         runStart = -1;
+      }
+      if (take && runStart < 0) {
+        runStart = off;
+        runImage = image;
       }
     }
   }
@@ -92,7 +103,10 @@ export function launchSev(machine: Machine, fw: SevFirmware, p: GuestPolicy, cbi
   setCbits(machine, cbit);
   const memory = new RamPages(machine.memory);
   const handle = fw.launchStart(p.policy, memory);
-  for (const run of [...privateRuns(machine)]) fw.launchUpdateData(handle, run.base, run.size);
+  for (const run of [...privateRuns(machine)]) {
+    if (run.image) fw.launchUpdateData(handle, run.base, run.size);
+    else fw.guestInitialise(handle, run.base, run.size);
+  }
   if (registersProtected(p)) launchVmsas(machine, fw, handle, false);
   fw.launchMeasure(handle);
   return { kvm: new KvmSev(fw, handle, 'sev', memory), privateStore: undefined };
@@ -115,7 +129,8 @@ export function launchSnp(machine: Machine, fw: SevFirmware, p: GuestPolicy, cbi
       store.write(ramOff + off, page);
       machine.ram.write(ramOff + off, zero);
     }
-    fw.snpLaunchUpdate(handle, run.base, run.size);
+    if (run.image) fw.snpLaunchUpdate(handle, run.base, run.size);
+    else fw.guestInitialise(handle, run.base, run.size);
   }
   launchVmsas(machine, fw, handle, true);
   return { kvm: new KvmSev(fw, handle, 'sev-snp', memory), privateStore: store };
