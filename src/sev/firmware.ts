@@ -43,6 +43,8 @@ export interface GuestContext {
   measurement?: Uint8Array;
   /** Encrypted VMSA page per vCPU (SEV-ES, SNP). */
   readonly vmsa: Map<number, Uint8Array>;
+  /** Bumped whenever a vCPU's VMSA is (re)written, so callers can tell a decoded copy is current. */
+  vmsaGeneration: number;
 }
 
 function aligned16(a: bigint | number): boolean {
@@ -85,7 +87,7 @@ export class SevFirmware {
     const g: GuestContext = {
       handle: this.nextHandle++, asid, kind, policy, debuggable: debugAllowed({ kind, policy }), memory, state: 'launch-update',
       vek: new XexCipher(randomBytes(XEX_KEY_SIZE)), tik: randomBytes(16), tek: randomBytes(16),
-      ld: createHash('sha256'), vmsa: new Map(),
+      ld: createHash('sha256'), vmsa: new Map(), vmsaGeneration: 0,
     };
     this.guests.set(g.handle, g);
     return g;
@@ -159,6 +161,12 @@ export class SevFirmware {
     const enc = new Uint8Array(PAGE);
     g.vek.encryptPage(this.vmsaSpa(g, vcpu), vmsa, enc);
     g.vmsa.set(vcpu, enc);
+    g.vmsaGeneration++;
+  }
+
+  /** Generation of the guest's VMSAs (changes on every VMSA write); -1 for a bad handle. */
+  vmsaGeneration(handle: number): number {
+    return this.guests.get(handle)?.vmsaGeneration ?? -1;
   }
 
   /** LAUNCH_MEASURE: HMAC(0x04 || API_MAJOR || API_MINOR || BUILD || POLICY || LD || MNONCE; TIK) || MNONCE. */
@@ -325,6 +333,7 @@ export class SevFirmware {
     const enc = new Uint8Array(PAGE);
     g.vek.encryptPage(this.vmsaSpa(g, vcpu), vmsa, enc);
     g.vmsa.set(vcpu, enc);
+    g.vmsaGeneration++;
   }
 
   // ---- SEV-SNP ----

@@ -4,7 +4,8 @@
 // goes through KVM's DBG_DECRYPT/DBG_ENCRYPT (SNP: SNP_DBG_*); pteMask strips
 // the C-bit; SEV-ES/SNP registers come from the decrypted VMSA.
 
-import { ALL_ONES, DefaultDebugOps, type CpuStateResult } from '../debug/ops.js';
+import { ALL_ONES, DefaultDebugOps, isFault, type CpuStateResult, type TranslateResult } from '../debug/ops.js';
+import { translateVa, type PagingRegs } from '../debug/walker.js';
 import type { X86CpuState } from '../machine/cpu.js';
 import type { Machine } from '../machine/machine.js';
 import { MEMTX_OK, memFault, type MemTxAttrs, type MemTxResult } from '../machine/memattrs.js';
@@ -19,6 +20,7 @@ export class SevGuestDebug extends DefaultDebugOps {
   override readonly name = 'sev-guest-debug';
   readonly guest: SevGuest | undefined;
   private readonly mask: bigint;
+  private readonly paging = new Map<number, { gen: number; regs: PagingRegs }>();
 
   constructor(machine: Machine) {
     super(machine);
@@ -47,6 +49,27 @@ export class SevGuestDebug extends DefaultDebugOps {
       if (isCgmonError(e)) return memFault('device', 0n, e.message);
       throw e;
     }
+  }
+
+  /**
+   * Translation needs only CR0/CR3/CR4/EFER: on SEV-ES/SNP keep them per vCPU,
+   * tagged with the firmware's VMSA generation, instead of decrypting the VMSA
+   * for every page of a bulk read. Used only while the firmware would still
+   * accept a debug command and no VMSA has been rewritten since.
+   */
+  override translate(cpu: X86CpuState, va: bigint): TranslateResult {
+    const g = this.guest;
+    if (!g?.isLaunched || !registersProtected(g)) return super.translate(cpu, va);
+    const fw = g.firmware!;
+    const gen = fw.vmsaGeneration(g.handle);
+    let hit = this.paging.get(cpu.index);
+    if (!hit || hit.gen !== gen || !fw.debugUsable(g.handle)) {
+      const s = this.cpuState(cpu);
+      if (isFault(s)) return s;
+      hit = { gen, regs: { cr0: s.cr0, cr3: s.cr3, cr4: s.cr4, efer: s.efer } };
+      this.paging.set(cpu.index, hit);
+    }
+    return translateVa(this, hit.regs, va);
   }
 
   override setCpuState(cpu: X86CpuState, state: X86CpuState): MemTxResult {

@@ -73,6 +73,19 @@ describe('SEV-ES with debugging allowed (policy 0x4)', () => {
     expect(!isFault(again) && again.gpr.rax).toBe(0x1234n);
     expect(m.cpus[0]!.gpr.rax).toBe(0n);
   });
+
+  it('follows a CR3 written through the VMSA on the next translation', () => {
+    expect(isFault(ops.translate(m.cpus[0]!, 0x400000n))).toBe(true);
+    const k = ops.cpuState(m.cpus[0]!);
+    const u = ops.cpuState(m.cpus[1]!);
+    if (isFault(k) || isFault(u)) throw new Error('registers refused');
+    const kernelCr3 = k.cr3;
+    expect(ops.setCpuState(m.cpus[0]!, { ...k, cr3: u.cr3 }).ok).toBe(true);
+    const t = ops.translate(m.cpus[0]!, 0x400000n);
+    expect(!isFault(t) && t.pa).toBe(DEMO.userPhys);
+    expect(ops.setCpuState(m.cpus[0]!, { ...k, cr3: kernelCr3 }).ok).toBe(true);
+    expect(isFault(ops.translate(m.cpus[0]!, 0x400000n))).toBe(true);
+  });
 });
 
 describe('SEV-SNP with DEBUG (policy 0xb0000)', () => {
