@@ -38,24 +38,42 @@ export function put16n(buf: Uint8Array, at: number, v: number): void {
   put8(buf, at + 8, (v - hi * 4294967296) >>> 0);
 }
 
+/** Little-endian byte pairs: HEX_PAIRS[b] writes b's two hex digits with one 16-bit store. */
+const HEX_PAIRS = Uint16Array.from({ length: 256 }, (_, b) => HEX_BYTES[b >> 4]! | (HEX_BYTES[b & 15]! << 8));
+
+/** Write 8 hex digits of a uint32 at 16-bit index `i` (byte offset 2*i). */
+export function put8w(w: Uint16Array, i: number, n: number): void {
+  w[i] = HEX_PAIRS[n >>> 24]!;
+  w[i + 1] = HEX_PAIRS[(n >>> 16) & 0xff]!;
+  w[i + 2] = HEX_PAIRS[(n >>> 8) & 0xff]!;
+  w[i + 3] = HEX_PAIRS[n & 0xff]!;
+}
+
+const CHUNK_LINES = 65536;
+
 /**
- * Output made of fixed-size lines written straight into one growing byte
- * buffer and decoded once (latin1): no per-line strings for the GC.
+ * Output made of fixed-size lines written straight into byte chunks and
+ * decoded once (latin1): no per-line strings for the GC, no regrowth copies.
+ * `buf`/`words` are the current chunk; line sizes must be even for `words`.
  */
 export class FixedLines {
   buf: Uint8Array;
-  used = 0;
+  words: Uint16Array;
+  private used = 0;
+  private readonly full: Uint8Array[] = [];
 
   constructor(private readonly lineSize: number) {
-    this.buf = new Uint8Array(lineSize * 1024);
+    this.buf = new Uint8Array(lineSize * 256);
+    this.words = new Uint16Array(this.buf.buffer);
   }
 
-  /** Offset of a new line's first byte (the caller fills lineSize bytes). */
+  /** Byte offset in `buf` of a new line (the caller fills lineSize bytes). */
   reserve(): number {
     if (this.used + this.lineSize > this.buf.length) {
-      const bigger = new Uint8Array(this.buf.length * 2);
-      bigger.set(this.buf.subarray(0, this.used));
-      this.buf = bigger;
+      this.full.push(this.buf);
+      this.buf = new Uint8Array(this.lineSize * CHUNK_LINES);
+      this.words = new Uint16Array(this.buf.buffer);
+      this.used = 0;
     }
     const at = this.used;
     this.used += this.lineSize;
@@ -63,6 +81,7 @@ export class FixedLines {
   }
 
   toString(): string {
-    return Buffer.from(this.buf.buffer, this.buf.byteOffset, this.used).toString('latin1');
+    const parts = [...this.full, this.buf.subarray(0, this.used)];
+    return Buffer.concat(parts).toString('latin1');
   }
 }

@@ -7,7 +7,7 @@
 import { debugCpuState, visitPageTableLeaves } from '../commands/guest-memory.js';
 import { CR0_PG, pagingMode, type PagingMode } from '../machine/cpu.js';
 import type { HmpCall, HmpOutput } from './types.js';
-import { FixedLines, put16n, put8 } from './hex.js';
+import { FixedLines, put8w } from './hex.js';
 
 /** print_pte's mask as [hi, lo] 32-bit words, by mode and leaf size. */
 function printMask(mode: PagingMode, size: number): [number, number] {
@@ -25,14 +25,16 @@ function printMask(mode: PagingMode, size: number): [number, number] {
 
 const LINE = 46; // 16 + ": " + 16 + " " + 9 flags + "\r\n"
 
-/** The 8 flag letters for bits 8..1 (G P D A C T U W), by low 9 bits. */
-const FLAGS: Uint8Array[] = Array.from({ length: 512 }, (_, v) =>
-  Uint8Array.from(
-    [v & 0x100 ? 'G' : '-', v & 0x80 ? 'P' : '-', v & 0x40 ? 'D' : '-', v & 0x20 ? 'A' : '-',
-      v & 0x10 ? 'C' : '-', v & 0x08 ? 'T' : '-', v & 0x04 ? 'U' : '-', v & 0x02 ? 'W' : '-'],
-    (c) => c.charCodeAt(0),
-  ),
-);
+/** The 8 flag letters for bits 8..1 (G P D A C T U W) as four 16-bit stores, by low 9 bits. */
+const FLAGS = new Uint16Array(512 * 4);
+for (let v = 0; v < 512; v++) {
+  const c = [0x100, 0x80, 0x40, 0x20, 0x10, 0x08, 0x04, 0x02].map((bit, k) => (v & bit ? 'GPDACTUW'.charCodeAt(k) : 0x2d));
+  for (let k = 0; k < 4; k++) FLAGS[v * 4 + k] = c[2 * k]! | (c[2 * k + 1]! << 8);
+}
+const COLON_SPACE = 0x3a | (0x20 << 8);
+const SPACE_X = 0x20 | (0x58 << 8);
+const SPACE_DASH = 0x20 | (0x2d << 8);
+const CRLF = 0x0d | (0x0a << 8);
 
 /** Guard shared with info mem: `No CPU available` / `PG disabled`. */
 export function pagingGuard(call: HmpCall): PagingMode | string {
@@ -49,23 +51,31 @@ export function hmpInfoTlb(call: HmpCall): HmpOutput {
   // addr_canonical: la57 sign-extends from bit 56, every other mode from bit 47.
   const signBit = mode === 'la57' ? 2 ** 56 : 2 ** 47;
   const out = new FixedLines(LINE);
+  const m4k = printMask(mode, 4096);
+  const mBig = printMask(mode, 2 << 20);
+  const m1g = printMask(mode, 1 << 30);
   visitPageTableLeaves(call.ctx, (linear, lo, hi, size) => {
-    const at = out.reserve();
+    const w = out.words;
+    const i = out.reserve() >> 1;
     const va = Math.floor(linear / signBit) % 2 === 1 ? linear - 2 * signBit + 2 ** 64 : linear;
-    const o = out.buf;
-    put16n(o, at, va);
-    const [mHi, mLo] = printMask(mode, size);
+    const vaHi = Math.floor(va / 4294967296);
+    put8w(w, i, vaHi >>> 0);
+    put8w(w, i + 4, (va - vaHi * 4294967296) >>> 0);
+    w[i + 8] = COLON_SPACE;
+    const m = size === 4096 ? m4k : size === 1 << 30 ? m1g : mBig;
+    const mHi = m[0];
+    const mLo = m[1];
     // 4K entries print with PS cleared: bit 7 there is PAT, not a size bit.
     const pteLo = size === 4096 ? lo & ~0x80 : lo;
-    o[at + 16] = 0x3a;
-    o[at + 17] = 0x20;
-    put8(o, at + 18, (hi & mHi) >>> 0);
-    put8(o, at + 26, (pteLo & mLo) >>> 0);
-    o[at + 34] = 0x20;
-    o[at + 35] = hi & 0x8000_0000 ? 0x58 : 0x2d;
-    o.set(FLAGS[pteLo & 0x1ff]!, at + 36);
-    o[at + 44] = 0x0d;
-    o[at + 45] = 0x0a;
+    put8w(w, i + 9, (hi & mHi) >>> 0);
+    put8w(w, i + 13, (pteLo & mLo) >>> 0);
+    w[i + 17] = hi & 0x8000_0000 ? SPACE_X : SPACE_DASH;
+    const f = (pteLo & 0x1ff) * 4;
+    w[i + 18] = FLAGS[f]!;
+    w[i + 19] = FLAGS[f + 1]!;
+    w[i + 20] = FLAGS[f + 2]!;
+    w[i + 21] = FLAGS[f + 3]!;
+    w[i + 22] = CRLF;
   });
   return { crlf: out.toString() };
 }
