@@ -2,7 +2,7 @@
 // byte for byte, with only timestamps and the package string scrubbed. Steps
 // that cannot match are listed (with the reason) in docs/compat.md and SKIPPED below.
 import { createHash } from 'node:crypto';
-import { mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { lookupCommand } from '../../src/commands/index.js';
@@ -73,6 +73,34 @@ afterAll(async () => {
 const conns = [...new Set(steps.map((s) => s.conn!))];
 
 describe('golden QMP transcript (QEMU 7.2)', () => {
+  // Runs before the connections: connection 6 ends with quit, which closes the server.
+  it('survives the crash probes that kill QEMU 7.2, and matches the ones QEMU answers', async () => {
+    const probes = readFileSync(goldenPath('qmp', 'crash-probes.jsonl'), 'utf8')
+      .split('\n')
+      .filter((l) => l.trim())
+      .map((l) => JSON.parse(l) as { probe: string; send: string; recv: string; qemu_returncode_after: number | null });
+    const c = await RawClient.connect(compact.path);
+    await c.readLine();
+    c.send('{"execute":"qmp_capabilities"}');
+    await c.readLine();
+    let crashed = 0;
+    for (const p of probes) {
+      // QMP file names point into the test directory; HMP lines stay as typed (they fail before any file).
+      c.send(p.send.replace(/"filename":"files\//g, `"filename":"${compact.dir}/files/`));
+      const got = await c.readLine();
+      if (p.qemu_returncode_after === null) expect(got, p.probe).toBe(p.recv);
+      else {
+        // QEMU died with SIGSEGV here; cgmon answers with an error and no file.
+        crashed++;
+        expect(got, p.probe).toBe('{"error": {"class": "GenericError", "desc": "Parameter \'size\' expects a positive number of bytes"}}\r\n');
+      }
+      expect(await c.sync(`after-${p.probe.replace(/\W/g, '')}`), p.probe).toBe('');
+    }
+    expect(crashed).toBe(2);
+    expect(existsSync(join(compact.dir, 'files', 'neg.bin'))).toBe(false);
+    c.close();
+  });
+
   for (const conn of conns) {
     it(`connection ${conn} matches byte for byte`, async () => {
       const isPretty = conn === 5;
