@@ -55,8 +55,8 @@ export function hmpInfoTlb(call: HmpCall): HmpOutput {
   const mBig = printMask(mode, 2 << 20);
   const m1g = printMask(mode, 1 << 30);
   visitPageTableLeaves(call.ctx, (linear, lo, hi, size) => {
+    const i = out.reserve() >> 1; // reserve first: it may start a new chunk
     const w = out.words;
-    const i = out.reserve() >> 1;
     const va = Math.floor(linear / signBit) % 2 === 1 ? linear - 2 * signBit + 2 ** 64 : linear;
     const vaHi = Math.floor(va / 4294967296);
     put8w(w, i, vaHi >>> 0);
