@@ -63,7 +63,8 @@ export function hmpPrint(call: HmpCall): string {
  */
 export function hmpSum(call: HmpCall): string {
   const start = Number(num(call, 'start'));
-  const end = Math.min(start + Number(num(call, 'size')), 0x1_0000_0000);
+  // uint32_t arithmetic as in hmp_sum: a range that wraps past 4 GiB sums nothing.
+  const end = (start + Number(num(call, 'size'))) >>> 0;
   let sum = 0;
   const chunk = new Uint8Array(4096);
   for (let addr = start; addr < end; ) {

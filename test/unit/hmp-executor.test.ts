@@ -110,6 +110,10 @@ describe('HmpExecutor', () => {
     expect(await ex.run('info status')).toBe('VM status: running\r\n');
     expect(await ex.run('gva2gpa 0x401123')).toBe('gpa: 0x301123\r\n');
     expect(await ex.run('gva2gpa 0x402000')).toBe('Unmapped\r\n');
+    // BSD sum of bytes 00 01: rotate(0) + 0 = 0, rotate(0) + 1 = 1; 01 02 gives rotate(1) + 2 = 0x8002.
+    expect(await ex.run('sum 0x300000 2')).toBe('00001\r\n');
+    expect(await ex.run('sum 0x300001 2')).toBe(`${0x8002}\r\n`);
+    expect(await ex.run('sum 0xfffff000 0x2000')).toBe('00000\r\n');
     expect(hmpCommandNames()).toEqual(expect.arrayContaining(['x', 'xp', 'p', 'print', 'info', 'memsave', 'q', 'quit']));
     expect(hmpInfoNames()).toEqual(expect.arrayContaining(['tlb', 'mem', 'registers', 'sev', 'version']));
     expect(hmpInfoNames()).not.toContain('balloon');
