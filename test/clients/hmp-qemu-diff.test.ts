@@ -71,8 +71,8 @@ describe.skipIf(!haveQemu)('readline against real QEMU 7.2', () => {
       '-monitor', `unix:${qemuSock},server=on,wait=off`,
       '-monitor', `telnet:127.0.0.1:${qemuTelnet},server=on,wait=off`,
     ]);
-    await waitListening({ path: qemuSock }, 30_000);
-    await waitListening({ port: qemuTelnet }, 30_000);
+    await waitListening({ path: qemuSock }, 30_000, qemu);
+    await waitListening({ port: qemuTelnet }, 30_000, qemu);
     const machine = new Machine({ type: 'pc', ramSize: 16 << 20, smp: 1, startPaused: true });
     const base = makeContext(machine, createDebugOps(machine), { quit: () => undefined });
     cgmon = await startHmpConsoles(

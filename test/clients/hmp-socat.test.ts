@@ -11,7 +11,7 @@ import { createDebugOps } from '../../src/debug/registry.js';
 import { HmpExecutor } from '../../src/hmp/executor.js';
 import { goldenPath, loadScenario } from '../helpers/golden.js';
 import { echoOf, hmpRawRecords } from '../helpers/hmp-raw.js';
-import { DaemonProcess, Proc, buildDaemon, freePort, haveProgram, waitListening } from '../helpers/daemon.js';
+import { Proc, buildDaemon, freePort, haveProgram, startDaemon, type DaemonProcess } from '../helpers/daemon.js';
 
 const PROMPT = '(qemu) ';
 const haveSocat = haveProgram('socat');
@@ -38,9 +38,9 @@ describe.skipIf(!haveSocat)('real socat clients, several consoles at once', () =
     dir = mkdtempSync(join(tmpdir(), 'cgmon-socat-'));
     unixPath = join(dir, 'hmp.sock');
     monPath = join(dir, 'mon2.sock');
-    port = await freePort();
-    daemon = new DaemonProcess(
-      [
+    daemon = await startDaemon(async () => {
+      port = await freePort();
+      const args = [
         '-nodefaults',
         '-load-dump', goldenPath('scenarios', 'd-lm4', 'dump.elf.gz'),
         '-monitor', `unix:${unixPath},server=on,wait=off`,
@@ -48,12 +48,9 @@ describe.skipIf(!haveSocat)('real socat clients, several consoles at once', () =
         '-mon', 'chardev=mon1,mode=readline',
         '-chardev', `socket,id=mon2,path=${monPath},server=on,wait=off`,
         '-mon', 'chardev=mon2',
-      ],
-      dir,
-    );
-    await waitListening({ path: unixPath });
-    await waitListening({ port });
-    await waitListening({ path: monPath });
+      ];
+      return { args, targets: [{ path: unixPath }, { port }, { path: monPath }] };
+    }, dir);
   });
   afterAll(() => {
     for (const c of clients) c.kill();

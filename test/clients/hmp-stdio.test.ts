@@ -24,9 +24,15 @@ export async function answer(p: Proc, line: string): Promise<string> {
 
 describe('-monitor stdio over pipes', () => {
   let daemon: DaemonProcess;
-  beforeAll(() => {
+  beforeAll(async () => {
     buildDaemon();
-    daemon = new DaemonProcess(['-monitor', 'stdio', '-nodefaults', '-load-dump', goldenPath('scenarios', 'd-lm4', 'dump.elf.gz')]);
+    const args = ['-monitor', 'stdio', '-nodefaults', '-load-dump', goldenPath('scenarios', 'd-lm4', 'dump.elf.gz')];
+    // another test file may be rewriting dist/ right now: retry a start that dies early
+    for (let attempt = 0; attempt < 3; attempt++) {
+      daemon = new DaemonProcess(args);
+      if ((await daemon.waitStdout((s) => s.endsWith(PROMPT))).endsWith(PROMPT)) break;
+      daemon.kill();
+    }
   });
   afterAll(() => daemon.kill());
 

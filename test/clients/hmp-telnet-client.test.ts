@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { goldenPath } from '../helpers/golden.js';
 import { echoOf, hmpRawRecords } from '../helpers/hmp-raw.js';
-import { DaemonProcess, Proc, buildDaemon, freePort, haveProgram, waitListening } from '../helpers/daemon.js';
+import { Proc, buildDaemon, freePort, haveProgram, startDaemon, type DaemonProcess } from '../helpers/daemon.js';
 
 const PROMPT = '(qemu) ';
 const haveTelnet = haveProgram('telnet');
@@ -24,10 +24,11 @@ describe.skipIf(!haveTelnet)('real telnet client', () => {
   let port = 0;
   beforeAll(async () => {
     buildDaemon();
-    port = await freePort();
     const dump = goldenPath('scenarios', 'd-lm4', 'dump.elf.gz');
-    daemon = new DaemonProcess(['-monitor', `telnet:127.0.0.1:${port},server=on,wait=off`, '-nodefaults', '-load-dump', dump]);
-    await waitListening({ port });
+    daemon = await startDaemon(async () => {
+      port = await freePort();
+      return { args: ['-monitor', `telnet:127.0.0.1:${port},server=on,wait=off`, '-nodefaults', '-load-dump', dump], targets: [{ port }] };
+    });
   });
   afterAll(() => {
     telnet?.kill();

@@ -105,10 +105,13 @@ export function freePort(): Promise<number> {
   });
 }
 
-/** Wait (bounded) until something accepts connections at the target. */
-export async function waitListening(target: { port?: number; path?: string }, timeoutMs = 10_000): Promise<void> {
+/** Wait (bounded) until something accepts connections at the target; give up early if `owner` exits. */
+export async function waitListening(target: { port?: number; path?: string }, timeoutMs = 10_000, owner?: Proc): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
+    if (owner && (owner.child.exitCode !== null || owner.child.signalCode !== null)) {
+      throw new Error(`daemon exited before listening: ${owner.stderr}`);
+    }
     const ok = await new Promise<boolean>((r) => {
       const s = target.path !== undefined ? connect(target.path) : connect(target.port ?? 0, '127.0.0.1');
       s.once('connect', () => {
@@ -121,4 +124,32 @@ export async function waitListening(target: { port?: number; path?: string }, ti
     if (Date.now() > deadline) throw new Error(`nothing listening at ${JSON.stringify(target)}`);
     await new Promise((r) => setTimeout(r, 50));
   }
+}
+
+export interface DaemonSetup {
+  args: string[];
+  /** Sockets that must accept connections before the daemon counts as started. */
+  targets: { port?: number; path?: string }[];
+}
+
+/**
+ * Spawn the daemon and wait for its sockets. Other test files rebuild dist/ and
+ * pick free ports concurrently, so a start that loses such a race is retried
+ * with a fresh setup (new ports) a couple of times.
+ */
+export async function startDaemon(setup: () => Promise<DaemonSetup>, cwd?: string, attempts = 3): Promise<DaemonProcess> {
+  let last: Error = new Error('daemon did not start');
+  for (let i = 0; i < attempts; i++) {
+    const { args, targets } = await setup();
+    const d = new DaemonProcess(args, cwd);
+    try {
+      for (const t of targets) await waitListening(t, 15_000, d);
+      return d;
+    } catch (e) {
+      last = e as Error;
+      d.kill();
+      await d.exited;
+    }
+  }
+  throw last;
 }
