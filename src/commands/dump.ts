@@ -3,7 +3,7 @@
 // registers are read through the debug API (plaintext on a debuggable SEV
 // guest; the policy error and no file where debugging is refused).
 
-import { closeSync, lstatSync, openSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, ftruncateSync, lstatSync, openSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { CgmonError } from '../errors.js';
@@ -124,27 +124,54 @@ function openSink(path: string): { fd: number; tmp: string | undefined } {
   }
 }
 
-function writeAll(fd: number, data: Uint8Array): void {
-  let off = 0;
-  while (off < data.length) off += writeSync(fd, data, off, data.length - off);
+/**
+ * Sequential writer. Into a fresh regular file, all-zero chunks become holes
+ * (the file reads back identically, and untouched guest RAM costs no disk
+ * bandwidth); devices and pipes get every byte.
+ */
+class DumpWriter {
+  private pos = 0;
+  private readonly zero = Buffer.alloc(CHUNK);
+
+  constructor(
+    private readonly fd: number,
+    private readonly sparse: boolean,
+  ) {}
+
+  write(data: Uint8Array, mayHole = false): void {
+    if (mayHole && this.sparse && data.length <= CHUNK && this.zero.compare(data, 0, data.length, 0, data.length) === 0) {
+      this.pos += data.length;
+      return;
+    }
+    let off = 0;
+    while (off < data.length) off += writeSync(this.fd, data, off, data.length - off, this.sparse ? this.pos + off : null);
+    this.pos += data.length;
+  }
+
+  /** A trailing hole still has to count towards the file size. */
+  finish(): void {
+    if (this.sparse) ftruncateSync(this.fd, this.pos);
+  }
 }
 
 async function writeDump(job: DumpJob, yieldBetweenChunks: boolean): Promise<void> {
   const { fd, tmp } = openSink(job.path);
   let ok = false;
   try {
-    writeAll(fd, job.header);
+    const w = new DumpWriter(fd, tmp !== undefined);
+    w.write(job.header);
     const buf = Buffer.allocUnsafe(CHUNK);
     for (const b of job.blocks) {
       for (let off = 0; off < b.size; off += CHUNK) {
         const part = buf.subarray(0, Math.min(CHUNK, b.size - off));
         readChunk(job.ctx, b.base + BigInt(off), part);
-        writeAll(fd, part);
+        w.write(part, true);
         job.status.completed += part.length;
         if (yieldBetweenChunks) await new Promise((r) => setImmediate(r));
       }
     }
-    writeAll(fd, SHSTRTAB);
+    w.write(SHSTRTAB);
+    w.finish();
     ok = true;
   } finally {
     closeSync(fd);

@@ -77,6 +77,12 @@ describe('dump-guest-memory', () => {
     expect(existsSync(file('other.elf'))).toBe(false);
   });
 
+  it('writes devices directly (no temporary file, no holes)', async () => {
+    const { ctx, events } = setup();
+    await run(ctx, { paging: false, protocol: 'file:/dev/null' });
+    expect(events.find((e) => e.event === 'DUMP_COMPLETED')!.data).toMatchObject({ result: { status: 'completed' } });
+  });
+
   it('begin/length keeps only the filtered physical range', async () => {
     const { ctx } = setup();
     const f = file('filter.elf');
