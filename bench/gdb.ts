@@ -1,7 +1,6 @@
-// gdbstub and dump-guest-memory benchmarks: the real gdb reading 64 MiB
-// (`dump binary memory`) from cgmon (QEMU's PacketSize and cgmon's default)
-// and, where qemu-system-x86_64 is installed, from QEMU 7.x on the same golden
-// guest in the same run; dump-guest-memory throughput.
+// gdbstub and dump-guest-memory benchmarks: the real gdb reading 64 MiB from cgmon
+// (QEMU-exact and daemon profiles) and, where qemu-system-x86_64 is installed, from
+// QEMU on the same golden guest in the same run; dump-guest-memory throughput.
 
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';

@@ -1,7 +1,6 @@
-// The ELF core header of a QEMU 7.2 dump (dump/dump.c): Ehdr, then two
-// section headers (NULL and .shstrtab; shdr[0].sh_info carries the real
-// count past PN_XNUM), then PT_NOTE and the PT_LOADs, then the notes. The
-// memory data follows, and the section string table ends the file.
+// The ELF core header of a QEMU 7.2 dump (dump/dump.c): Ehdr, two section headers
+// (NULL, .shstrtab; shdr[0].sh_info holds the count past PN_XNUM), PT_NOTE, PT_LOADs,
+// the notes; then the memory data, and the section string table ends the file.
 
 import {
   ELFCLASS32, ELFCLASS64, ELFDATA2LSB, ELF32_EHDR_SIZE, ELF32_PHDR_SIZE, ELF64_EHDR_SIZE, ELF64_PHDR_SIZE,

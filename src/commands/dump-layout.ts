@@ -1,7 +1,6 @@
-// What a QEMU dump contains (dump/dump.c, memory_mapping.c, target/i386/
-// arch_memory_mapping.c): the physical blocks whose bytes are stored, the
-// PT_LOAD mappings (one per block, or per virtually+physically contiguous run
-// of the ONE page walker with -p), and the file offset of every mapping.
+// What a QEMU dump holds (dump/dump.c, memory_mapping.c, arch_memory_mapping.c): the
+// stored physical blocks, the PT_LOAD mappings (per block, or with -p per virtually and
+// physically contiguous run of the ONE page walker) and each mapping's file offset.
 
 import type { Machine } from '../machine/machine.js';
 import type { X86CpuState } from '../machine/cpu.js';

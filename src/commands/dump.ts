@@ -1,7 +1,6 @@
-// dump-guest-memory, query-dump and query-dump-guest-memory-capability (QEMU
-// dump/dump.c, qapi/dump.json), shared by QMP and HMP. Unlike QEMU, memory and
-// registers are read through the debug API (plaintext on a debuggable SEV
-// guest; the policy error and no file where debugging is refused).
+// dump-guest-memory, query-dump, query-dump-guest-memory-capability (QEMU dump/dump.c,
+// qapi/dump.json) for QMP and HMP. Memory and registers come through the debug API:
+// plaintext of a debuggable SEV guest, the policy error and no file where refused.
 
 import { closeSync, ftruncateSync, lstatSync, openSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';

@@ -1,7 +1,6 @@
-// The debug target behind a gdb session (QEMU gdbstub.c handle_* functions):
-// thread selection, g/G/p/P registers through the debug object's cpuState,
-// m/M/X memory through cpuMemoryRwDebug or the physical debug API (PhyMemMode),
-// and Z0/z0 breakpoints written as int3 through the same API.
+// The debug target behind a gdb session (QEMU gdbstub.c handle_*): threads, g/G/p/P
+// through the debug object's cpuState, m/M/X through cpuMemoryRwDebug or the physical
+// debug API (PhyMemMode), and Z0/z0 as int3 written through the same API.
 
 import { withCpu, type CommandContext } from '../commands/context.js';
 import { readPhysical, readVirtual, writePhysical, writeVirtual } from '../commands/guest-memory.js';

@@ -1,7 +1,6 @@
-// The real gdb (gdb -batch) against cgmon's stub on QEMU's d-lm4 dump: target
-// description, registers, virtual and PhyMemMode reads, writes, breakpoints,
-// `monitor` via qRcmd and detach. Memory reads are compared with the real
-// QEMU session recorded in golden gdb-batch.json.
+// The real gdb (gdb -batch) against cgmon's stub on QEMU's golden dumps: the recorded
+// QEMU session's memory reads and registers, PhyMemMode, write/read-back, int3
+// breakpoints restored, `monitor` through qRcmd, and detach.
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';

@@ -1,7 +1,6 @@
-// The real gdb against the stub on SEV guests: the demo guest with a policy
-// that allows debugging (plaintext through sev-guest-debug, breakpoints via
-// DBG_ENCRYPT, host view stays ciphertext) and NODBG / SEV-ES guests (errors,
-// and no canary byte in anything the stub sends to gdb).
+// The real gdb against the stub on SEV guests: plaintext through sev-guest-debug where
+// policy allows (writes via DBG_ENCRYPT, ciphertext kept), errors and no canary byte in
+// the stub->gdb stream for NODBG and SEV-ES NODBG guests.
 
 import { afterAll, describe, expect, it } from 'vitest';
 import { createServer, connect, type Server } from 'node:net';

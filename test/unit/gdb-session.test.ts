@@ -1,7 +1,6 @@
-// GdbSession over an in-memory transport: acks, retransmit on `-`, no-ack
-// mode, threads for every vCPU, registers G/P, memory errors, breakpoints
-// restored on detach and disconnect, continue/Ctrl-C/step stop replies, D/k/vKill,
-// and the full target description reassembled from qXfer chunks.
+// GdbSession over an in-memory transport: acks, retransmit, no-ack mode, threads,
+// registers, memory errors, breakpoints restored on detach and disconnect, run control
+// (continue, Ctrl-C, step, D, k, vKill), the target description in chunks, robustness.
 
 import { describe, expect, it } from 'vitest';
 import { makeContext } from '../../src/commands/context.js';
