@@ -7,6 +7,7 @@
 import type { X86CpuState } from '../machine/cpu.js';
 import { MEMTX_OK, type MemFault, type MemTxAttrs, type MemTxResult } from '../machine/memattrs.js';
 import { isFault, type MemoryDebugOps } from './ops.js';
+import { WalkCache } from './walker.js';
 
 export const TARGET_PAGE_SIZE = 4096;
 const U64 = (1n << 64n) - 1n;
@@ -29,9 +30,11 @@ export function cpuMemoryRwDebug(
 ): MemTxResult {
   let addr = va & U64;
   let done = 0;
+  // A read of several pages walks each table once (writes may edit tables, so they walk afresh).
+  const cache = !isWrite && buf.length > TARGET_PAGE_SIZE ? new WalkCache() : undefined;
   while (done < buf.length) {
     const page = addr & ~0xfffn;
-    const t = ops.translate(cpu, page);
+    const t = ops.translate(cpu, page, cache);
     if (isFault(t)) return t.kind === 'unmapped' ? { ...t, addr } : t;
     const inPage = Number(addr & 0xfffn);
     const l = Math.min(TARGET_PAGE_SIZE - inPage, buf.length - done);

@@ -5,7 +5,7 @@
 import type { Machine } from '../machine/machine.js';
 import type { X86CpuState } from '../machine/cpu.js';
 import { MEMTX_OK, type MemFault, type MemTxAttrs, type MemTxResult } from '../machine/memattrs.js';
-import { translateVa, type PageTableReader, type Translation } from './walker.js';
+import { translateVa, type PageTableReader, type Translation, type WalkCache } from './walker.js';
 
 export type TranslateResult = Translation | MemFault;
 export type CpuStateResult = X86CpuState | MemFault;
@@ -18,8 +18,11 @@ export interface MemoryDebugOps extends PageTableReader {
   cpuState(cpu: X86CpuState): CpuStateResult;
   /** Replace register state (gdb `G`/`P`); SEV-ES: re-encrypt into the VMSA. */
   setCpuState(cpu: X86CpuState, state: X86CpuState): MemTxResult;
-  /** Virtual -> guest-physical for one address, through the one page walker. */
-  translate(cpu: X86CpuState, va: bigint): TranslateResult;
+  /**
+   * Virtual -> guest-physical for one address, through the one page walker.
+   * `cache` carries whole tables across the pages of one bulk read.
+   */
+  translate(cpu: X86CpuState, va: bigint, cache?: WalkCache): TranslateResult;
   read(gpa: bigint, dst: Uint8Array, attrs: MemTxAttrs): MemTxResult;
   write(gpa: bigint, src: Uint8Array, attrs: MemTxAttrs): MemTxResult;
   /** AND mask applied to CR3 and every page-table entry (SEV: clears the C-bit). */
@@ -50,10 +53,10 @@ export class DefaultDebugOps implements MemoryDebugOps {
     return MEMTX_OK;
   }
 
-  translate(cpu: X86CpuState, va: bigint): TranslateResult {
+  translate(cpu: X86CpuState, va: bigint, cache?: WalkCache): TranslateResult {
     const regs = this.cpuState(cpu);
     if (!('cr3' in regs)) return regs;
-    return translateVa(this, regs, va);
+    return translateVa(this, regs, va, cache);
   }
 
   read(gpa: bigint, dst: Uint8Array, attrs: MemTxAttrs): MemTxResult {

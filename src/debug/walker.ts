@@ -375,7 +375,34 @@ export function* pageWalk(
  * Translate one virtual address (x86_cpu_get_phys_page_attrs_debug with a
  * C-bit mask). Unmapped or non-canonical addresses are a returned fault.
  */
-export function translateVa(reader: PageTableReader, regs: PagingRegs, va: bigint): Translation | MemFault {
+/**
+ * Whole page tables read during one bulk access (cpuMemoryRwDebug of many
+ * pages): each table is read, and under SEV decrypted, once instead of one
+ * entry per level per page. A cache lives for one synchronous read call only,
+ * so no guest write can make it stale.
+ */
+export class WalkCache {
+  private readonly tables = new Map<bigint, DataView>();
+
+  /** The table at `gpa` (read as private/shared per `cbit`), or a fault on refusal. */
+  table(reader: PageTableReader, gpa: bigint, cbit: boolean | undefined, bytes: number): DataView | MemFault {
+    const key = (gpa << 2n) | (cbit === undefined ? 0n : cbit ? 2n : 1n);
+    let dv = this.tables.get(key);
+    if (!dv) {
+      const buf = new Uint8Array(bytes);
+      const r = reader.read(gpa, buf, tableAttrs(cbit));
+      if (!r.ok) {
+        if (r.kind === 'denied') return r;
+        buf.fill(0); // like QEMU's cpu_physical_memory_read: failed table reads see zeros
+      }
+      dv = new DataView(buf.buffer);
+      this.tables.set(key, dv);
+    }
+    return dv;
+  }
+}
+
+export function translateVa(reader: PageTableReader, regs: PagingRegs, va: bigint, cache?: WalkCache): Translation | MemFault {
   const mode = pagingMode(regs);
   // Paging off: identity, but QEMU still clips to PG_ADDRESS_MASK (bits 0..51).
   if (mode === 'none') return { pa: BigInt.asUintN(64, va) & 0x000f_ffff_ffff_ffffn, pageSize: 4096, pte: 0n, cbit: undefined };
@@ -394,15 +421,24 @@ export function translateVa(reader: PageTableReader, regs: PagingRegs, va: bigin
   const dv = new DataView(b8.buffer);
   for (const spec of levels) {
     const idx = Number((addr >> spec.shiftN) & spec.indexMask);
-    const slot = spec.width === 8 ? b8 : b4;
-    const r = reader.read(table + BigInt(idx * spec.width), slot, tableAttrs(cbit));
-    if (!r.ok) {
-      if (r.kind === 'denied') return r;
-      slot.fill(0);
+    let view: DataView<ArrayBufferLike> = dv;
+    let at = 0;
+    if (cache) {
+      const t = cache.table(reader, table, cbit, spec.entries * spec.width);
+      if (!(t instanceof DataView)) return t;
+      view = t;
+      at = idx * spec.width;
+    } else {
+      const slot = spec.width === 8 ? b8 : b4;
+      const r = reader.read(table + BigInt(idx * spec.width), slot, tableAttrs(cbit));
+      if (!r.ok) {
+        if (r.kind === 'denied') return r;
+        slot.fill(0);
+      }
     }
-    const lo = dv.getUint32(0, true);
+    const lo = view.getUint32(at, true);
     if ((lo & PG_PRESENT) === 0) return memFault('unmapped', va);
-    const raw = spec.width === 8 ? dv.getBigUint64(0, true) : BigInt(lo);
+    const raw = spec.width === 8 ? view.getBigUint64(at, true) : BigInt(lo);
     const entry = raw & mask;
     cbit = entryCbit(spec, entry, raw);
     if (isLeaf(spec, lo, regs)) {

@@ -5,7 +5,7 @@
 // the C-bit; SEV-ES/SNP registers come from the decrypted VMSA.
 
 import { ALL_ONES, DefaultDebugOps, isFault, type CpuStateResult, type TranslateResult } from '../debug/ops.js';
-import { translateVa, type PagingRegs } from '../debug/walker.js';
+import { translateVa, type PagingRegs, type WalkCache } from '../debug/walker.js';
 import type { X86CpuState } from '../machine/cpu.js';
 import type { Machine } from '../machine/machine.js';
 import { MEMTX_OK, memFault, type MemTxAttrs, type MemTxResult } from '../machine/memattrs.js';
@@ -57,9 +57,9 @@ export class SevGuestDebug extends DefaultDebugOps {
    * for every page of a bulk read. Used only while the firmware would still
    * accept a debug command and no VMSA has been rewritten since.
    */
-  override translate(cpu: X86CpuState, va: bigint): TranslateResult {
+  override translate(cpu: X86CpuState, va: bigint, cache?: WalkCache): TranslateResult {
     const g = this.guest;
-    if (!g?.isLaunched || !registersProtected(g)) return super.translate(cpu, va);
+    if (!g?.isLaunched || !registersProtected(g)) return super.translate(cpu, va, cache);
     const fw = g.firmware!;
     const gen = fw.vmsaGeneration(g.handle);
     let hit = this.paging.get(cpu.index);
@@ -69,7 +69,7 @@ export class SevGuestDebug extends DefaultDebugOps {
       hit = { gen, regs: { cr0: s.cr0, cr3: s.cr3, cr4: s.cr4, efer: s.efer } };
       this.paging.set(cpu.index, hit);
     }
-    return translateVa(this, hit.regs, va);
+    return translateVa(this, hit.regs, va, cache);
   }
 
   override setCpuState(cpu: X86CpuState, state: X86CpuState): MemTxResult {
