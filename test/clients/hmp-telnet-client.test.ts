@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { goldenPath } from '../helpers/golden.js';
 import { echoOf, hmpRawRecords } from '../helpers/hmp-raw.js';
-import { Proc, buildDaemon, freePort, haveProgram, startDaemon, type DaemonProcess } from '../helpers/daemon.js';
+import { DaemonProcess, Proc, buildDaemon, freePort, haveProgram, startDaemon, waitListening } from '../helpers/daemon.js';
 
 const PROMPT = '(qemu) ';
 const haveTelnet = haveProgram('telnet');
@@ -68,5 +68,34 @@ describe.skipIf(!haveTelnet)('real telnet client', () => {
     await telnet.exited;
     expect(telnet.since(from).endsWith('quit\x1b[K\r\n')).toBe(true);
     expect(telnet.stderr).toContain('Connection closed by foreign host.');
+  });
+
+  it.skipIf(!haveProgram('qemu-system-x86_64'))('shows the same bytes as real telnet on QEMU 7.2\'s telnet monitor', async () => {
+    const keys = ['p /d 41+1\n', 'abc\x1b[D\x1b[DX\n', 'gva\t\x01\x1b[3~\x1b[3~zz\n', '\x1b[A\x1b[A\n', 'caf\xc3\xa9\n'];
+    const through = async (target: number): Promise<string[]> => {
+      const t = new Proc('telnet', ['127.0.0.1', String(target)]);
+      try {
+        const out = [(await t.waitStdout((s) => s.endsWith(PROMPT))).replace(/^[^]*Escape character is '\^\]'\.\n/, '')];
+        for (const k of keys) out.push(await answer(t, k));
+        return out;
+      } finally {
+        t.kill();
+      }
+    };
+    const qport = await freePort();
+    const qemu = new Proc('qemu-system-x86_64', ['-nodefaults', '-display', 'none', '-S', '-m', '16', '-monitor', `telnet:127.0.0.1:${qport},server=on,wait=off`]);
+    const cport = await freePort();
+    const ours = new DaemonProcess(['-nodefaults', '-monitor', `telnet:127.0.0.1:${cport},server=on,wait=off`]);
+    try {
+      await waitListening({ port: qport }, 30_000, qemu);
+      await waitListening({ port: cport }, 15_000, ours);
+      const mine = await through(cport);
+      expect(mine[0]!.endsWith(`information\r\n${PROMPT}`)).toBe(true);
+      expect(mine[1]).toContain('\r\n42\r\n');
+      expect(mine).toEqual(await through(qport));
+    } finally {
+      qemu.kill();
+      ours.kill();
+    }
   });
 });
