@@ -3,11 +3,12 @@
 // while a command runs, like monitor_suspend), output with \r\n, `quit`.
 
 import type { CommandContext, DaemonServices } from '../commands/context.js';
+import { QEMU_VERSION } from '../commands/control.js';
 import { Readline, ReadlineHistory } from './readline.js';
 import { hmpCompletionFinder, type CompletionNames } from './completion.js';
 
-/** QEMU's version string as HMP prints it in the banner (golden: QEMU 7.2.22). */
-export const HMP_QEMU_VERSION = '7.2.22';
+/** QEMU's version as HMP prints it in the banner (golden: QEMU 7.2.22), from query-version's source. */
+export const HMP_QEMU_VERSION = `${QEMU_VERSION.major}.${QEMU_VERSION.minor}.${QEMU_VERSION.micro}`;
 export const HMP_PROMPT = '(qemu) ';
 
 /** Bytes out, flow control in; implemented by server.ts for sockets and stdio, and by tests. */
