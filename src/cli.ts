@@ -17,7 +17,7 @@ import './commands/sev.js';
 import type { MemoryDebugOps } from './debug/ops.js';
 import { makeContext, type CommandContext } from './commands/index.js';
 import { startRpcServer, type RpcServer } from './rpc/server.js';
-import { HmpExecutor } from './hmp/index.js';
+import { HmpExecutor, warmDisassembler } from './hmp/index.js';
 import { defaultHmpEndpoints, hmpEndpoints } from './hmp/endpoints.js';
 import { startHmpConsoles } from './hmp/server.js';
 import { makeGdbserverService } from './gdbstub/server.js';
@@ -262,6 +262,9 @@ async function serve(opts: CliOptions, machine: Machine, ops: MemoryDebugOps): P
   const ctx = makeContext(machine, ops, { quit: () => stop(), gdbserver: (device) => gdb.gdbserver(device) });
   // Argument validators from schema/ are compiled once, for every front end that goes through the registry.
   installArgumentValidator();
+  // Capstone (x /i) compiles its WebAssembly in the background, so the first
+  // disassembly answers as fast as QEMU's does, even to a client that hangs up early.
+  warmDisassembler();
   const defaults = wantsDefaults(opts);
   const listeners: Listener[] = [];
   try {

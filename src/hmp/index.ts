@@ -2,3 +2,4 @@
 export { HmpExecutor, hmpCommandNames, hmpInfoNames, toMonitorText } from './executor.js';
 export { humanMonitorCommand, registerHumanMonitorCommand } from './human-monitor-command.js';
 export { resetFormatDefaults } from './args.js';
+export { warmDisassembler } from './disas.js';

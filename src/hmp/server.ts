@@ -65,8 +65,15 @@ function streamTransport(input: Readable, output: Writable, onClose: () => void)
 
 function attach(session: HmpSession, input: Readable, decoder?: TelnetDecoder): void {
   input.on('data', (chunk: Buffer) => session.feed(decoder ? decoder.decode(chunk) : chunk));
-  input.on('end', () => session.closedByPeer());
-  input.on('close', () => session.closedByPeer());
+  // A pipe emits 'close' right after 'end': only a close without an end means the peer is gone.
+  let ended = false;
+  input.on('end', () => {
+    ended = true;
+    session.endOfInput();
+  });
+  input.on('close', () => {
+    if (!ended) session.closedByPeer();
+  });
   // A reset connection or a broken pipe ends that console only.
   input.on('error', () => session.closedByPeer());
 }
@@ -75,7 +82,7 @@ function listenSocket(endpoint: HmpEndpoint, opts: HmpServerOptions): Promise<Hm
   const history = new ReadlineHistory();
   const sessions = new Set<HmpSession>();
   const sockets = new Set<Socket>();
-  const server: Server = createServer((sock) => {
+  const server: Server = createServer({ allowHalfOpen: true }, (sock) => {
     sock.setNoDelay(true);
     sockets.add(sock);
     const session = new HmpSession(streamTransport(sock, sock, () => sock.end()), sessionOptions(opts, history));

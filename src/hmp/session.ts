@@ -73,6 +73,8 @@ export class HmpSession {
   private running = false;
   private closed = false;
   private quitting = false;
+  /** The client finished sending (half-close): answer what is queued, then close. */
+  private inputEnded = false;
 
   constructor(transport: HmpTransport, options: HmpSessionOptions) {
     this.transport = transport;
@@ -110,6 +112,23 @@ export class HmpSession {
     void this.pump();
   }
 
+  /**
+   * The client half-closed (stdin EOF, `printf ... | socat`): every line it
+   * sent is still answered, as QEMU reads them before it sees the EOF; then
+   * the connection is closed.
+   */
+  endOfInput(): void {
+    this.inputEnded = true;
+    if (!this.running) this.finishInput();
+  }
+
+  private finishInput(): void {
+    if (this.inputEnded && this.queue.length === 0 && !this.closed) {
+      this.closed = true;
+      this.transport.close();
+    }
+  }
+
   /** The client went away: drop pending input; a running command finishes silently. */
   closedByPeer(): void {
     this.closed = true;
@@ -140,6 +159,7 @@ export class HmpSession {
     } finally {
       this.running = false;
       if (!this.stopped()) this.transport.resume();
+      this.finishInput();
     }
   }
 

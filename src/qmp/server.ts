@@ -78,7 +78,7 @@ export class QmpServer {
 
   static async listen(endpoint: QmpEndpoint, opts: QmpServerOptions): Promise<QmpServer> {
     const validator = opts.validator ?? installArgumentValidator();
-    const server = createServer({ noDelay: true });
+    const server = createServer({ noDelay: true, allowHalfOpen: true });
     const qs = new QmpServer(server, endpoint);
     server.on('connection', (s) => qs.accept(s, opts, validator));
     if (endpoint.kind === 'unix') {
@@ -139,6 +139,7 @@ export class QmpServer {
       session.drained();
       flow();
     });
+    socket.on('end', () => session.endOfInput());
     socket.on('error', () => socket.destroy());
     socket.on('close', () => {
       session.close();

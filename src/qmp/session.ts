@@ -52,6 +52,7 @@ export class QmpSession {
   readonly capabilities: readonly string[];
   /** Called after input was consumed asynchronously (the server re-checks flow control). */
   onIdle: (() => void) | undefined;
+  private inputEnded = false;
 
   constructor(
     private readonly transport: Transport,
@@ -89,6 +90,22 @@ export class QmpSession {
     if (!this.blocked) return;
     this.blocked = false;
     this.pump();
+  }
+
+  /**
+   * The peer half-closed: answer every request already received (QEMU parses
+   * what it read before it sees EOF), then end the connection.
+   */
+  endOfInput(): void {
+    this.inputEnded = true;
+    this.finishInput();
+  }
+
+  private finishInput(): void {
+    if (!this.inputEnded || this.busy || this.input.length > 0 || this.closed) return;
+    this.flush();
+    this.close();
+    this.transport.end();
   }
 
   close(): void {
@@ -135,6 +152,7 @@ export class QmpSession {
     } finally {
       this.pumping = false;
       this.flush();
+      this.finishInput();
     }
   }
 
