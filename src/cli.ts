@@ -11,15 +11,14 @@ import { loadDump } from './machine/load-dump.js';
 import { loadGuestFile } from './machine/guest-file.js';
 import { createObject } from './machine/objects.js';
 import { createDebugOps } from './debug/registry.js';
-import { buildDemoGuest, DEMO_MACHINE_DEFAULTS, DEMO_OBJECT } from './guests/demo.js';
+import { buildDemoGuest, DEMO_MACHINE_DEFAULTS, DEMO_OBJECT, DEMO_TRY_FIRST } from './guests/demo.js';
 import './sev/index.js';
-import './commands/sev.js';
 import type { MemoryDebugOps } from './debug/ops.js';
 import { makeContext, type CommandContext } from './commands/index.js';
 import { startRpcServer, type RpcServer } from './rpc/server.js';
 import { HmpExecutor, warmDisassembler } from './hmp/index.js';
 import { defaultHmpEndpoints, hmpEndpoints } from './hmp/endpoints.js';
-import { startHmpConsoles } from './hmp/server.js';
+import { startHmpConsoles, type HmpListener } from './hmp/server.js';
 import { makeGdbserverService } from './gdbstub/server.js';
 import { DAEMON_GDB_OPTIONS } from './gdbstub/session.js';
 import { DEFAULT_QMP_ENDPOINT, qmpChardevEndpoints, qmpEndpoint, startQmpServers } from './qmp/server.js';
@@ -187,7 +186,14 @@ function applyDemoDefaults(config: MachineConfig, opts: CliOptions): KeyValues[]
 }
 
 /** Build the guest: a QEMU dump, a guest file, or the embedded demo SEV guest. */
-export function buildMachine(opts: CliOptions): { machine: Machine; ops: MemoryDebugOps } {
+export interface BuiltMachine {
+  machine: Machine;
+  ops: MemoryDebugOps;
+  /** The embedded demo guest (no -load-dump / -guest). */
+  demo: boolean;
+}
+
+export function buildMachine(opts: CliOptions): BuiltMachine {
   const config = machineConfig(opts);
   let machine: Machine;
   let objects = opts.objects;
@@ -218,7 +224,7 @@ export function buildMachine(opts: CliOptions): { machine: Machine; ops: MemoryD
     if (!cgs) throw new CgmonError(`-machine confidential-guest-support=${cgsId}: no confidential guest object with id '${cgsId}'`, 'bad-option');
     cgs.launch(machine);
   }
-  return { machine, ops: createDebugOps(machine) };
+  return { machine, ops: createDebugOps(machine), demo: opts.guest === undefined && opts.loadDump === undefined };
 }
 
 /** A running front-end listener, whatever its protocol. */
@@ -250,7 +256,30 @@ async function startRpc(spec: string, ctx: CommandContext): Promise<Listener> {
 }
 
 /** Start every front end, then run until quit or a signal; closes them all. */
-async function serve(opts: CliOptions, machine: Machine, ops: MemoryDebugOps): Promise<number> {
+/** Where an HMP console listens, in -monitor syntax. */
+function hmpAddress(c: HmpListener): string {
+  const ep = c.endpoint;
+  if (ep.kind === 'stdio') return 'stdio';
+  if (c.path !== undefined) return `unix:${c.path}`;
+  return `${ep.kind}:${ep.host ?? '127.0.0.1'}:${c.port ?? ep.port ?? 0}`;
+}
+
+/** What to type first on the demo guest (printed once at start-up). */
+function tryFirst(defaults: boolean): string {
+  const lines = ['cgmon: serving the embedded demo SEV guest (policy 0x0: debugging allowed, -machine debug=sev-guest-debug).'];
+  if (defaults) {
+    lines.push(
+      '  try:  telnet 127.0.0.1 4445   and type: ' + DEMO_TRY_FIRST.join(' | '),
+      '        open http://127.0.0.1:8080/ for the memory view, address map and ciphertext-vs-plaintext panel',
+      "        gdb -ex 'target remote 127.0.0.1:1234' -ex 'x/8gx $rsp'",
+      '        socat - TCP:127.0.0.1:4444 for QMP (send {"execute":"qmp_capabilities"} first)',
+    );
+  } else lines.push('  try in a monitor: ' + DEMO_TRY_FIRST.join(' | '));
+  return lines.join('\n');
+}
+
+async function serve(opts: CliOptions, built: BuiltMachine): Promise<number> {
+  const { machine, ops, demo } = built;
   let stop: () => void = () => undefined;
   const stopped = new Promise<void>((resolve) => (stop = resolve));
   // gdb stub: qRcmd runs HMP lines; `k` ends the daemon as it ends QEMU.
@@ -276,7 +305,10 @@ async function serve(opts: CliOptions, machine: Machine, ops: MemoryDebugOps): P
     for (const spec of defaults ? ['ws:127.0.0.1:8080'] : opts.rpc) listeners.push(await startRpc(spec, ctx));
     // HMP consoles: -monitor / -chardev+-mon, or telnet:127.0.0.1:4445 (+ stdio on a terminal) by default
     const hmp = defaults ? defaultHmpEndpoints(process.stdin.isTTY === true) : hmpEndpoints(opts.monitor, opts.chardev, opts.mon);
-    listeners.push(...(await startHmpConsoles(hmp, { base: ctx })));
+    for (const c of await startHmpConsoles(hmp, { base: ctx })) {
+      listeners.push(c);
+      log(`cgmon: HMP monitor on ${hmpAddress(c)}`);
+    }
     // -gdb DEV / -s, or tcp:127.0.0.1:1234 by default; QEMU keeps one stub, so the
     // last -gdb wins, and `-gdb none` means no stub.
     listeners.push({ close: () => gdb.close() });
@@ -285,7 +317,9 @@ async function serve(opts: CliOptions, machine: Machine, ops: MemoryDebugOps): P
       await gdb.start(gdbDevice).catch((e: unknown) => {
         throw new CgmonError(`-gdb ${gdbDevice}: ${(e as Error).message}`, 'bad-option');
       });
+      log(`cgmon: gdb stub on ${gdbDevice}`);
     }
+    if (demo) log(tryFirst(defaults));
   } catch (e) {
     await Promise.all(listeners.map((l) => l.close()));
     const msg = e instanceof CgmonError ? e.message : (e as Error).message;
@@ -303,7 +337,7 @@ async function serve(opts: CliOptions, machine: Machine, ops: MemoryDebugOps): P
 
 export async function main(argv: readonly string[]): Promise<number> {
   let opts: CliOptions;
-  let built: { machine: Machine; ops: MemoryDebugOps };
+  let built: BuiltMachine;
   try {
     opts = parseCli(argv);
     built = buildMachine(opts);
@@ -323,7 +357,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     }
     throw e;
   }
-  return serve(opts, built.machine, built.ops);
+  return serve(opts, built);
 }
 
 const invokedDirectly = process.argv[1] !== undefined && import.meta.url === new URL(`file://${process.argv[1]}`).href;

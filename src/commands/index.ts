@@ -7,3 +7,4 @@ export * from './control.js';
 export * from './run-state.js';
 export * from './memsave.js';
 export * from './dump.js';
+export * from './sev.js';

@@ -16,7 +16,7 @@ export const DEMO_OBJECT = 'sev-guest,id=sev0,policy=0x0,cbitpos=51,reduced-phys
 /** HMP lines worth trying first on the demo guest (for the CLI's start-up message). */
 export const DEMO_TRY_FIRST = [
   'info sev',
-  'x /104c 0xffffffff81200000',
+  'x /36cw 0xffffffff81200000',
   'info tlb',
   'cpu 1',
   'x /4xb 0x400000',

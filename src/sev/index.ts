@@ -3,12 +3,23 @@
 
 import { registerDebugObject } from '../debug/registry.js';
 import { registerObjectType } from '../machine/objects.js';
-import { SevGuest } from './sev-guest.js';
+import { CgmonError } from '../errors.js';
+import { SevGuest, sevGuestOf } from './sev-guest.js';
 import { SevGuestDebug } from './sev-guest-debug.js';
 
 registerObjectType('sev-guest', (id, props) => new SevGuest('sev-guest', id, props));
 registerObjectType('sev-snp-guest', (id, props) => new SevGuest('sev-snp-guest', id, props));
-registerDebugObject('sev-guest-debug', (machine) => new SevGuestDebug(machine));
+// The debug object decrypts with a SEV guest's firmware context: without one
+// it would silently behave like no debug object at all, so say so at start-up.
+registerDebugObject('sev-guest-debug', (machine) => {
+  if (!sevGuestOf(machine)) {
+    throw new CgmonError(
+      '-machine debug=sev-guest-debug: needs a sev-guest or sev-snp-guest object attached with -machine confidential-guest-support=ID',
+      'bad-option',
+    );
+  }
+  return new SevGuestDebug(machine);
+});
 
 export { SevGuest, sevGuestOf, firmwareFor } from './sev-guest.js';
 export { SevGuestDebug } from './sev-guest-debug.js';

@@ -75,6 +75,15 @@ describe('cgmon command line', () => {
     expect(r.err.split('\n').length).toBe(2);
   });
 
+  it('-machine debug=sev-guest-debug needs a SEV guest object to decrypt with', async () => {
+    const dump = goldenPath('scenarios', 'd-lm4', 'dump.elf.gz');
+    const r = await run(['-load-dump', dump, '-machine', 'debug=sev-guest-debug', '-nodefaults']);
+    expect(r).toMatchObject({ code: 1 });
+    expect(r.err).toBe(
+      'cgmon: -machine debug=sev-guest-debug: needs a sev-guest or sev-snp-guest object attached with -machine confidential-guest-support=ID\n',
+    );
+  });
+
   it('-machine with an unknown property or type fails', async () => {
     expect((await run(['-machine', 'pc,bogus=1'])).err).toBe("cgmon: -machine bogus=1: Property 'pc-machine.bogus' not found\n");
     expect((await run(['-machine', 'virt'])).err).toBe('cgmon: -machine virt: unsupported machine type\n');
