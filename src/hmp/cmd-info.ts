@@ -3,26 +3,19 @@
 // target/i386/sev.c hmp_info_sev as in QEMU <= 9.0, qemu-facts §6.2).
 
 import { executeCommand, lookupCommand } from '../commands/registry.js';
+import { qmpQueryVersion } from '../commands/control.js';
 import { CgmonError } from '../errors.js';
 import type { HmpCall } from './types.js';
-
-/** QEMU 7.2 identity used where no query-version handler is registered. */
-export const QEMU_VERSION = { major: 7, minor: 2, micro: 22, package: 'Debian 1:7.2+dfsg-7+deb12u18+b3' };
 
 async function query<T>(call: HmpCall, name: string, args: Record<string, unknown> = {}): Promise<T | undefined> {
   if (!lookupCommand(name)) return undefined;
   return (await executeCommand(name, args, call.ctx)) as T;
 }
 
-interface VersionInfo {
-  qemu: { major: number; minor: number; micro: number };
-  package: string;
-}
-
-export async function hmpInfoVersion(call: HmpCall): Promise<string> {
-  const v = await query<VersionInfo>(call, 'query-version');
-  const q = v ? { ...v.qemu, package: v.package } : QEMU_VERSION;
-  return `${q.major}.${q.minor}.${q.micro}${q.package}\n`;
+/** hmp_info_version: "%d.%d.%d%s" of query-version's numbers and package (no space, as QEMU). */
+export function hmpInfoVersion(_call: HmpCall): string {
+  const v = qmpQueryVersion();
+  return `${v.qemu.major}.${v.qemu.minor}.${v.qemu.micro}${v.package}\n`;
 }
 
 interface StatusInfo {
