@@ -259,7 +259,6 @@ async function startRpc(spec: string, ctx: CommandContext): Promise<Listener> {
 /** Where an HMP console listens, in -monitor syntax. */
 function hmpAddress(c: HmpListener): string {
   const ep = c.endpoint;
-  if (ep.kind === 'stdio') return 'stdio';
   if (c.path !== undefined) return `unix:${c.path}`;
   return `${ep.kind}:${ep.host ?? '127.0.0.1'}:${c.port ?? ep.port ?? 0}`;
 }
@@ -307,7 +306,8 @@ async function serve(opts: CliOptions, built: BuiltMachine): Promise<number> {
     const hmp = defaults ? defaultHmpEndpoints(process.stdin.isTTY === true) : hmpEndpoints(opts.monitor, opts.chardev, opts.mon);
     for (const c of await startHmpConsoles(hmp, { base: ctx })) {
       listeners.push(c);
-      log(`cgmon: HMP monitor on ${hmpAddress(c)}`);
+      // A stdio console speaks for itself (and a line after its prompt would garble the screen).
+      if (c.endpoint.kind !== 'stdio') log(`cgmon: HMP monitor on ${hmpAddress(c)}`);
     }
     // -gdb DEV / -s, or tcp:127.0.0.1:1234 by default; QEMU keeps one stub, so the
     // last -gdb wins, and `-gdb none` means no stub.
