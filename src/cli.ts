@@ -264,17 +264,14 @@ function hmpAddress(c: HmpListener): string {
 }
 
 /** What to type first on the demo guest (printed once at start-up). */
-function tryFirst(defaults: boolean): string {
-  const lines = ['cgmon: serving the embedded demo SEV guest (policy 0x0: debugging allowed, -machine debug=sev-guest-debug).'];
-  if (defaults) {
-    lines.push(
-      '  try:  telnet 127.0.0.1 4445   and type: ' + DEMO_TRY_FIRST.join(' | '),
-      '        open http://127.0.0.1:8080/ for the memory view, address map and ciphertext-vs-plaintext panel',
-      "        gdb -ex 'target remote 127.0.0.1:1234' -ex 'x/8gx $rsp'",
-      '        socat - TCP:127.0.0.1:4444 for QMP (send {"execute":"qmp_capabilities"} first)',
-    );
-  } else lines.push('  try in a monitor: ' + DEMO_TRY_FIRST.join(' | '));
-  return lines.join('\n');
+function tryFirst(): string {
+  return [
+    'cgmon: serving the embedded demo SEV guest (policy 0x0: debugging allowed, -machine debug=sev-guest-debug).',
+    '  try:  telnet 127.0.0.1 4445   and type: ' + DEMO_TRY_FIRST.join(' | '),
+    '        open http://127.0.0.1:8080/ for the memory view, address map and ciphertext-vs-plaintext panel',
+    "        gdb -ex 'target remote 127.0.0.1:1234' -ex 'x/8gx $rsp'",
+    '        socat - TCP:127.0.0.1:4444 for QMP (send {"execute":"qmp_capabilities"} first)',
+  ].join('\n');
 }
 
 async function serve(opts: CliOptions, built: BuiltMachine): Promise<number> {
@@ -319,7 +316,8 @@ async function serve(opts: CliOptions, built: BuiltMachine): Promise<number> {
       });
       log(`cgmon: gdb stub on ${gdbDevice}`);
     }
-    if (demo) log(tryFirst(defaults));
+    // QEMU prints nothing at start-up; the hint is for `npm start` with no options.
+    if (demo && defaults) log(tryFirst());
   } catch (e) {
     await Promise.all(listeners.map((l) => l.close()));
     const msg = e instanceof CgmonError ? e.message : (e as Error).message;
