@@ -154,19 +154,39 @@ export function pageMap(args: { 'cpu-index'?: number }, ctx0: CommandContext): {
   return { mode, ranges, truncated: false };
 }
 
-/** x-cgmon-query-debug: which debug object serves debugger accesses, and the guest's CGS object. */
-export function queryDebug(_args: Record<string, never>, ctx: CommandContext): {
+interface PolicyInfo {
+  technology: string;
+  /** Hex, so 64-bit SNP policies survive JavaScript clients. */
+  policy: string;
+  'debug-allowed': boolean;
+  bits: { bit: number; name: string; meaning: string; set: boolean }[];
+}
+
+interface DebugInfo {
   'debug-object': string;
   'confidential-guest-support'?: string;
   'cgs-type'?: string;
-} {
+  policy?: PolicyInfo;
+}
+
+/**
+ * x-cgmon-query-debug: which debug object serves debugger accesses, the
+ * guest's confidential-guest object, and its policy as the vendor decodes it.
+ */
+export function queryDebug(_args: Record<string, never>, ctx: CommandContext): DebugInfo {
   const cgs = ctx.machine.confidentialGuest();
-  const out: { 'debug-object': string; 'confidential-guest-support'?: string; 'cgs-type'?: string } = {
-    'debug-object': ctx.ops.name,
-  };
-  if (cgs) {
-    out['confidential-guest-support'] = cgs.id;
-    out['cgs-type'] = cgs.type;
+  const out: DebugInfo = { 'debug-object': ctx.ops.name };
+  if (!cgs) return out;
+  out['confidential-guest-support'] = cgs.id;
+  out['cgs-type'] = cgs.type;
+  const p = cgs.describePolicy?.();
+  if (p) {
+    out.policy = {
+      technology: p.technology,
+      policy: `0x${p.policy.toString(16)}`,
+      'debug-allowed': p.debugAllowed,
+      bits: p.bits.map((b) => ({ ...b })),
+    };
   }
   return out;
 }

@@ -143,10 +143,25 @@ export interface CgmonPageMap {
   "truncated": boolean;
 }
 
+export interface CgmonPolicyBit {
+  "bit": QmpInt;
+  "name": string;
+  "meaning": string;
+  "set": boolean;
+}
+
+export interface CgmonPolicy {
+  "technology": string;
+  "policy": string;
+  "debug-allowed": boolean;
+  "bits": CgmonPolicyBit[];
+}
+
 export interface CgmonDebugInfo {
   "debug-object": string;
   "confidential-guest-support"?: string;
   "cgs-type"?: string;
+  "policy"?: CgmonPolicy;
 }
 
 export type QmpCapabilitiesArguments = {

@@ -42,6 +42,23 @@ export interface ConfidentialGuestSupport extends MachineObject {
    * this vendor does not implement; throws CgmonError for QEMU's errors.
    */
   monitorCommand?(name: string, args: Record<string, unknown>): unknown;
+  /** The guest policy decoded for viewers; bit names and meanings are the vendor's. */
+  describePolicy?(): PolicyDescription;
+}
+
+export interface PolicyBit {
+  readonly bit: number;
+  readonly name: string;
+  readonly meaning: string;
+  readonly set: boolean;
+}
+
+export interface PolicyDescription {
+  /** What the guest is, e.g. "SEV-ES". */
+  readonly technology: string;
+  readonly policy: bigint;
+  readonly debugAllowed: boolean;
+  readonly bits: readonly PolicyBit[];
 }
 
 export function isConfidentialGuestSupport(o: MachineObject | undefined): o is ConfidentialGuestSupport {

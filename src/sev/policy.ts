@@ -2,6 +2,8 @@
 // QEMU target/i386/sev.h) and the debug gate: SEV NODBG (bit 0) forbids
 // debugging, SNP DEBUG (bit 19) allows it — opposite senses.
 
+import type { PolicyDescription } from '../machine/machine.js';
+
 export const SEV_POLICY = {
   NODBG: 0x1n,
   NOKS: 0x2n,
@@ -45,4 +47,36 @@ export function debugRefusal(p: GuestPolicy): string {
   return p.kind === 'sev-snp'
     ? `SEV-SNP: guest policy ${hex} forbids debugging (DEBUG bit 19 clear)`
     : `SEV: guest policy ${hex} forbids debugging (NODBG)`;
+}
+
+/** Bit, name and meaning of each defined policy bit, for viewers. */
+const SEV_BITS: readonly (readonly [number, string, string])[] = [
+  [0, 'NODBG', 'debugging (DBG_DECRYPT/ENCRYPT) forbidden'],
+  [1, 'NOKS', 'no key sharing'],
+  [2, 'ES', 'SEV-ES required'],
+  [3, 'NOSEND', 'migration (SEND_*) forbidden'],
+  [4, 'DOMAIN', 'send only within the OCA domain'],
+  [5, 'SEV', 'send only to SEV platforms'],
+];
+const SNP_BITS: readonly (readonly [number, string, string])[] = [
+  [16, 'SMT', 'SMT allowed'],
+  [17, 'RSVD_MBO', 'reserved, must be one'],
+  [18, 'MIGRATE_MA', 'migration agent allowed'],
+  [19, 'DEBUG', 'debugging allowed'],
+  [20, 'SINGLE_SOCKET', 'single socket only'],
+  [21, 'CXL_ALLOW', 'CXL memory allowed'],
+  [22, 'MEM_AES_256_XTS', 'AES-256-XTS required'],
+  [23, 'RAPL_DIS', 'RAPL disabled'],
+  [24, 'CIPHERTEXT_HIDING', 'ciphertext hiding'],
+  [25, 'PAGE_SWAP_DISABLE', 'page swap disabled'],
+];
+
+export function describePolicy(p: GuestPolicy): PolicyDescription {
+  const table = p.kind === 'sev-snp' ? SNP_BITS : SEV_BITS;
+  return {
+    technology: p.kind === 'sev-snp' ? 'SEV-SNP' : (p.policy & SEV_POLICY.ES) !== 0n ? 'SEV-ES' : 'SEV',
+    policy: p.policy,
+    debugAllowed: debugAllowed(p),
+    bits: table.map(([bit, name, meaning]) => ({ bit, name, meaning, set: ((p.policy >> BigInt(bit)) & 1n) === 1n })),
+  };
 }

@@ -4,12 +4,12 @@
 // the machine's confidential-guest-support and launch the guest on start.
 
 import { CgmonError } from '../errors.js';
-import type { ConfidentialGuestSupport, Machine } from '../machine/machine.js';
+import type { ConfidentialGuestSupport, Machine, PolicyDescription } from '../machine/machine.js';
 import { parseBoolProp, parseIntProp, type KeyValues } from '../options.js';
 import { SevFirmware, type SevGuestState } from './firmware.js';
 import { launchSev, launchSnp, type LaunchedGuest } from './launch.js';
 import { sevMonitorCommand } from './monitor.js';
-import { SEV_DEFAULT_POLICY, SNP_DEFAULT_POLICY, type GuestPolicy, type SevKind } from './policy.js';
+import { describePolicy, SEV_DEFAULT_POLICY, SNP_DEFAULT_POLICY, type GuestPolicy, type SevKind } from './policy.js';
 
 /** The simulated host's C-bit positions: Rome-class (47) and Milan/Genoa-class (51). */
 export const HOST_CBITPOS = [47, 51] as const;
@@ -96,6 +96,10 @@ export class SevGuest implements ConfidentialGuestSupport, GuestPolicy {
 
   monitorCommand(name: string, args: Record<string, unknown>): unknown {
     return sevMonitorCommand(this, name, args);
+  }
+
+  describePolicy(): PolicyDescription {
+    return describePolicy(this);
   }
 
   get isLaunched(): boolean {

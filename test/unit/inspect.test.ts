@@ -55,8 +55,21 @@ describe('x-cgmon-page-map', () => {
     const sev = sevGoldenContext();
     const map = pageMap({}, sev);
     expect(map.ranges.find((r) => r.va === '0xffff800000000000')).toMatchObject({ pa: '0x300000', private: true });
-    expect(queryDebug({}, sev)).toEqual({ 'debug-object': 'sev-guest-debug', 'confidential-guest-support': 'sev0', 'cgs-type': 'sev-guest' });
+    expect(queryDebug({}, sev)).toMatchObject({ 'debug-object': 'sev-guest-debug', 'confidential-guest-support': 'sev0', 'cgs-type': 'sev-guest' });
     expect(queryDebug({}, ctx)).toEqual({ 'debug-object': 'none' });
+  });
+});
+
+describe('x-cgmon-query-debug policy', () => {
+  it("carries the vendor's decoding of the policy, so viewers need no bit tables", () => {
+    const es = queryDebug({}, sevGoldenContext('0x5')).policy!;
+    expect(es).toMatchObject({ technology: 'SEV-ES', policy: '0x5', 'debug-allowed': false });
+    expect(es.bits.filter((b) => b.set).map((b) => b.name)).toEqual(['NODBG', 'ES']);
+    expect(es.bits.find((b) => b.name === 'NOKS')).toEqual({ bit: 1, name: 'NOKS', meaning: 'no key sharing', set: false });
+    const open = queryDebug({}, sevGoldenContext('0x0')).policy!;
+    expect(open).toMatchObject({ technology: 'SEV', policy: '0x0', 'debug-allowed': true });
+    expect(open.bits.every((b) => !b.set)).toBe(true);
+    expect(queryDebug({}, ctx).policy).toBeUndefined();
   });
 });
 

@@ -1,59 +1,30 @@
-// Confidential-computing panel: the guest policy decoded bit by bit (AMD SEV
-// API §3 and the SNP ABI; see qemu-facts §6.7), whether debugging is allowed,
-// and the same bytes as the hypervisor reads them beside the debug object's view.
+// Confidential-computing panel: the guest policy bit by bit (as the daemon's
+// vendor code decodes it), whether debugging is allowed, and the same bytes as
+// the hypervisor reads them beside the debug object's view.
 
 import { hex } from './rpc.js';
 import { bytesOf } from './memory-view.js';
 
-const SEV_BITS = [
-  [0, 'NODBG', 'debugging (DBG_DECRYPT/ENCRYPT) forbidden'],
-  [1, 'NOKS', 'no key sharing'],
-  [2, 'ES', 'SEV-ES required'],
-  [3, 'NOSEND', 'migration (SEND_*) forbidden'],
-  [4, 'DOMAIN', 'send only within the OCA domain'],
-  [5, 'SEV', 'send only to SEV platforms'],
-];
-const SNP_BITS = [
-  [16, 'SMT', 'SMT allowed'],
-  [17, 'RSVD_MBO', 'reserved, must be one'],
-  [18, 'MIGRATE_MA', 'migration agent allowed'],
-  [19, 'DEBUG', 'debugging allowed'],
-  [20, 'SINGLE_SOCKET', 'single socket only'],
-  [21, 'CXL_ALLOW', 'CXL memory allowed'],
-  [22, 'MEM_AES_256_XTS', 'AES-256-XTS required'],
-  [23, 'RAPL_DIS', 'RAPL disabled'],
-  [24, 'CIPHERTEXT_HIDING', 'ciphertext hiding'],
-  [25, 'PAGE_SWAP_DISABLE', 'page swap disabled'],
-];
 const BYTES = 128;
 
-/** query-sev in either QEMU shape -> {type, policy: BigInt, debugAllowed} or undefined. */
-export function decodeSev(info) {
-  if (!info || !info.enabled) return undefined;
-  if (info['sev-type'] === 'sev-snp') {
-    const policy = BigInt(info['snp-policy']);
-    return { type: 'SEV-SNP', policy, bits: SNP_BITS, debugAllowed: (policy & 0x80000n) !== 0n };
-  }
-  const policy = BigInt(info.policy);
-  return { type: (policy & 4n) !== 0n ? 'SEV-ES' : 'SEV', policy, bits: SEV_BITS, debugAllowed: (policy & 1n) === 0n };
-}
-
+/**
+ * The guest policy as the daemon's vendor code decodes it (x-cgmon-query-debug):
+ * the console itself knows no vendor's bit layout.
+ */
 export async function drawPolicy(rpc, infoEl, tableEl) {
   const rows = [];
-  let dbg = 'none';
-  try { dbg = (await rpc.call('x-cgmon-query-debug'))['debug-object']; } catch { /* older daemon */ }
-  let sev;
-  try { sev = decodeSev(await rpc.call('query-sev')); } catch (e) { rows.push(['SEV', e.message]); }
-  rows.push(['debug object', dbg]);
-  if (sev) {
-    rows.push(['guest', sev.type], ['policy', `0x${sev.policy.toString(16)}`], ['debug allowed', sev.debugAllowed ? 'yes' : 'no']);
-  } else if (rows.length === 1) rows.push(['guest', 'not a confidential guest']);
+  let info = { 'debug-object': 'none' };
+  try { info = await rpc.call('x-cgmon-query-debug'); } catch (e) { rows.push(['error', e.message]); }
+  const p = info.policy;
+  rows.push(['debug object', info['debug-object']]);
+  if (p) {
+    rows.push(['guest', p.technology], ['policy', p.policy], ['debug allowed', p['debug-allowed'] ? 'yes' : 'no']);
+  } else rows.push(['guest', info['cgs-type'] ?? 'not a confidential guest']);
   infoEl.replaceChildren(...rows.flatMap(([k, v]) => [el('dt', k), el('dd', v, v === 'no' ? 'deny' : v === 'yes' ? 'allow' : '')]));
-  tableEl.replaceChildren(...(sev ? sev.bits.map(([bit, name, meaning]) => {
-    const on = (sev.policy >> BigInt(bit)) & 1n;
+  tableEl.replaceChildren(...(p ? p.bits.map((b) => {
     const tr = document.createElement('tr');
-    tr.className = on ? 'on' : 'off';
-    tr.append(el('td', String(bit)), el('td', name), el('td', on ? '1' : '0'), el('td', meaning));
+    tr.className = b.set ? 'on' : 'off';
+    tr.append(el('td', String(b.bit)), el('td', b.name), el('td', b.set ? '1' : '0'), el('td', b.meaning));
     return tr;
   }) : []));
 }
