@@ -6,5 +6,7 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 60_000,
     pool: 'forks',
+    // The default output for people, one plain closing line for CI.
+    reporters: ['default', './test/helpers/summary-reporter.ts'],
   },
 });
