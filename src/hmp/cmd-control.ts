@@ -4,7 +4,7 @@
 
 import { executeCommand, lookupCommand } from '../commands/registry.js';
 import { isCgmonError } from '../errors.js';
-import type { HmpCall, HmpCommand } from './types.js';
+import type { HmpCall, HmpHandler } from './types.js';
 
 /** Run a shared command; HMP prints QMP errors as `Error: <desc>` (hmp_handle_error). */
 async function shared(call: HmpCall, name: string, fallback: () => void, args: Record<string, unknown> = {}): Promise<string> {
@@ -36,35 +36,19 @@ async function hmpGdbserver(call: HmpCall): Promise<string> {
   return msg === '' || msg.endsWith('\n') ? msg : `${msg}\n`;
 }
 
-export function hmpControlCommands(): HmpCommand[] {
-  return [
-    {
-      name: 'q|quit', argsType: '', params: '', help: 'quit the emulator',
-      handler: (call) => {
-        call.ctx.services.quit();
-        return '';
-      },
+/** Handlers keyed by QEMU's table names (command-table.ts). */
+export function hmpControlHandlers(): Record<string, HmpHandler> {
+  return {
+    'quit|q': (call) => {
+      call.ctx.services.quit();
+      return '';
     },
-    {
-      name: 'stop|s', argsType: '', params: '', help: 'stop emulation',
-      handler: (call) => shared(call, 'stop', () => call.ctx.machine.stop()),
-    },
-    {
-      name: 'c|cont', argsType: '', params: '', help: 'resume emulation',
-      handler: (call) => shared(call, 'cont', () => call.ctx.machine.cont()),
-    },
-    {
-      name: 'system_reset', argsType: '', params: '', help: 'reset the system',
-      handler: (call) => shared(call, 'system_reset', () => call.ctx.machine.emit('RESET', { guest: false, reason: 'host-qmp-system-reset' })),
-    },
-    {
-      name: 'system_powerdown', argsType: '', params: '', help: 'send system power down event',
-      handler: (call) => shared(call, 'system_powerdown', () => call.ctx.machine.emit('POWERDOWN')),
-    },
-    {
-      name: 'gdbserver', argsType: 'device:s?', params: '[device]',
-      help: "start gdbserver on given device (default 'tcp::1234'), stop with 'none'", handler: hmpGdbserver,
-    },
-    { name: 'cpu', argsType: 'index:i', params: 'index', help: 'set the default CPU', handler: hmpCpu },
-  ];
+    'stop|s': (call) => shared(call, 'stop', () => call.ctx.machine.stop()),
+    'cont|c': (call) => shared(call, 'cont', () => call.ctx.machine.cont()),
+    system_reset: (call) =>
+      shared(call, 'system_reset', () => call.ctx.machine.emit('RESET', { guest: false, reason: 'host-qmp-system-reset' })),
+    system_powerdown: (call) => shared(call, 'system_powerdown', () => call.ctx.machine.emit('POWERDOWN')),
+    gdbserver: hmpGdbserver,
+    cpu: hmpCpu,
+  };
 }

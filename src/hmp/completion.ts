@@ -23,6 +23,14 @@ function alternatives(names: readonly string[]): string[] {
   return names.flatMap((n) => n.split('|')).filter((n) => n !== '');
 }
 
+/**
+ * monitor_find_completion_by_table: one word completes a name of `table`; more
+ * words find the command first. `info` recurses into its sub-table, and help's
+ * argument (type S, which next_arg_type never moves past) recurses into the top
+ * table at every depth, so `help info s` completes info names. Per-command
+ * completers (file names for F, block devices for B, sendkey's key names...)
+ * have nothing to list in cgmon.
+ */
 function byTable(args: string[], table: readonly string[], names: CompletionNames, top: boolean): Completion {
   if (args.length <= 1) {
     const prefix = args[0] ?? '';
@@ -31,8 +39,7 @@ function byTable(args: string[], table: readonly string[], names: CompletionName
   const cmd = args[0] ?? '';
   if (!alternatives(table).includes(cmd)) return { candidates: [], index: 0 };
   if (top && cmd === 'info') return byTable(args.slice(1), names.info(), names, false);
-  // help's single "name:S?" argument completes as a command name; later ones do not.
-  if (top && (cmd === 'help' || cmd === '?') && args.length === 2) return byTable(args.slice(1), table, names, true);
+  if (top && (cmd === 'help' || cmd === '?')) return byTable(args.slice(1), table, names, true);
   return { candidates: [], index: 0 };
 }
 

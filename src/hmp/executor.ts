@@ -88,6 +88,9 @@ export class HmpExecutor {
     if (parsed === undefined) return '';
     if (typeof parsed === 'string') return parsed;
     const { cmd, argsPos } = parsed;
+    // handle_hmp_command checks for a handler before parsing any argument, and
+    // quotes the line up to the blanks after the name: `Command "info usb " ...`.
+    if (!cmd.handler) return `Command "${line.slice(0, argsPos)}" is not available.\n`;
     let args;
     try {
       args = parseArguments(line, argsPos, cmd.argsType, cmd.name, () => debugCpuState(this.context()));
@@ -99,7 +102,6 @@ export class HmpExecutor {
       while (end > 0 && isSpace(line[end - 1])) end--;
       return `${e.message}\nTry "help ${line.slice(0, end)}" for more information\n`;
     }
-    if (!cmd.handler) return `Command "${line.slice(0, argsPos).trimEnd()}" is not available.\n`;
     const call: HmpCall = {
       args,
       ctx: this.context(),
@@ -112,12 +114,12 @@ export class HmpExecutor {
   }
 }
 
-/** Top-level command names (aliases split) for Tab completion. */
+/** Top-level command names (aliases split) for Tab completion: QEMU's whole table. */
 export function hmpCommandNames(): string[] {
   return HMP_COMMANDS.flatMap((c) => c.name.split('|')).sort();
 }
 
-/** `info` sub-command names for Tab completion (the ones cgmon implements). */
+/** `info` sub-command names for Tab completion: QEMU's whole table, as QEMU completes it. */
 export function hmpInfoNames(): string[] {
-  return INFO_COMMANDS.filter((c) => c.handler).flatMap((c) => c.name.split('|')).sort();
+  return INFO_COMMANDS.flatMap((c) => c.name.split('|')).sort();
 }

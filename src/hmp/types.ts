@@ -23,12 +23,16 @@ export interface HmpCall {
 export type HmpOutput = string | { readonly crlf: string };
 export type HmpHandler = (call: HmpCall) => HmpOutput | Promise<HmpOutput>;
 
-export interface HmpCommand {
+/** One entry of QEMU's hmp-commands.hx / hmp-commands-info.hx, as data. */
+export interface HmpCommandSpec {
   /** `print|p`: aliases separated by `|`, as compare_cmd splits them. */
   readonly name: string;
   readonly argsType: string;
   readonly params: string;
   readonly help: string;
+}
+
+export interface HmpCommand extends HmpCommandSpec {
   /** Absent: QEMU has the command but cgmon does not model it. */
   readonly handler?: HmpHandler;
   readonly subTable?: readonly HmpCommand[];

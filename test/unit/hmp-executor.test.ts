@@ -116,7 +116,9 @@ describe('HmpExecutor', () => {
     expect(await ex.run('sum 0xfffff000 0x2000')).toBe('00000\r\n');
     expect(hmpCommandNames()).toEqual(expect.arrayContaining(['x', 'xp', 'p', 'print', 'info', 'memsave', 'q', 'quit']));
     expect(hmpInfoNames()).toEqual(expect.arrayContaining(['tlb', 'mem', 'registers', 'sev', 'version']));
-    expect(hmpInfoNames()).not.toContain('balloon');
+    // Tab completes QEMU's whole info table, modelled or not (QEMU 7.2 has 67 names).
+    expect(hmpInfoNames()).toContain('balloon');
+    expect(hmpInfoNames()).toHaveLength(67);
   });
 
   it('serves human-monitor-command with cpu-index', async () => {

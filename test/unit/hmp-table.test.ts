@@ -1,0 +1,112 @@
+// The HMP command table: QEMU 7.2's 108 top-level entries (113 names with
+// aliases) and 67 info entries in sortcmdlist() order, cgmon's handlers on the
+// right names, `Command "..." is not available.` for the rest, help_cmd's
+// parsing, and completion through help's recursion.
+
+import { describe, expect, it } from 'vitest';
+import { Machine, MiB } from '../../src/machine/machine.js';
+import { DefaultDebugOps } from '../../src/debug/index.js';
+import { makeContext } from '../../src/commands/context.js';
+import { QEMU_HMP_COMMANDS, withHandlers } from '../../src/hmp/command-table.js';
+import { QEMU_HMP_INFO_COMMANDS } from '../../src/hmp/info-table.js';
+import { HMP_COMMANDS, INFO_COMMANDS } from '../../src/hmp/commands.js';
+import { HmpExecutor, hmpCommandNames, hmpInfoNames } from '../../src/hmp/executor.js';
+import { hmpCompletionFinder } from '../../src/hmp/completion.js';
+import { helpText, parseCmdline } from '../../src/hmp/help.js';
+import type { HmpCommandSpec } from '../../src/hmp/types.js';
+
+const names = (t: readonly HmpCommandSpec[]): string[] => t.flatMap((c) => c.name.split('|'));
+const strcmpSorted = (t: readonly HmpCommandSpec[]): boolean =>
+  t.every((c, i) => i === 0 || (t[i - 1]?.name ?? '') < c.name);
+
+function executor(): HmpExecutor {
+  const m = new Machine({ type: 'pc', ramSize: 16 * MiB, smp: 1 });
+  return new HmpExecutor(makeContext(m, new DefaultDebugOps(m), { quit: () => undefined }));
+}
+
+describe('QEMU 7.2 HMP tables', () => {
+  it('hold every QEMU entry once, in strcmp order, with QEMU aliases', () => {
+    expect(QEMU_HMP_COMMANDS).toHaveLength(108);
+    expect(QEMU_HMP_INFO_COMMANDS).toHaveLength(67);
+    expect(new Set(names(QEMU_HMP_COMMANDS)).size).toBe(113);
+    expect(new Set(names(QEMU_HMP_INFO_COMMANDS)).size).toBe(67);
+    expect(strcmpSorted(QEMU_HMP_COMMANDS)).toBe(true);
+    expect(strcmpSorted(QEMU_HMP_INFO_COMMANDS)).toBe(true);
+    // QEMU names the long form first; `help q` prints `quit|q`.
+    const aliased = QEMU_HMP_COMMANDS.filter((c) => c.name.includes('|')).map((c) => c.name);
+    expect(aliased).toEqual(['cont|c', 'help|?', 'print|p', 'quit|q', 'stop|s']);
+    expect(hmpCommandNames()).toHaveLength(113);
+    expect(hmpInfoNames()).toEqual([...names(QEMU_HMP_INFO_COMMANDS)].sort());
+  });
+
+  it('attach cgmon handlers to exactly the commands it implements', () => {
+    const implemented = (t: readonly { name: string; handler?: unknown }[]): string[] =>
+      t.filter((c) => c.handler).map((c) => c.name);
+    expect(implemented(HMP_COMMANDS)).toEqual([
+      'cont|c', 'cpu', 'dump-guest-memory', 'gdbserver', 'gpa2hva', 'gva2gpa', 'help|?', 'info', 'memsave', 'pmemsave',
+      'print|p', 'quit|q', 'stop|s', 'sum', 'system_powerdown', 'system_reset', 'x', 'xp',
+    ]);
+    expect(implemented(INFO_COMMANDS)).toEqual(['cpus', 'dump', 'mem', 'name', 'registers', 'sev', 'status', 'tlb', 'version']);
+    expect(HMP_COMMANDS.find((c) => c.name === 'info')?.subTable).toBe(INFO_COMMANDS);
+    expect(() => withHandlers(QEMU_HMP_COMMANDS, { nosuch: () => '' })).toThrow("HMP handler for 'nosuch'");
+  });
+
+  it('keep the args_type of the commands cgmon parses', () => {
+    const spec = (n: string): string | undefined => QEMU_HMP_COMMANDS.find((c) => c.name === n)?.argsType;
+    expect(spec('x')).toBe('fmt:/,addr:l');
+    expect(spec('memsave')).toBe('val:l,size:i,filename:s');
+    expect(spec('help|?')).toBe('name:S?');
+    expect(spec('dump-guest-memory')).toBe('paging:-p,detach:-d,windmp:-w,zlib:-z,lzo:-l,snappy:-s,filename:F,begin:l?,length:l?');
+    expect(QEMU_HMP_INFO_COMMANDS.find((c) => c.name === 'registers')?.argsType).toBe('cpustate_all:-a,vcpu:i?');
+  });
+});
+
+describe('commands QEMU has and cgmon does not model', () => {
+  it('answer as QEMU answers an entry without a handler, before parsing arguments', async () => {
+    const ex = executor();
+    expect(await ex.run('nmi')).toBe('Command "nmi" is not available.\r\n');
+    // device_add needs an argument; QEMU checks the handler first, so no parse error.
+    expect(await ex.run('device_add')).toBe('Command "device_add" is not available.\r\n');
+    expect(await ex.run('info usb x')).toBe('Command "info usb " is not available.\r\n');
+    expect(await ex.run(' info  balloon  ')).toBe('Command " info  balloon  " is not available.\r\n');
+    expect(await ex.run('nosuch')).toBe("unknown command: 'nosuch'\r\n");
+  });
+});
+
+describe('help', () => {
+  it('lists the whole table, one entry, the info table, or log items', () => {
+    const all = helpText(HMP_COMMANDS, undefined);
+    expect(all.startsWith('announce_self [interfaces] [id] -- Trigger GARP/RARP announcements\n')).toBe(true);
+    expect(all.endsWith("xp /fmt addr -- physical memory dump starting at 'addr'\n")).toBe(true);
+    expect(all.split('\n').filter((l) => l.includes(' -- '))).toHaveLength(108);
+    expect(helpText(HMP_COMMANDS, 'q')).toBe('quit|q  -- quit the emulator\n');
+    expect(helpText(HMP_COMMANDS, 'info mem extra')).toBe('info mem  -- show the active virtual memory mappings\n');
+    expect(helpText(HMP_COMMANDS, 'info').split('\n')).toHaveLength(68);
+    expect(helpText(HMP_COMMANDS, 'info nosuch x')).toBe("unknown command: 'info nosuch'\n");
+    expect(helpText(HMP_COMMANDS, 'log').startsWith('Log items (comma separated):\nnone            remove all logs\n')).toBe(true);
+    // Only the exact argument "log" is the special case.
+    expect(helpText(HMP_COMMANDS, 'log ')).toBe('log item1[,...] -- activate logging of the specified items\n');
+  });
+
+  it('splits its argument like parse_cmdline', () => {
+    expect(parseCmdline('  a  "b c" d\\"e ')).toEqual(['a', 'b c', 'd\\"e']);
+    expect(parseCmdline('"x\\ny"')).toEqual(['x\ny']);
+    expect(parseCmdline('"bad \\q"')).toBeNull();
+    expect(parseCmdline('"open')).toBeNull();
+    expect(parseCmdline(Array(17).fill('a').join(' '))).toBeNull();
+    expect(helpText(HMP_COMMANDS, '"open')).toBe('');
+  });
+});
+
+describe('completion over the full tables', () => {
+  const finder = hmpCompletionFinder({ commands: hmpCommandNames, info: hmpInfoNames });
+  it('offers every QEMU name, and recurses through help at any depth', () => {
+    expect(finder('').candidates).toHaveLength(113);
+    expect(finder('info ').candidates).toHaveLength(67);
+    expect(finder('gpa2').candidates).toEqual(['gpa2hpa', 'gpa2hva']);
+    expect(finder('help info s').candidates.sort()).toEqual(['sev', 'sgx', 'snapshots', 'spice', 'stats', 'status', 'sync-profile']);
+    expect(finder('help help in')).toEqual({ candidates: ['info'], index: 2 });
+    expect(finder('info s ').candidates).toEqual([]);
+    expect(finder('x /4x ').candidates).toEqual([]);
+  });
+});
