@@ -20,6 +20,8 @@ function debugAttrs(priv?: boolean): MemTxAttrs {
  * Read or write `buf.length` bytes at virtual address `va` of `cpu`, one
  * page at a time (cpu_memory_rw_debug). Addresses wrap at 2^64. On failure
  * the buffer holds the bytes before the failing page and the fault says where.
+ * A read hands physically contiguous pages with the same C-bit to the debug
+ * object as one access, so SEV decrypts them in one firmware call.
  */
 export function cpuMemoryRwDebug(
   ops: MemoryDebugOps,
@@ -28,25 +30,75 @@ export function cpuMemoryRwDebug(
   buf: Uint8Array,
   isWrite: boolean,
 ): MemTxResult {
+  if (!isWrite && buf.length > TARGET_PAGE_SIZE) return bulkRead(ops, cpu, va, buf);
+  return pageByPage(ops, cpu, va, buf, isWrite);
+}
+
+function pageByPage(ops: MemoryDebugOps, cpu: X86CpuState, va: bigint, buf: Uint8Array, isWrite: boolean): MemTxResult {
   let addr = va & U64;
   let done = 0;
-  // A read of several pages walks each table once (writes may edit tables, so they walk afresh).
-  const cache = !isWrite && buf.length > TARGET_PAGE_SIZE ? new WalkCache() : undefined;
   while (done < buf.length) {
-    const page = addr & ~0xfffn;
-    const t = ops.translate(cpu, page, cache);
+    const t = ops.translate(cpu, addr & ~0xfffn);
     if (isFault(t)) return t.kind === 'unmapped' ? { ...t, addr } : t;
     const inPage = Number(addr & 0xfffn);
     const l = Math.min(TARGET_PAGE_SIZE - inPage, buf.length - done);
-    const gpa = t.pa + BigInt(inPage);
     const part = buf.subarray(done, done + l);
-    const attrs = debugAttrs(t.cbit);
-    const r = isWrite ? ops.write(gpa, part, attrs) : ops.read(gpa, part, attrs);
+    const r = isWrite ? ops.write(t.pa + BigInt(inPage), part, debugAttrs(t.cbit)) : ops.read(t.pa + BigInt(inPage), part, debugAttrs(t.cbit));
     if (!r.ok) return { ...r, addr };
     done += l;
     addr = (addr + BigInt(l)) & U64;
   }
   return MEMTX_OK;
+}
+
+/** A pending physically contiguous piece of a bulk read. */
+interface Run {
+  va: bigint;
+  pa: bigint;
+  cbit: boolean | undefined;
+  at: number;
+  len: number;
+}
+
+/**
+ * A read of several pages: each table walked once (WalkCache), and pages
+ * merged into runs while their frames are contiguous. A run that fails is
+ * retried page by page, so the buffer and the fault are exactly what the
+ * page-by-page loop would give.
+ */
+function bulkRead(ops: MemoryDebugOps, cpu: X86CpuState, va: bigint, buf: Uint8Array): MemTxResult {
+  const cache = new WalkCache();
+  let addr = va & U64;
+  let done = 0;
+  let run: Run | undefined;
+  while (done < buf.length) {
+    const t = ops.translate(cpu, addr & ~0xfffn, cache);
+    if (isFault(t)) {
+      const r = run ? flush(ops, cpu, buf, run) : MEMTX_OK;
+      if (!r.ok) return r;
+      return t.kind === 'unmapped' ? { ...t, addr } : t;
+    }
+    const inPage = Number(addr & 0xfffn);
+    const l = Math.min(TARGET_PAGE_SIZE - inPage, buf.length - done);
+    const pa = t.pa + BigInt(inPage);
+    if (run && run.cbit === t.cbit && run.pa + BigInt(run.len) === pa) run.len += l;
+    else {
+      const r = run ? flush(ops, cpu, buf, run) : MEMTX_OK;
+      if (!r.ok) return r;
+      run = { va: addr, pa, cbit: t.cbit, at: done, len: l };
+    }
+    done += l;
+    addr = (addr + BigInt(l)) & U64;
+  }
+  return run ? flush(ops, cpu, buf, run) : MEMTX_OK;
+}
+
+function flush(ops: MemoryDebugOps, cpu: X86CpuState, buf: Uint8Array, run: Run): MemTxResult {
+  const part = buf.subarray(run.at, run.at + run.len);
+  const r = ops.read(run.pa, part, debugAttrs(run.cbit));
+  if (r.ok) return r;
+  if (run.len <= TARGET_PAGE_SIZE - Number(run.va & 0xfffn)) return { ...r, addr: run.va };
+  return pageByPage(ops, cpu, run.va, part, false);
 }
 
 export function cpuMemoryReadDebug(ops: MemoryDebugOps, cpu: X86CpuState, va: bigint, buf: Uint8Array): MemTxResult {

@@ -372,10 +372,6 @@ export function* pageWalk(
 }
 
 /**
- * Translate one virtual address (x86_cpu_get_phys_page_attrs_debug with a
- * C-bit mask). Unmapped or non-canonical addresses are a returned fault.
- */
-/**
  * Whole page tables read during one bulk access (cpuMemoryRwDebug of many
  * pages): each table is read, and under SEV decrypted, once instead of one
  * entry per level per page. A cache lives for one synchronous read call only,
@@ -383,6 +379,12 @@ export function* pageWalk(
  */
 export class WalkCache {
   private readonly tables = new Map<bigint, DataView>();
+  /**
+   * Where the last walk entered its leaf's table, and the address bits that
+   * chose the path there (like a CPU's paging-structure caches): the next
+   * page under the same table resumes at that level, reading one entry.
+   */
+  resume: WalkResume | undefined;
 
   /** The table at `gpa` (read as private/shared per `cbit`), or a fault on refusal. */
   table(reader: PageTableReader, gpa: bigint, cbit: boolean | undefined, bytes: number): DataView | MemFault {
@@ -402,6 +404,26 @@ export class WalkCache {
   }
 }
 
+interface WalkResume {
+  readonly regs: PagingRegs;
+  readonly mask: bigint;
+  /** Index into the mode's levels of the leaf's level. */
+  readonly level: number;
+  readonly prefixShift: bigint;
+  readonly prefix: bigint;
+  readonly table: bigint;
+  readonly cbit: boolean | undefined;
+  readonly view: DataView;
+}
+
+function sameRegs(a: PagingRegs, b: PagingRegs): boolean {
+  return a === b || (a.cr0 === b.cr0 && a.cr3 === b.cr3 && a.cr4 === b.cr4 && a.efer === b.efer);
+}
+
+/**
+ * Translate one virtual address (x86_cpu_get_phys_page_attrs_debug with a
+ * C-bit mask). Unmapped or non-canonical addresses are a returned fault.
+ */
 export function translateVa(reader: PageTableReader, regs: PagingRegs, va: bigint, cache?: WalkCache): Translation | MemFault {
   const mode = pagingMode(regs);
   // Paging off: identity, but QEMU still clips to PG_ADDRESS_MASK (bits 0..51).
@@ -415,16 +437,24 @@ export function translateVa(reader: PageTableReader, regs: PagingRegs, va: bigin
   const levels = levelsFor(mode);
   const mask = reader.pteMask();
   let { gpa: table, cbit } = root(regs, mode, mask);
+  let start = 0;
+  let resumed: DataView | undefined;
+  const resume = cache?.resume;
+  // Tables cannot change while a cache lives, so the same upper bits walk to the same leaf table.
+  if (resume && resume.mask === mask && sameRegs(resume.regs, regs) && addr >> resume.prefixShift === resume.prefix) {
+    ({ level: start, table, cbit, view: resumed } = resume);
+  }
   // One buffer per call (not per level); a debug object's read may itself translate.
   const b8 = new Uint8Array(8);
   const b4 = b8.subarray(0, 4);
   const dv = new DataView(b8.buffer);
-  for (const spec of levels) {
+  for (let i = start; i < levels.length; i++) {
+    const spec = levels[i]!;
     const idx = Number((addr >> spec.shiftN) & spec.indexMask);
     let view: DataView<ArrayBufferLike> = dv;
     let at = 0;
     if (cache) {
-      const t = cache.table(reader, table, cbit, spec.entries * spec.width);
+      const t = i === start && resumed ? resumed : cache.table(reader, table, cbit, spec.entries * spec.width);
       if (!(t instanceof DataView)) return t;
       view = t;
       at = idx * spec.width;
@@ -440,8 +470,13 @@ export function translateVa(reader: PageTableReader, regs: PagingRegs, va: bigin
     if ((lo & PG_PRESENT) === 0) return memFault('unmapped', va);
     const raw = spec.width === 8 ? view.getBigUint64(at, true) : BigInt(lo);
     const entry = raw & mask;
+    const tableCbit = cbit;
     cbit = entryCbit(spec, entry, raw);
     if (isLeaf(spec, lo, regs)) {
+      if (cache && i > 0 && i !== start && view !== dv) {
+        const prefixShift = levels[i - 1]!.shiftN;
+        cache.resume = { regs, mask, level: i, prefixShift, prefix: addr >> prefixShift, table, cbit: tableCbit, view };
+      }
       const size = spec.size;
       const base = spec.width === 8 ? entry & spec.paMask : leafPa(spec, entry, size);
       return { pa: base + (addr & (BigInt(size) - 1n)), pageSize: size, pte: entry, cbit };

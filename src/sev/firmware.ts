@@ -48,7 +48,9 @@ export interface GuestContext {
 }
 
 function aligned16(a: bigint | number): boolean {
-  return (BigInt(a) & 15n) === 0n;
+  // Exact as a double below 2^53: the per-call check allocates no BigInt.
+  if (typeof a === 'number') return (a & 15) === 0;
+  return a < 0x20_0000_0000_0000n ? Number(a) % 16 === 0 : (a & 15n) === 0n;
 }
 
 export class SevFirmware {
@@ -265,32 +267,35 @@ export class SevFirmware {
     if (g.kind !== 'sev') fwFail(command, 'INVALID_GUEST');
     if (g.state !== 'launch-secret' && g.state !== 'running') fwFail(command, 'INVALID_GUEST_STATE');
     if (!g.debuggable) fwFail(command, 'POLICY_FAILURE');
-    if ((gpa & 15n) !== 0n || (host.byteOffset & 15) !== 0) fwFail(command, 'INVALID_ADDRESS');
+    if (!aligned16(gpa) || (host.byteOffset & 15) !== 0) fwFail(command, 'INVALID_ADDRESS');
     if (host.length === 0 || host.length % 16 !== 0) fwFail(command, 'INVALID_LEN');
     return g;
   }
 
-  /** Decrypt [gpa, gpa+dst.length) (16-byte aligned) page by page into dst. */
+  /**
+   * Decrypt [gpa, gpa+dst.length) (16-byte aligned) into dst. Whole pages go
+   * in contiguous runs (one XEX batch call per run of ciphertext); a partial
+   * page is decrypted whole in the firmware's scratch page and sliced.
+   */
   private read(g: GuestContext, gpa: bigint, dst: Uint8Array, command: string): void {
-    if (dst.length === PAGE && (gpa & 0xfffn) === 0n) {
-      const c = g.memory.page(gpa);
-      if (!c) fwFail(command, 'INVALID_ADDRESS');
-      return g.vek.decryptPage(gpa, c, dst);
-    }
-    const page = this.scratch;
     let done = 0;
     while (done < dst.length) {
-      const a = gpa + BigInt(done);
-      const base = a & ~0xfffn;
-      const off = Number(a - base);
-      const n = Math.min(PAGE - off, dst.length - done);
+      const a = done === 0 ? gpa : gpa + BigInt(done);
+      const off = Number(a & 0xfffn);
+      const left = dst.length - done;
+      if (off === 0 && left >= PAGE) {
+        const c = g.memory.span(a, left - (left % PAGE));
+        if (!c) fwFail(command, 'INVALID_ADDRESS');
+        g.vek.decryptPages(a, c, dst.subarray(done, done + c.length));
+        done += c.length;
+        continue;
+      }
+      const base = a - BigInt(off);
+      const n = Math.min(PAGE - off, left);
       const c = g.memory.page(base);
       if (!c) fwFail(command, 'INVALID_ADDRESS');
-      if (n === PAGE) g.vek.decryptPage(base, c, dst.subarray(done, done + PAGE));
-      else {
-        g.vek.decryptPage(base, c, page);
-        dst.set(page.subarray(off, off + n), done);
-      }
+      g.vek.decryptPage(base, c, this.scratch);
+      dst.set(this.scratch.subarray(off, off + n), done);
       done += n;
     }
   }

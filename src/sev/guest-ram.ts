@@ -3,14 +3,22 @@
 // ciphertext); SNP uses a vendor-owned store the host cannot map (AMDSEV#201).
 
 import type { AddressSpace, RamRegion } from '../machine/address-space.js';
-import { SparseRam } from '../machine/ram.js';
+import { RAM_CHUNK_SIZE, SparseRam } from '../machine/ram.js';
 
 export const PAGE = 4096;
 const ZERO_PAGE = new Uint8Array(PAGE);
+/** Never-written RAM reads as zeros; a bulk span over it is at most this long. */
+const ZERO_SPAN = new Uint8Array(64 * 1024);
 
 export interface GuestPhysMemory {
   /** The page at page-aligned `gpa` (read-only view), or undefined when it is not RAM. */
   page(gpa: bigint): Uint8Array | undefined;
+  /**
+   * Whole pages from page-aligned `gpa` as one read-only view: at least one
+   * page, at most `max` bytes (a multiple of 4 KiB), fewer where the backing
+   * store is not contiguous. Undefined when `gpa` is not RAM.
+   */
+  span(gpa: bigint, max: number): Uint8Array | undefined;
   /** Store a whole page; false when `gpa` is not RAM. */
   writePage(gpa: bigint, src: Uint8Array): boolean;
 }
@@ -50,6 +58,16 @@ export class RamPages implements GuestPhysMemory {
     if (!r) return undefined;
     const offset = r.ramOffset + Number(gpa - r.base);
     return (this.store ?? r.ram).view(offset, PAGE) ?? ZERO_PAGE;
+  }
+
+  span(gpa: bigint, max: number): Uint8Array | undefined {
+    const r = this.region(gpa);
+    if (!r) return undefined;
+    const inRegion = Number(this.lastEnd - gpa);
+    const offset = r.ramOffset + Number(gpa - r.base);
+    const inChunk = RAM_CHUNK_SIZE - (offset % RAM_CHUNK_SIZE);
+    const n = Math.max(PAGE, Math.min(max, inRegion, inChunk) & ~(PAGE - 1));
+    return (this.store ?? r.ram).view(offset, n) ?? ZERO_SPAN.subarray(0, Math.min(n, ZERO_SPAN.length));
   }
 
   writePage(gpa: bigint, src: Uint8Array): boolean {

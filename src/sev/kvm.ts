@@ -76,9 +76,19 @@ export class KvmSev {
     }
   }
 
-  /** Decrypt guest memory [gpa, gpa+dst.length) into dst; any alignment, any length. */
+  /**
+   * Decrypt guest memory [gpa, gpa+dst.length) into dst; any alignment, any
+   * length. A 16-byte aligned multi-page range is one DBG_DECRYPT straight
+   * into dst (the firmware accepts any multiple of 16 bytes): one handle,
+   * state and policy check and batched decryption instead of one per page.
+   */
   dbgDecrypt(gpa: bigint, dst: Uint8Array): void {
-    if (Number(gpa & 0xfffn) + dst.length <= PAGE) return this.decryptInPage(gpa, dst);
+    const inPage = Number(gpa & 0xfffn);
+    if (inPage + dst.length <= PAGE) return this.decryptInPage(gpa, dst);
+    if (this.kind === 'sev' && (inPage & 15) === 0 && (dst.length & 15) === 0 && (dst.byteOffset & 15) === 0) {
+      this.checkCommand(KVM_SEV_DBG_DECRYPT);
+      return this.fw.dbgDecrypt(this.handle, gpa, dst);
+    }
     let done = 0;
     while (done < dst.length) {
       const a = gpa + BigInt(done);

@@ -29,6 +29,29 @@ export function isSharedRange(machine: Machine, base: bigint, size: number): boo
   return false;
 }
 
+/**
+ * Bytes from page-aligned `base` (at most `limit`) whose pages all share the
+ * first page's isSharedRange answer: bulk debug reads take a whole run of
+ * private pages in one firmware call. Work is per shared range, not per page.
+ */
+export function sameSharingRun(machine: Machine, base: bigint, limit: number): number {
+  const shared = isSharedRange(machine, base, PAGE);
+  let end = base + BigInt(limit);
+  for (const r of machine.sharedRanges) {
+    const rEnd = r.base + BigInt(r.size);
+    if (shared) {
+      // The run may stop where the range holding `base` ends (a neighbouring range may go on; a shorter run is still right).
+      if (base >= r.base && base + BigInt(PAGE) <= rEnd && rEnd < end) end = rEnd;
+      continue;
+    }
+    // First page of r that is wholly inside it: private pages run up to there.
+    const first = (r.base + BigInt(PAGE - 1)) & ~BigInt(PAGE - 1);
+    if (first > base && first + BigInt(PAGE) <= rEnd && first < end) end = first;
+  }
+  if (shared) end &= ~BigInt(PAGE - 1);
+  return Math.max(Number(end - base), Math.min(PAGE, limit));
+}
+
 function isRam(machine: Machine, pa: bigint): boolean {
   return machine.memory.find(pa)?.kind === 'ram';
 }

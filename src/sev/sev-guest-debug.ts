@@ -10,7 +10,7 @@ import type { X86CpuState } from '../machine/cpu.js';
 import type { Machine } from '../machine/machine.js';
 import { MEMTX_OK, memFault, type MemTxAttrs, type MemTxResult } from '../machine/memattrs.js';
 import { isCgmonError } from '../errors.js';
-import { isSharedRange } from './launch.js';
+import { isSharedRange, sameSharingRun } from './launch.js';
 import { PAGE } from './guest-ram.js';
 import { debugAllowed, debugRefusal, registersProtected } from './policy.js';
 import { sevGuestOf, type SevGuest } from './sev-guest.js';
@@ -88,11 +88,15 @@ export class SevGuestDebug extends DefaultDebugOps {
     return this.access(gpa, src, attrs, true);
   }
 
-  /** Split at page boundaries; each piece is MMIO/ROM (passthrough), shared or private RAM. */
+  /**
+   * Split into runs: MMIO/ROM page by page (passthrough), RAM in runs of pages
+   * that are all private or all shared, so a bulk read of private RAM is one
+   * KVM call (one policy check, batched decryption) per run.
+   */
   private access(gpa: bigint, buf: Uint8Array, attrs: MemTxAttrs, isWrite: boolean): MemTxResult {
     const g = this.guest;
     if (!g?.isLaunched) return isWrite ? super.write(gpa, buf, attrs) : super.read(gpa, buf, attrs);
-    // Most accesses (a page of memsave, a table entry) stay inside one RAM page.
+    // Most accesses (a table entry, a gdb packet) stay inside one RAM page.
     const inPage = Number(gpa & 0xfffn);
     if (inPage + buf.length <= PAGE) {
       const r = this.machine.memory.find(gpa);
@@ -102,14 +106,25 @@ export class SevGuestDebug extends DefaultDebugOps {
     if (!whole.ok) return whole;
     let done = 0;
     while (done < buf.length) {
-      const a = gpa + BigInt(done);
-      const n = Math.min(PAGE - Number(a & 0xfffn), buf.length - done);
-      const part = buf.subarray(done, done + n);
-      const r = this.accessPage(g, a, part, attrs, isWrite);
+      const a = done === 0 ? gpa : gpa + BigInt(done);
+      const n = this.runLength(a, buf.length - done, attrs);
+      const r = this.accessPage(g, a, buf.subarray(done, done + n), attrs, isWrite);
       if (!r.ok) return r;
       done += n;
     }
     return MEMTX_OK;
+  }
+
+  /** Bytes from `a` (at most `max`) that accessPage may take as one piece. */
+  private runLength(a: bigint, max: number, attrs: MemTxAttrs): number {
+    const first = Math.min(PAGE - Number(a & 0xfffn), max);
+    const region = this.machine.memory.find(a);
+    if (region?.kind !== 'ram' || first === max) return first;
+    const limit = Math.min(max, Number(region.base + BigInt(region.size) - a));
+    // With the mapping's C-bit given, every page of the region is alike; else the page-encryption bitmap decides.
+    if (attrs.private !== undefined) return limit;
+    if ((a & 0xfffn) !== 0n) return first;
+    return sameSharingRun(this.machine, a, limit);
   }
 
   private accessPage(g: SevGuest, a: bigint, part: Uint8Array, attrs: MemTxAttrs, isWrite: boolean): MemTxResult {
