@@ -2,7 +2,7 @@
 // qapi/dump.json) for QMP and HMP. Memory and registers come through the debug API:
 // plaintext of a debuggable SEV guest, the policy error and no file where refused.
 
-import { closeSync, ftruncateSync, lstatSync, openSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, ftruncateSync, lstatSync, openSync, renameSync, unlinkSync, write as fsWrite, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { CgmonError } from '../errors.js';
@@ -126,19 +126,26 @@ function openSink(path: string): { fd: number; tmp: string | undefined } {
 /**
  * Sequential writer. Into a fresh regular file, all-zero chunks become holes
  * (the file reads back identically, and untouched guest RAM costs no disk
- * bandwidth); devices and pipes get every byte.
+ * bandwidth); devices and pipes get every byte. One chunk at a time may be
+ * in flight in the background (`writeBehind`), so the caller can read (on SEV,
+ * decrypt) the next chunk meanwhile.
  */
 class DumpWriter {
   private pos = 0;
   private readonly zero = Buffer.alloc(CHUNK);
+  private inFlight: Promise<void> = Promise.resolve();
 
   constructor(
     private readonly fd: number,
     private readonly sparse: boolean,
   ) {}
 
+  private hole(data: Uint8Array): boolean {
+    return this.sparse && data.length <= CHUNK && this.zero.compare(data, 0, data.length, 0, data.length) === 0;
+  }
+
   write(data: Uint8Array, mayHole = false): void {
-    if (mayHole && this.sparse && data.length <= CHUNK && this.zero.compare(data, 0, data.length, 0, data.length) === 0) {
+    if (mayHole && this.hole(data)) {
       this.pos += data.length;
       return;
     }
@@ -147,32 +154,61 @@ class DumpWriter {
     this.pos += data.length;
   }
 
+  /** Wait for the write in flight, then start writing `data` (which must stay untouched until the next call or drain). */
+  async writeBehind(data: Uint8Array): Promise<void> {
+    await this.inFlight;
+    const at = this.pos;
+    this.pos += data.length;
+    if (this.hole(data)) return;
+    this.inFlight = this.writeAll(data, at);
+  }
+
+  private async writeAll(data: Uint8Array, at: number): Promise<void> {
+    let off = 0;
+    while (off < data.length) {
+      off += await new Promise<number>((res, rej) =>
+        fsWrite(this.fd, data, off, data.length - off, this.sparse ? at + off : null, (e, n) => (e ? rej(e) : res(n))));
+    }
+  }
+
+  drain(): Promise<void> {
+    return this.inFlight;
+  }
+
   /** A trailing hole still has to count towards the file size. */
   finish(): void {
     if (this.sparse) ftruncateSync(this.fd, this.pos);
   }
 }
 
+/** Two buffers alternate: the guest read of one chunk overlaps the file write of the other. */
 async function writeDump(job: DumpJob, yieldBetweenChunks: boolean): Promise<void> {
   const { fd, tmp } = openSink(job.path);
+  const w = new DumpWriter(fd, tmp !== undefined);
   let ok = false;
   try {
-    const w = new DumpWriter(fd, tmp !== undefined);
     w.write(job.header);
-    const buf = Buffer.allocUnsafe(CHUNK);
+    const bufs = [Buffer.allocUnsafe(CHUNK), Buffer.allocUnsafe(CHUNK)];
+    let k = 0;
+    // A chunk counts as completed once its write has finished.
+    let writing = 0;
     for (const b of job.blocks) {
-      for (let off = 0; off < b.size; off += CHUNK) {
-        const part = buf.subarray(0, Math.min(CHUNK, b.size - off));
+      for (let off = 0; off < b.size; off += CHUNK, k ^= 1) {
+        const part = bufs[k]!.subarray(0, Math.min(CHUNK, b.size - off));
         readChunk(job.ctx, b.base + BigInt(off), part);
-        w.write(part, true);
-        job.status.completed += part.length;
+        await w.writeBehind(part);
+        job.status.completed += writing;
+        writing = part.length;
         if (yieldBetweenChunks) await new Promise((r) => setImmediate(r));
       }
     }
+    await w.drain();
+    job.status.completed += writing;
     w.write(SHSTRTAB);
     w.finish();
     ok = true;
   } finally {
+    await w.drain().catch(() => undefined);
     closeSync(fd);
     if (tmp) {
       if (ok) renameSync(tmp, job.path);
