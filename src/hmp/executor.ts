@@ -123,3 +123,8 @@ export function hmpCommandNames(): string[] {
 export function hmpInfoNames(): string[] {
   return INFO_COMMANDS.flatMap((c) => c.name.split('|')).sort();
 }
+
+/** args_type of a command (any alias) of the top or `info` table, for argument completion. */
+export function hmpArgsType(name: string, table: 'top' | 'info'): string | undefined {
+  return findCommand(table === 'top' ? HMP_COMMANDS : INFO_COMMANDS, name)?.argsType;
+}

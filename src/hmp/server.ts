@@ -7,7 +7,7 @@ import { unlinkSync } from 'node:fs';
 import type { Readable, Writable } from 'node:stream';
 import { CgmonError } from '../errors.js';
 import type { CommandContext } from '../commands/context.js';
-import { HmpExecutor, hmpCommandNames, hmpInfoNames } from './executor.js';
+import { HmpExecutor, hmpArgsType, hmpCommandNames, hmpInfoNames } from './executor.js';
 import { ReadlineHistory } from './readline.js';
 import { HmpSession, type HmpSessionOptions, type HmpTransport, type LineExecutor } from './session.js';
 import { TELNET_INIT, TelnetDecoder } from './telnet.js';
@@ -36,7 +36,7 @@ function sessionOptions(opts: HmpServerOptions, history: ReadlineHistory): HmpSe
   const o: HmpSessionOptions = {
     base: opts.base,
     executor: opts.executor ?? ((ctx) => new HmpExecutor(ctx)),
-    names: { commands: hmpCommandNames, info: hmpInfoNames },
+    names: { commands: hmpCommandNames, info: hmpInfoNames, argsType: hmpArgsType },
     history,
   };
   if (opts.version !== undefined) o.version = opts.version;

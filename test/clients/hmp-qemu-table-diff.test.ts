@@ -20,6 +20,9 @@ if (!haveQemu) console.warn('hmp-qemu-table-diff: qemu-system-x86_64 is not inst
 const TAB_PREFIXES = [
   '', 'i', 'info ', 'info s', 'gpa2', 'x', 'dump', 'mig', 's', 'info r', 'x_', 'info vir',
   'help ', 'help info s', '? x', 'help help in', 'info s ', 'qqq', 'x /4x ',
+  // file names for F arguments, relative to the shared cwd (the repository)
+  'dump-guest-memory doc', 'dump-guest-memory -p test/c', 'dumpdtb test/', 'dump-guest-memory a b src/hmp/co',
+  'logfile /nonexistent/x', 'memsave 0 1 doc',
 ];
 
 /** Lines whose whole answer (echo, output, prompt) is compared. */

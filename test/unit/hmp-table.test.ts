@@ -3,15 +3,18 @@
 // right names, `Command "..." is not available.` for the rest, help_cmd's
 // parsing, and completion through help's recursion.
 
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Machine, MiB } from '../../src/machine/machine.js';
 import { DefaultDebugOps } from '../../src/debug/index.js';
 import { makeContext } from '../../src/commands/context.js';
 import { QEMU_HMP_COMMANDS, withHandlers } from '../../src/hmp/command-table.js';
 import { QEMU_HMP_INFO_COMMANDS } from '../../src/hmp/info-table.js';
 import { HMP_COMMANDS, INFO_COMMANDS } from '../../src/hmp/commands.js';
-import { HmpExecutor, hmpCommandNames, hmpInfoNames } from '../../src/hmp/executor.js';
-import { hmpCompletionFinder } from '../../src/hmp/completion.js';
+import { HmpExecutor, hmpArgsType, hmpCommandNames, hmpInfoNames } from '../../src/hmp/executor.js';
+import { fileCompletion, hmpCompletionFinder } from '../../src/hmp/completion.js';
 import { helpText, parseCmdline } from '../../src/hmp/help.js';
 import type { HmpCommandSpec } from '../../src/hmp/types.js';
 
@@ -110,3 +113,29 @@ describe('completion over the full tables', () => {
     expect(finder('x /4x ').candidates).toEqual([]);
   });
 });
+
+describe('file name completion for F arguments', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'cgmon-complete-'));
+  mkdirSync(join(dir, 'dumps'));
+  writeFileSync(join(dir, 'dump.elf'), '');
+  writeFileSync(join(dir, '.hidden'), '');
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  const finder = hmpCompletionFinder({ commands: hmpCommandNames, info: hmpInfoNames, argsType: hmpArgsType });
+
+  it('lists the typed directory, marks directories, keeps dot files', () => {
+    expect(fileCompletion(`${dir}/dum`).candidates.sort()).toEqual([`${dir}/dump.elf`, `${dir}/dumps/`]);
+    expect(fileCompletion(`${dir}/.`).candidates).toEqual([`${dir}/.hidden`]);
+    expect(fileCompletion(`${dir}/nosuch/x`)).toEqual({ candidates: [], index: dir.length + 9 });
+  });
+
+  it('finds the F argument past flags and, like QEMU, at any later word', () => {
+    const want = [`${dir}/dump.elf`, `${dir}/dumps/`];
+    expect(finder(`dump-guest-memory ${dir}/dum`).candidates.sort()).toEqual(want);
+    expect(finder(`dump-guest-memory -p -z ${dir}/dum`).candidates.sort()).toEqual(want);
+    expect(finder(`dump-guest-memory out 0 ${dir}/dum`).candidates.sort()).toEqual(want);
+    // memsave's file is type s, which completes nothing
+    expect(finder(`memsave 0 1 ${dir}/dum`).candidates).toEqual([]);
+    expect(finder(`dump-guest-memory ${dir}/dum`).index).toBe(dir.length + 4);
+  });
+});
+
