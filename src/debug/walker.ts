@@ -71,6 +71,8 @@ interface Level extends LevelSpec {
   readonly size: number;
   /** Frame-address mask of an 8-byte leaf here (bits 12..51 above the page offset). */
   readonly paMask: bigint;
+  /** Leaf size - 1: the page-offset bits of an address. */
+  readonly offMask: bigint;
   /** BigInt(i) << shift for every index i. */
   readonly offsets: readonly bigint[];
   readonly shiftN: bigint;
@@ -86,6 +88,7 @@ function level(spec: LevelSpec): Level {
     words: spec.width >> 2,
     size,
     paMask: PG_ADDRESS_MASK & ~BigInt(size - 1),
+    offMask: BigInt(size - 1),
     offsets: Array.from({ length: spec.entries }, (_, i) => BigInt(i) << shift),
     shiftN: shift,
     indexMask: BigInt(spec.entries - 1),
@@ -407,8 +410,10 @@ export class WalkCache {
 interface WalkResume {
   readonly regs: PagingRegs;
   readonly mask: bigint;
-  /** Index into the mode's levels of the leaf's level. */
+  /** Index into the mode's levels of the leaf's level, and that level. */
   readonly level: number;
+  readonly spec: Level;
+  readonly mode: PagingMode;
   readonly prefixShift: bigint;
   readonly prefix: bigint;
   readonly table: bigint;
@@ -425,6 +430,8 @@ function sameRegs(a: PagingRegs, b: PagingRegs): boolean {
  * C-bit mask). Unmapped or non-canonical addresses are a returned fault.
  */
 export function translateVa(reader: PageTableReader, regs: PagingRegs, va: bigint, cache?: WalkCache): Translation | MemFault {
+  const fast = cache?.resume ? resumedLeaf(reader, regs, va, cache.resume) : undefined;
+  if (fast) return fast;
   const mode = pagingMode(regs);
   // Paging off: identity, but QEMU still clips to PG_ADDRESS_MASK (bits 0..51).
   if (mode === 'none') return { pa: BigInt.asUintN(64, va) & 0x000f_ffff_ffff_ffffn, pageSize: 4096, pte: 0n, cbit: undefined };
@@ -475,15 +482,36 @@ export function translateVa(reader: PageTableReader, regs: PagingRegs, va: bigin
     if (isLeaf(spec, lo, regs)) {
       if (cache && i > 0 && i !== start && view !== dv) {
         const prefixShift = levels[i - 1]!.shiftN;
-        cache.resume = { regs, mask, level: i, prefixShift, prefix: addr >> prefixShift, table, cbit: tableCbit, view };
+        cache.resume = { regs, mask, level: i, spec, mode, prefixShift, prefix: addr >> prefixShift, table, cbit: tableCbit, view };
       }
       const size = spec.size;
       const base = spec.width === 8 ? entry & spec.paMask : leafPa(spec, entry, size);
-      return { pa: base + (addr & (BigInt(size) - 1n)), pageSize: size, pte: entry, cbit };
+      return { pa: base + (addr & spec.offMask), pageSize: size, pte: entry, cbit };
     }
     table = nextTable(spec, entry);
   }
   return memFault('unmapped', va);
+}
+
+/**
+ * The walk's last step alone, for an address under the same leaf table as
+ * the previous walk of this cache (same registers, mask and upper address
+ * bits, so the same path, which also makes the address canonical). Undefined
+ * when the entry is not a present leaf: the full walk then decides.
+ */
+function resumedLeaf(reader: PageTableReader, regs: PagingRegs, va: bigint, r: WalkResume): Translation | undefined {
+  if (r.mask !== reader.pteMask() || !sameRegs(r.regs, regs)) return undefined;
+  let addr = BigInt.asUintN(64, va);
+  if (r.mode === '32' || r.mode === 'pae') addr &= 0xffff_ffffn;
+  if (addr >> r.prefixShift !== r.prefix) return undefined;
+  const spec = r.spec;
+  const at = Number((addr >> spec.shiftN) & spec.indexMask) * spec.width;
+  const lo = r.view.getUint32(at, true);
+  if ((lo & PG_PRESENT) === 0 || !isLeaf(spec, lo, regs)) return undefined;
+  const raw = spec.width === 8 ? r.view.getBigUint64(at, true) : BigInt(lo);
+  const entry = raw & r.mask;
+  const base = spec.width === 8 ? entry & spec.paMask : leafPa(spec, entry, spec.size);
+  return { pa: base + (addr & spec.offMask), pageSize: spec.size, pte: entry, cbit: entryCbit(spec, entry, raw) };
 }
 
 const ATTRS_DEBUG: MemTxAttrs = Object.freeze({ debug: true });
