@@ -3,6 +3,7 @@
 // names for an `F` argument (file_completion).
 
 import { readdirSync, statSync } from 'node:fs';
+import { MAX_ARGS, parseCmdline } from './help.js';
 import type { Completion, CompletionFinder } from './readline.js';
 
 /** Where the names come from (the HMP executor's command tables). */
@@ -15,10 +16,18 @@ export interface CompletionNames {
 
 const isSpace = (c: string): boolean => c === ' ' || (c >= '\t' && c <= '\r');
 
-/** parse_cmdline, minus quoting: blank-separated words, plus an empty word after a trailing blank. */
-function words(text: string): string[] {
-  const out = text.split(/[ \t\n\v\f\r]+/).filter((w) => w !== '');
-  if (text.length > 0 && isSpace(text[text.length - 1] ?? '')) out.push('');
+/**
+ * monitor_find_completion's words: parse_cmdline (quotes and all; a line it
+ * cannot parse completes nothing), plus an empty word after a trailing blank
+ * unless that would pass MAX_ARGS.
+ */
+function words(text: string): string[] | null {
+  const out = parseCmdline(text);
+  if (!out) return null;
+  if (text.length > 0 && isSpace(text[text.length - 1] ?? '')) {
+    if (out.length >= MAX_ARGS) return null;
+    out.push('');
+  }
   return out;
 }
 
@@ -113,5 +122,8 @@ function byTable(args: string[], table: readonly string[], names: CompletionName
 }
 
 export function hmpCompletionFinder(names: CompletionNames): CompletionFinder {
-  return (text) => byTable(words(text), names.commands(), names, true);
+  return (text) => {
+    const args = words(text);
+    return args ? byTable(args, names.commands(), names, true) : { candidates: [], index: 0 };
+  };
 }

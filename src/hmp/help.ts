@@ -41,7 +41,8 @@ const LOG_ITEMS_HELP = [
   '',
 ].join('\n');
 
-const MAX_ARGS = 16;
+/** monitor/hmp.c MAX_ARGS: parse_cmdline (and so help and Tab) give up past 16 words. */
+export const MAX_ARGS = 16;
 const ESCAPES: Readonly<Record<string, string>> = { n: '\n', r: '\r', '\\': '\\', "'": "'", '"': '"' };
 
 /** get_str: one word, or a double-quoted string with \n \r \\ \' \" escapes; null on a bad one. */

@@ -23,6 +23,8 @@ const TAB_PREFIXES = [
   // file names for F arguments, relative to the shared cwd (the repository)
   'dump-guest-memory doc', 'dump-guest-memory -p test/c', 'dumpdtb test/', 'dump-guest-memory a b src/hmp/co',
   'logfile /nonexistent/x', 'memsave 0 1 doc',
+  // parse_cmdline's quoting: a quoted word still completes, an open quote completes nothing
+  'help "info" s', 'dump-guest-memory "doc', 'help '.repeat(15), 'help '.repeat(16),
 ];
 
 /** Lines whose whole answer (echo, output, prompt) is compared. */
@@ -50,7 +52,7 @@ async function answer(c: RawClient, keys: string): Promise<string> {
 
 /** Backspace the line away (its echo is not compared) so the next prefix starts clean. */
 async function clearLine(c: RawClient): Promise<void> {
-  await answer(c, '\x7f'.repeat(64));
+  await answer(c, '\x7f'.repeat(128));
 }
 
 describe.skipIf(!haveQemu)('HMP command table against real QEMU 7.2', () => {

@@ -111,6 +111,11 @@ describe('completion over the full tables', () => {
     expect(finder('help help in')).toEqual({ candidates: ['info'], index: 2 });
     expect(finder('info s ').candidates).toEqual([]);
     expect(finder('x /4x ').candidates).toEqual([]);
+    // words come from parse_cmdline: quotes are stripped, an open quote or a 17th word completes nothing
+    expect(finder('help "info" sg').candidates).toEqual(['sgx']);
+    expect(finder('help "info s').candidates).toEqual([]);
+    expect(finder('help '.repeat(15)).candidates).toHaveLength(113);
+    expect(finder('help '.repeat(16)).candidates).toEqual([]);
   });
 });
 
