@@ -47,10 +47,12 @@ export interface GuestContext {
   vmsaGeneration: number;
 }
 
+const NUMBER_EXACT = 0x20_0000_0000_0000n;
+
 function aligned16(a: bigint | number): boolean {
   // Exact as a double below 2^53: the per-call check allocates no BigInt.
   if (typeof a === 'number') return (a & 15) === 0;
-  return a < 0x20_0000_0000_0000n ? Number(a) % 16 === 0 : (a & 15n) === 0n;
+  return a < NUMBER_EXACT ? Number(a) % 16 === 0 : (a & 15n) === 0n;
 }
 
 export class SevFirmware {
@@ -281,12 +283,13 @@ export class SevFirmware {
     let done = 0;
     while (done < dst.length) {
       const a = done === 0 ? gpa : gpa + BigInt(done);
-      const off = Number(a & 0xfffn);
+      // Exact as a double below 2^53 (all RAM is): no BigInt on the per-call path.
+      const off = a < NUMBER_EXACT ? Number(a) % PAGE : Number(a & 0xfffn);
       const left = dst.length - done;
       if (off === 0 && left >= PAGE) {
         const c = g.memory.span(a, left - (left % PAGE));
         if (!c) fwFail(command, 'INVALID_ADDRESS');
-        g.vek.decryptPages(a, c, dst.subarray(done, done + c.length));
+        g.vek.decryptPages(a, c, c.length === dst.length ? dst : dst.subarray(done, done + c.length));
         done += c.length;
         continue;
       }

@@ -36,6 +36,9 @@ export class RamPages implements GuestPhysMemory {
   /** The last RAM region hit: bulk accesses stay in one region, so most lookups skip the search. */
   private last: RamRegion | undefined;
   private lastEnd = 0n;
+  /** The same bounds as numbers: RAM sits far below 2^53, so offsets need no BigInt. */
+  private lastBaseN = 0;
+  private lastEndN = 0;
 
   private region(gpa: bigint): RamRegion | undefined {
     const l = this.last;
@@ -44,6 +47,8 @@ export class RamPages implements GuestPhysMemory {
     if (!r || r.kind !== 'ram') return undefined;
     this.last = r;
     this.lastEnd = r.base + BigInt(r.size);
+    this.lastBaseN = Number(r.base);
+    this.lastEndN = this.lastBaseN + r.size;
     return r;
   }
 
@@ -56,15 +61,16 @@ export class RamPages implements GuestPhysMemory {
   page(gpa: bigint): Uint8Array | undefined {
     const r = this.region(gpa);
     if (!r) return undefined;
-    const offset = r.ramOffset + Number(gpa - r.base);
+    const offset = r.ramOffset + (Number(gpa) - this.lastBaseN);
     return (this.store ?? r.ram).view(offset, PAGE) ?? ZERO_PAGE;
   }
 
   span(gpa: bigint, max: number): Uint8Array | undefined {
     const r = this.region(gpa);
     if (!r) return undefined;
-    const inRegion = Number(this.lastEnd - gpa);
-    const offset = r.ramOffset + Number(gpa - r.base);
+    const at = Number(gpa);
+    const inRegion = this.lastEndN - at;
+    const offset = r.ramOffset + (at - this.lastBaseN);
     const inChunk = RAM_CHUNK_SIZE - (offset % RAM_CHUNK_SIZE);
     const n = Math.max(PAGE, Math.min(max, inRegion, inChunk) & ~(PAGE - 1));
     return (this.store ?? r.ram).view(offset, n) ?? ZERO_SPAN.subarray(0, Math.min(n, ZERO_SPAN.length));

@@ -12,6 +12,7 @@ export const PAGE_SIZE = 4096;
 const T0_GROUP = 64;
 /** Page addresses below 2^53 are exact as doubles: the bulk path needs no BigInt per page. */
 const NUMBER_LIMIT = 0x20_0000_0000_0000n;
+const NUMBER_LIMIT_N = 2 ** 53;
 const T0_GROUPS_MAX = 4096;
 /** K1 || K2: the data key and the tweak key. */
 export const XEX_KEY_SIZE = 32;
@@ -121,7 +122,7 @@ export class XexCipher {
     const bytes = src.length;
     if (bytes !== dst.length || bytes === 0 || bytes % PAGE_SIZE !== 0) throw new RangeError('XEX works on whole, page-aligned pages');
     const addr = pageAddr < NUMBER_LIMIT ? Number(pageAddr) : -1;
-    if (addr < 0 || addr + bytes > Number(NUMBER_LIMIT)) {
+    if (addr < 0 || addr + bytes > NUMBER_LIMIT_N) {
       if ((pageAddr & 0xfffn) !== 0n) throw new RangeError('XEX works on whole, page-aligned pages');
       for (let at = 0; at < bytes; at += PAGE_SIZE) this.farPage(pageAddr + BigInt(at), src, dst, at, aes);
       return;
