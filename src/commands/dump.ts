@@ -161,6 +161,9 @@ class DumpWriter {
     this.pos += data.length;
     if (this.hole(data)) return;
     this.inFlight = this.writeAll(data, at);
+    // Handled here so a failure while nobody awaits (a detached dump yielding) is not an unhandled rejection;
+    // the next writeBehind or drain still sees it.
+    this.inFlight.catch(() => undefined);
   }
 
   private async writeAll(data: Uint8Array, at: number): Promise<void> {
