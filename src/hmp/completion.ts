@@ -1,8 +1,9 @@
 // Tab completion for the HMP console, after QEMU's monitor_find_completion
-// (monitor/hmp.c): command names, `info` sub-commands, `help CMD`, and file
-// names for an `F` argument (file_completion).
+// (monitor/hmp.c): command names, `info` sub-commands, `help CMD`, the fixed
+// lists of arg-completion.ts, and file names for an `F` argument.
 
 import { readdirSync, statSync } from 'node:fs';
+import { commandCompletion } from './arg-completion.js';
 import { MAX_ARGS, parseCmdline } from './help.js';
 import type { Completion, CompletionFinder } from './readline.js';
 
@@ -103,8 +104,8 @@ export function fileCompletion(input: string): Completion {
  * words find the command first. `info` recurses into its sub-table, help's
  * argument (type S, which next_arg_type never moves past) recurses into the top
  * table at every depth, so `help info s` completes info names, and an `F`
- * argument completes file names. QEMU's other completers (block devices,
- * sendkey's keys, device_add's drivers...) have nothing to list in cgmon.
+ * argument completes file names. Commands with a completer of a fixed list
+ * (arg-completion.ts) use it; QEMU's others list runtime objects cgmon lacks.
  */
 function byTable(args: string[], table: readonly string[], names: CompletionNames, top: boolean): Completion {
   const none = { candidates: [], index: 0 };
@@ -116,6 +117,8 @@ function byTable(args: string[], table: readonly string[], names: CompletionName
   if (!alternatives(table).includes(cmd)) return none;
   if (top && cmd === 'info') return byTable(args.slice(1), names.info(), names, false);
   if (top && (cmd === 'help' || cmd === '?')) return byTable(args.slice(1), table, names, true);
+  const listed = top ? commandCompletion(cmd, args.length, args[args.length - 1] ?? '') : null;
+  if (listed) return listed;
   const argsType = names.argsType?.(cmd, top ? 'top' : 'info');
   if (argsType !== undefined && argTypeAt(argsType, args.length) === 'F') return fileCompletion(args[args.length - 1] ?? '');
   return none;

@@ -25,6 +25,10 @@ const TAB_PREFIXES = [
   'logfile /nonexistent/x', 'memsave 0 1 doc',
   // parse_cmdline's quoting: a quoted word still completes, an open quote completes nothing
   'help "info" s', 'dump-guest-memory "doc', 'help '.repeat(15), 'help '.repeat(16),
+  // completers over fixed lists, and ones whose runtime lists are empty in both
+  'watchdog_action ', 'watchdog_action p', 'watchdog_action x ', 'migrate_set_capability ', 'migrate_set_capability x',
+  'migrate_set_capability xbzrle ', 'migrate_set_parameter ', 'sendkey ', 'sendkey ctrl-alt-f', 'sendkey a ',
+  'netdev_add ', 'netdev_add t', 'chardev-add ', 'help sendkey k', 'device_del ', 'set_link ', 'loadvm ',
 ];
 
 /** Lines whose whole answer (echo, output, prompt) is compared. */

@@ -119,6 +119,23 @@ describe('completion over the full tables', () => {
   });
 });
 
+describe('completers over fixed lists', () => {
+  const finder = hmpCompletionFinder({ commands: hmpCommandNames, info: hmpInfoNames, argsType: hmpArgsType });
+  it('list QEMU 7.2 values for the first argument only, sendkey after the last dash', () => {
+    expect(finder('watchdog_action ').candidates).toHaveLength(7);
+    expect(finder('watchdog_action p').candidates).toEqual(['pause', 'poweroff']);
+    expect(finder('watchdog_action x ').candidates).toEqual([]);
+    expect(finder('migrate_set_capability ').candidates).toHaveLength(21);
+    expect(finder('migrate_set_capability xbzrle o').candidates.sort()).toEqual(['off', 'on']);
+    expect(finder('migrate_set_parameter ').candidates).toHaveLength(27);
+    expect(finder('sendkey ').candidates).toHaveLength(150);
+    expect(finder('sendkey ctrl-alt-f1')).toEqual({ candidates: ['f1', 'f10', 'f11', 'f12'], index: 2 });
+    expect(finder('netdev_add t').candidates).toEqual(['tap']);
+    expect(finder('chardev-add ').candidates).toHaveLength(17);
+    expect(finder('help sendkey kp_ent').candidates).toEqual(['kp_enter']);
+  });
+});
+
 describe('file name completion for F arguments', () => {
   const dir = mkdtempSync(join(tmpdir(), 'cgmon-complete-'));
   mkdirSync(join(dir, 'dumps'));
