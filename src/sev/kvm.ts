@@ -83,8 +83,8 @@ export class KvmSev {
    * state and policy check and batched decryption instead of one per page.
    */
   dbgDecrypt(gpa: bigint, dst: Uint8Array): void {
-    const inPage = Number(gpa & 0xfffn);
-    if (inPage + dst.length <= PAGE) return this.decryptInPage(gpa, dst);
+    const inPage = pageOffset(gpa);
+    if (inPage + dst.length <= PAGE) return this.decryptInPage(gpa, dst, inPage);
     if (this.kind === 'sev' && (inPage & 15) === 0 && (dst.length & 15) === 0 && (dst.byteOffset & 15) === 0) {
       this.checkCommand(KVM_SEV_DBG_DECRYPT);
       return this.fw.dbgDecrypt(this.handle, gpa, dst);
@@ -93,7 +93,7 @@ export class KvmSev {
     while (done < dst.length) {
       const a = gpa + BigInt(done);
       const n = Math.min(PAGE - Number(a & 0xfffn), dst.length - done);
-      this.decryptInPage(a, dst.subarray(done, done + n));
+      this.decryptInPage(a, dst.subarray(done, done + n), pageOffset(a));
       done += n;
     }
   }
@@ -109,9 +109,13 @@ export class KvmSev {
     }
   }
 
-  private decryptInPage(a: bigint, dst: Uint8Array): void {
-    const base = a & ~0xfffn;
-    const off = Number(a - base);
+  private decryptInPage(a: bigint, dst: Uint8Array, off: number): void {
+    // The common case (an aligned page or a 16-byte multiple) first, with no BigInt arithmetic.
+    if (this.kind === 'sev' && (off & 15) === 0 && (dst.length & 15) === 0 && (dst.byteOffset & 15) === 0) {
+      this.checkCommand(KVM_SEV_DBG_DECRYPT);
+      return this.fw.dbgDecrypt(this.handle, a, dst);
+    }
+    const base = a - BigInt(off);
     if (this.kind === 'sev-snp') {
       if (off === 0 && dst.length === PAGE && (dst.byteOffset & 15) === 0) return this.fw.snpDbgDecrypt(this.handle, base, dst);
       return this.readCached(base, off, dst, (b) => this.fw.snpDbgDecrypt(this.handle, base, b));
@@ -147,6 +151,11 @@ export class KvmSev {
     b.set(src, head);
     this.fw.dbgEncrypt(this.handle, b, lo);
   }
+}
+
+/** a & 0xfff without a BigInt result where a is exact as a double (all RAM is). */
+function pageOffset(a: bigint): number {
+  return a < 0x20_0000_0000_0000n ? Number(a) % PAGE : Number(a & 0xfffn);
 }
 
 /** Whether the 16-byte blocks covering [off, off+len) are identical in a and b. */
