@@ -107,8 +107,13 @@ function strerror(e: unknown): string {
   return OPEN_ERRORS[(e as NodeJS.ErrnoException).code ?? ''] ?? (e as Error).message;
 }
 
+interface Sink {
+  fd: number;
+  tmp: string | undefined;
+}
+
 /** A temporary file next to the target, renamed into place on success; devices are written directly. */
-function openSink(path: string): { fd: number; tmp: string | undefined } {
+function openSink(path: string): Sink {
   let direct = false;
   try {
     direct = !lstatSync(path).isFile();
@@ -184,9 +189,15 @@ class DumpWriter {
   }
 }
 
+/** Close a sink that will not be written (a dump refused after the open): nothing is left behind. */
+function discardSink({ fd, tmp }: Sink): void {
+  closeSync(fd);
+  if (tmp) unlinkSync(tmp);
+}
+
 /** Two buffers alternate: the guest read of one chunk overlaps the file write of the other. */
-async function writeDump(job: DumpJob, yieldBetweenChunks: boolean): Promise<void> {
-  const { fd, tmp } = openSink(job.path);
+async function writeDump(job: DumpJob, sink: Sink, yieldBetweenChunks: boolean): Promise<void> {
+  const { fd, tmp } = sink;
   const w = new DumpWriter(fd, tmp !== undefined);
   let ok = false;
   try {
@@ -253,18 +264,21 @@ export async function dumpGuestMemory(args: DumpGuestMemoryArgs, ctx: CommandCon
   const path = parseProtocol(args.protocol);
   const filter = filterOf(args, m);
   checkFormat(args, filter !== undefined);
+  // QEMU opens the file before it stops the VM: an unwritable path fails with no STOP/RESUME.
+  const sink = openSink(path);
   const resume = m.running;
   m.stop();
   let plan: { header: Buffer; blocks: DumpBlock[] };
   try {
     plan = planDump(args, ctx, filter);
   } catch (e) {
+    discardSink(sink);
     if (resume) m.cont();
     throw e;
   }
   Object.assign(s, { status: 'active', completed: 0, total: dataSize(plan.blocks) });
   const job: DumpJob = { ctx, path, header: plan.header, blocks: plan.blocks, status: s };
-  const run = writeDump(job, args.detach === true).then(
+  const run = writeDump(job, sink, args.detach === true).then(
     () => {
       s.status = 'completed';
       completedEvent(m, s);

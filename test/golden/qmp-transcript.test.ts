@@ -29,8 +29,6 @@ const SKIPPED: Record<string, string> = {
   'query-qmp-schema': 'QEMU introspects its whole schema',
   'second client while first is connected (no greeting expected)': 'cgmon serves every client at once',
   'query-dump-guest-memory-capability': 'cgmon writes only the ELF format (no kdump/win-dmp)',
-  // Dump area (src/commands/dump.ts), reported to the lead: QEMU opens the file before stopping the VM.
-  'dump-guest-memory unwritable': 'cgmon sends STOP/RESUME before failing to open the file',
   'pmemsave /proc/version': "cgmon reports the write error (EIO) that QEMU's buffered fwrite ignores",
 };
 
