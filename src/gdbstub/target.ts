@@ -8,6 +8,7 @@ import { isFault } from '../debug/ops.js';
 import type { X86CpuState } from '../machine/cpu.js';
 import type { MemTxResult } from '../machine/memattrs.js';
 import { allRegisterBytes, registerBytes, writeAllRegisters, writeRegister } from './registers.js';
+import { HexReply } from './framing.js';
 
 const INT3 = 0xcc;
 
@@ -87,7 +88,7 @@ export class GdbTarget {
   }
 
   /** Packets answered synchronously from target state. Returns the reply payload. */
-  handle(c: string, rest: string, raw: Buffer, packetSize: number): string | Buffer {
+  handle(c: string, rest: string, raw: Buffer, packetSize: number): string | Buffer | HexReply {
     switch (c) {
       case 'g':
         return this.readRegs();
@@ -172,12 +173,12 @@ export class GdbTarget {
     return r;
   }
 
-  private readMem(text: string, packetSize: number): string {
+  private readMem(text: string, packetSize: number): string | HexReply {
     const a = addrLen(text);
     if (!a || a.len > packetSize / 2) return 'E22';
     if (a.len === 0) return '';
     const buf = Buffer.alloc(a.len);
-    return this.access(a.addr, buf, false).ok ? buf.toString('hex') : 'E14';
+    return this.access(a.addr, buf, false).ok ? new HexReply(buf) : 'E14';
   }
 
   private writeMemHex(text: string): string {

@@ -2,7 +2,7 @@
 // Ctrl-C, bad checksums, `}` escapes and `*` run-length decoding; encoder round trip.
 
 import { describe, expect, it } from 'vitest';
-import { RspParser, decodePayload, encodePacket, escapePayload, type RspEvent } from '../../src/gdbstub/framing.js';
+import { RspParser, decodePayload, encodeHexPacket, encodePacket, escapePayload, type RspEvent } from '../../src/gdbstub/framing.js';
 
 const summary = (evs: RspEvent[]): string[] =>
   evs.map((e) => (e.kind === 'packet' || e.kind === 'bad-checksum' ? `${e.kind}:${e.data.toString('latin1')}` : e.kind));
@@ -72,5 +72,36 @@ describe('run-length encoding (opt-in)', () => {
       expect((evs[0] as { data: Buffer }).data.toString('latin1'), `n=${n}`).toBe(data.toString('latin1'));
     }
     expect(encodePacket('0000000000000000', true).length).toBeLessThan(10);
+  });
+});
+
+describe('encodeHexPacket', () => {
+  // Data with runs of every length around the 6/7 and 97 limits, mixed nibbles, and noise.
+  function samples(): Buffer[] {
+    let x = 0x12345678;
+    const rand = (): number => ((x = (Math.imul(x, 1103515245) + 12345) >>> 0) >>> 24);
+    const out: Buffer[] = [Buffer.alloc(0), Buffer.from([0]), Buffer.from([0x10, 0, 0, 1]), Buffer.alloc(4096)];
+    for (const len of [1, 2, 3, 4, 5, 6, 7, 8, 48, 49, 50, 97, 98, 99, 200]) {
+      out.push(Buffer.concat([Buffer.from([0xab]), Buffer.alloc(len, 0x11), Buffer.from([0x1f]), Buffer.alloc(len, 0xf0)]));
+    }
+    const noisy = Buffer.alloc(65536);
+    for (let i = 0; i < noisy.length; i++) noisy[i] = i % 4096 < 3000 ? 0 : rand();
+    out.push(noisy, Buffer.from(Array.from({ length: 5000 }, rand)));
+    return out;
+  }
+
+  it('is byte for byte the generic encoder applied to the hex text, with and without run-length encoding', () => {
+    for (const data of samples()) {
+      for (const rle of [false, true]) {
+        expect(encodeHexPacket(data, rle).equals(encodePacket(data.toString('hex'), rle)), `len ${data.length} rle ${rle}`).toBe(true);
+      }
+    }
+  });
+
+  it('round-trips through the parser', () => {
+    for (const data of samples()) {
+      const evs = new RspParser().feed(encodeHexPacket(data, true));
+      expect(evs).toEqual([{ kind: 'packet', data: Buffer.from(data.toString('hex'), 'latin1') }]);
+    }
   });
 });
