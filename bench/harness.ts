@@ -92,3 +92,15 @@ export function rate(fn: (i: number) => void, batch: number, minMs = 300): numbe
   }, minMs);
   return batch / s;
 }
+
+/** Sequential round trips per second: `once()` sends one request and resolves on its reply. */
+export async function roundTripRate(once: () => Promise<void>, durationMs: number, warmup = 100): Promise<number> {
+  for (let i = 0; i < warmup; i++) await once();
+  let n = 0;
+  const t0 = performance.now();
+  while (performance.now() - t0 < durationMs) {
+    await once();
+    n++;
+  }
+  return n / ((performance.now() - t0) / 1000);
+}

@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { BenchReporter } from './harness.js';
-import { bestOf } from './harness.js';
+import { bestOf, roundTripRate } from './harness.js';
 import { makeContext } from '../src/commands/index.js';
 import { createDebugOps } from '../src/debug/index.js';
 import { Machine } from '../src/machine/machine.js';
@@ -33,14 +33,7 @@ async function roundTrips(sock: Socket, line: string, until: string): Promise<nu
       sock.on('data', onData);
       sock.write(line);
     });
-  for (let i = 0; i < 100; i++) await once();
-  let n = 0;
-  const t0 = performance.now();
-  while (performance.now() - t0 < DURATION_MS) {
-    await once();
-    n++;
-  }
-  return n / ((performance.now() - t0) / 1000);
+  return roundTripRate(once, DURATION_MS);
 }
 
 /** Seconds until `total` bytes have arrived after writing `data`. */

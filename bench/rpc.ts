@@ -11,20 +11,14 @@ import { DEMO } from '../src/guests/demo.js';
 import { QmpServer } from '../src/qmp/server.js';
 import { startRpcServer } from '../src/rpc/server.js';
 import type { BenchReporter } from './harness.js';
+import { roundTripRate } from './harness.js';
 
 const DURATION_MS = 1500;
 const WARMUP = 200;
 
 /** Sequential round trips/s: `once()` sends one request and resolves on its reply. */
-async function roundTrips(once: () => Promise<void>): Promise<number> {
-  for (let i = 0; i < WARMUP; i++) await once();
-  let n = 0;
-  const t0 = performance.now();
-  while (performance.now() - t0 < DURATION_MS) {
-    await once();
-    n++;
-  }
-  return n / ((performance.now() - t0) / 1000);
+function roundTrips(once: () => Promise<void>): Promise<number> {
+  return roundTripRate(once, DURATION_MS, WARMUP);
 }
 
 function openWs(url: string): Promise<WebSocket> {
