@@ -68,7 +68,7 @@ export class DefaultDebugOps implements MemoryDebugOps {
   }
 
   pteMask(): bigint {
-    return ALL_ONES;
+    return ALL_ONES & ~this.machine.pteNonAddressBits;
   }
 }
 

@@ -15,6 +15,14 @@ export const PN_XNUM = 0xffff;
 export const NT_PRSTATUS = 1;
 /** QEMU's CPU-state note has type 0 and owner "QEMU". */
 export const NT_QEMU_CPUSTATE = 0;
+/**
+ * cgmon's own note (owner "CGMON"): a u64 of page-table entry bits that are not
+ * address bits (a SEV C-bit), written when a dump was taken through a debug
+ * object that masks them, so that the dump reloads with the same page walks.
+ */
+export const CGMON_NOTE_NAME = 'CGMON';
+/** Outside the core-file note numbers (NT_PRSTATUS = 1, ...), which tools match by number alone. */
+export const NT_CGMON_PTE_NON_ADDRESS = 0x43470001;
 
 export const ELF64_EHDR_SIZE = 64;
 export const ELF64_PHDR_SIZE = 56;

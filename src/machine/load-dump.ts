@@ -6,7 +6,7 @@
 import { gunzipSync } from 'node:zlib';
 import { CgmonError } from '../errors.js';
 import {
-  EM_386, EM_X86_64, ELFCLASS32, ELFCLASS64, ELFDATA2LSB, ET_CORE, NT_PRSTATUS, NT_QEMU_CPUSTATE, PN_XNUM, PT_LOAD,
+  CGMON_NOTE_NAME, NT_CGMON_PTE_NON_ADDRESS, EM_386, EM_X86_64, ELFCLASS32, ELFCLASS64, ELFDATA2LSB, ET_CORE, NT_PRSTATUS, NT_QEMU_CPUSTATE, PN_XNUM, PT_LOAD,
   PT_NOTE, PRSTATUS32_REGS, PRSTATUS32_REG_ORDER, PRSTATUS32_SIZE, PRSTATUS64_REGS, PRSTATUS64_REG_ORDER,
   PRSTATUS64_SIZE, QCS_CR, QCS_GPRS, QCS_RFLAGS, QCS_RIP, QCS_SEGS, QCS_SEG_ORDER, QCS_SEG_SIZE,
   QEMU_CPUSTATE_GPR_ORDER, QEMU_CPUSTATE_SIZE, align4,
@@ -233,6 +233,11 @@ export function loadDump(input: Uint8Array, options: LoadDumpOptions = {}): Mach
   if (options.startPaused !== undefined) config.startPaused = options.startPaused;
   const machine = new Machine(config);
   cpus.forEach((c, i) => (machine.cpus[i] = c));
+  const pteNote = core.notes.find((n) => n.name === CGMON_NOTE_NAME && n.type === NT_CGMON_PTE_NON_ADDRESS);
+  if (pteNote) {
+    if (pteNote.desc.length < 8) throw bad('CGMON page-table note is shorter than 8 bytes');
+    machine.pteNonAddressBits = new DataView(pteNote.desc.buffer, pteNote.desc.byteOffset, 8).getBigUint64(0, true);
+  }
 
   for (const s of roms) {
     const data = new Uint8Array(s.memsz);

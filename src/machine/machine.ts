@@ -89,6 +89,12 @@ export class Machine {
    */
   readonly sharedRanges: { base: bigint; size: number }[] = [];
   runState: RunState;
+  /**
+   * Page-table entry bits that are not address bits (a C-bit) in this guest's
+   * own tables, known from a cgmon dump's CGMON note; the default debug ops
+   * mask them. 0n for every other guest, which then walks exactly as QEMU.
+   */
+  pteNonAddressBits = 0n;
   private readonly listeners = new Set<MachineEventListener>();
 
   constructor(config: MachineConfig) {
