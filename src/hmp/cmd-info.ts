@@ -86,13 +86,14 @@ export async function hmpInfoSev(call: HmpCall): Promise<string> {
     throw e;
   }
   if (!info || !info.enabled) return 'SEV is not enabled\n';
+  // The vendor decodes its own policy bits (src/sev/policy.ts); HMP only lays them out.
+  const policy = call.ctx.machine.confidentialGuest()?.describePolicy?.();
+  const debug = onOff(policy?.debugAllowed === true);
+  const bit = (name: string): boolean => policy?.bits.find((b) => b.name === name)?.set === true;
   const common = [`state: ${info.state}`, `build: ${info['build-id']}`, `api version: ${info['api-major']}.${info['api-minor']}`];
   if (info['sev-type'] === 'sev-snp') {
-    const p = info['snp-policy'] ?? 0;
-    return [`SEV type: SEV-SNP`, ...common, `debug: ${onOff((p & 0x80000) !== 0)}`, `SMT allowed: ${onOff((p & 0x10000) !== 0)}`, '']
-      .join('\n');
+    return [`SEV type: SEV-SNP`, ...common, `debug: ${debug}`, `SMT allowed: ${onOff(bit('SMT'))}`, ''].join('\n');
   }
-  const policy = info.policy ?? 0;
-  return [`handle: ${info.handle ?? 0}`, ...common, `debug: ${onOff((policy & 1) === 0)}`, `key-sharing: ${onOff((policy & 2) === 0)}`, '']
+  return [`handle: ${info.handle ?? 0}`, ...common, `debug: ${debug}`, `key-sharing: ${onOff(!bit('NOKS'))}`, '']
     .join('\n');
 }

@@ -66,6 +66,19 @@ describe('HMP over shared handlers', () => {
     expect(lines.at(-1)).toBe('');
   });
 
+  it.each([
+    ['sev-guest,id=sev0,policy=0x3,cbitpos=51,reduced-phys-bits=1', ['debug: off', 'key-sharing: off']],
+    ['sev-guest,id=sev0,policy=0x0,cbitpos=47,reduced-phys-bits=1', ['debug: on', 'key-sharing: on']],
+    ['sev-snp-guest,id=sev0,policy=0xb0000,cbitpos=51,reduced-phys-bits=1', ['SEV type: SEV-SNP', 'debug: on', 'SMT allowed: on']],
+    ['sev-snp-guest,id=sev0,policy=0x20000,cbitpos=51,reduced-phys-bits=1', ['SEV type: SEV-SNP', 'debug: off', 'SMT allowed: off']],
+  ])('info sev decodes the policy of %s', async (object, want) => {
+    const m = loadScenario('d-lm4', { debug: 'sev-guest-debug', confidentialGuestSupport: 'sev0' });
+    createObject(m, parseKeyValues(object, 'qom-type'));
+    m.confidentialGuest()!.launch(m);
+    const lines = (await new HmpExecutor(makeContext(m, createDebugOps(m), { quit: () => undefined })).run('info sev')).split('\r\n');
+    for (const w of want) expect(lines).toContain(w);
+  });
+
   it('stops and continues the VM', async () => {
     const m = loadScenario('d-lm4');
     const ex = new HmpExecutor(makeContext(m, new DefaultDebugOps(m), { quit: () => undefined }));
