@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { loadDump, parseCore } from '../../src/machine/load-dump.js';
 import { CgmonError } from '../../src/errors.js';
-import { PT_LOAD, PT_NOTE } from '../../src/machine/elf-core.js';
+import { NT_CGMON_PTE_NON_ADDRESS, PT_LOAD, PT_NOTE } from '../../src/machine/elf-core.js';
 import { scenarioDumpBytes } from '../helpers/golden.js';
 
 let pristine: Uint8Array | undefined;
@@ -143,6 +143,29 @@ describe('loadDump', () => {
     const segOff = Number(dv(b).getBigUint64(ph + 8, true));
     dv(b).setBigUint64(ph + 32, BigInt(descAt + 100 - segOff), true);
     expectDumpError(b, /QEMU CPU-state note 0 is 100 bytes, need 432/);
+  });
+
+  /** Turn the QEMU note into a CGMON page-table note of `len` bytes (both names pad to 8). */
+  function asCgmonNote(b: Uint8Array, len: number, bits: bigint): void {
+    const { hdr, descAt } = qemuNoteHeader(b);
+    const ph = phAt(b, phIndex(b, PT_NOTE));
+    dv(b).setUint32(hdr, 6, true);
+    dv(b).setUint32(hdr + 4, len, true);
+    dv(b).setUint32(hdr + 8, NT_CGMON_PTE_NON_ADDRESS, true);
+    b.set(Buffer.from('CGMON\0\0\0', 'latin1'), hdr + 12);
+    if (len >= 8) dv(b).setBigUint64(descAt, bits, true);
+    const segOff = Number(dv(b).getBigUint64(ph + 8, true));
+    dv(b).setBigUint64(ph + 32, BigInt(descAt + ((len + 3) & ~3) - segOff), true);
+  }
+
+  it('a CGMON note restores the page-table mask; a short one is refused', () => {
+    const ok = raw();
+    asCgmonNote(ok, 8, 1n << 47n);
+    expect(loadDump(ok).pteNonAddressBits).toBe(1n << 47n);
+    expect(loadDump(raw()).pteNonAddressBits).toBe(0n);
+    const short = raw();
+    asCgmonNote(short, 4, 0n);
+    expectDumpError(short, /CGMON page-table note is shorter than 8 bytes/);
   });
 
   it('-m smaller than the dump RAM is refused', () => {
