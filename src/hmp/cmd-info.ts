@@ -65,10 +65,8 @@ interface SevInfo {
   'api-minor': number;
   'build-id': number;
   state: string;
-  policy?: number;
   handle?: number;
   'sev-type'?: string;
-  'snp-policy'?: number;
 }
 
 const onOff = (b: boolean): string => (b ? 'on' : 'off');
