@@ -14,11 +14,8 @@ import {
   DefaultDebugOps, cpuMemoryReadDebug, cpuPhysicalMemoryReadDebug, ldqPhysDebug, pageWalk, translateVa, type PagingRegs,
 } from '../src/debug/index.js';
 import { bestOf, rate, type BenchReporter } from './harness.js';
+import { GOLDEN, ROOT } from './golden.js';
 
-const here = dirname(fileURLToPath(import.meta.url));
-/** Repository root whether run from bench/ (tsx) or dist/bench/ (npm run bench). */
-const ROOT = here.endsWith('/dist/bench') ? resolve(here, '../..') : resolve(here, '..');
-const GOLDEN = process.env['CGMON_GOLDEN'] ?? resolve(ROOT, '../shared/golden');
 const BIG_LEAVES = 1_028_762;
 
 function countLeaves(ops: DefaultDebugOps, regs: PagingRegs): number {

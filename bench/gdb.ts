@@ -22,15 +22,8 @@ import { createObject } from '../src/machine/objects.js';
 import { parseKeyValues } from '../src/options.js';
 import { buildDemoGuest, DEMO_OBJECT } from '../src/guests/demo.js';
 import '../src/sev/index.js';
+import { GOLDEN } from './golden.js';
 
-const here = fileURLToPath(new URL('.', import.meta.url));
-const GOLDEN = [resolve(here, '../../shared/golden'), resolve(here, '../../../shared/golden')].find((p) => {
-  try {
-    return statSync(join(p, 'scenarios/d-lm4/dump.elf.gz')).isFile();
-  } catch {
-    return false;
-  }
-});
 
 const MiB = 1024 * 1024;
 /** d-lm4 maps all of RAM through a 1 GiB page at 0xc0000000: a virtual read of 64 MiB. */
@@ -103,7 +96,6 @@ async function dumpThroughput(ctx: CommandContext, dir: string, paging: boolean)
 }
 
 export async function run(r: BenchReporter): Promise<void> {
-  if (!GOLDEN) throw new Error('golden data (../shared/golden) not found');
   if (spawnSync('gdb', ['--version']).status !== 0) throw new Error('gdb is not installed');
   const dir = mkdtempSync(join(tmpdir(), 'cgmon-bench-gdb-'));
   try {

@@ -19,10 +19,9 @@ import { executeCommand } from '../src/commands/registry.js';
 import '../src/sev/index.js';
 import '../src/hmp/human-monitor-command.js';
 import type { BenchReporter } from './harness.js';
+import { GOLDEN } from './golden.js';
 
-const here = dirname(fileURLToPath(import.meta.url));
-const ROOT = here.endsWith('/dist/bench') ? resolve(here, '../..') : resolve(here, '..');
-const BIG = resolve(process.env['CGMON_GOLDEN'] ?? resolve(ROOT, '../shared/golden'), 'big');
+const BIG = resolve(GOLDEN, 'big');
 
 type Runner = (line: string) => Promise<string>;
 

@@ -9,9 +9,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { BenchReporter } from './harness.js';
+import { GOLDEN } from './golden.js';
 
 const REPO = fileURLToPath(new URL('../..', import.meta.url));
-const GOLDEN = join(REPO, '..', 'shared', 'golden');
 const REQ = Buffer.from('{"execute":"query-status"}\n');
 
 /** A minimal client: counts reply lines (compact QMP replies end with CRLF, no inner newlines). */

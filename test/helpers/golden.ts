@@ -1,4 +1,5 @@
-// Access to ../shared/golden: scenario dumps, scenario.json and hmp.jsonl.
+// Access to QEMU 7.2's golden captures kept in test/golden/data: scenario
+// dumps, scenario.json, hmp.jsonl, QMP transcripts and the million-leaf guest.
 
 import { readFileSync, existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -8,7 +9,7 @@ import type { Machine } from '../../src/machine/machine.js';
 import type { LoadDumpOptions } from '../../src/machine/load-dump.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
-export const GOLDEN = resolve(here, '../../../shared/golden');
+export const GOLDEN = resolve(here, '../golden/data');
 export const SCENARIOS = ['a-nopaging', 'b-pg32', 'c-pae', 'd-lm4'] as const;
 export type ScenarioName = (typeof SCENARIOS)[number];
 
