@@ -5,6 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
 import { CgmonError } from './errors.js';
+import { removeTemporaryFiles } from './util/atomic-file.js';
 import { parseEndpoint, parseKeyValues, parseSize, type KeyValues } from './options.js';
 import { Machine, type MachineConfig } from './machine/machine.js';
 import { loadDump } from './machine/load-dump.js';
@@ -329,6 +330,8 @@ async function serve(opts: CliOptions, built: BuiltMachine): Promise<number> {
   await stopped;
   process.off('SIGINT', stop);
   process.off('SIGTERM', stop);
+  // A save still in progress (a detached dump) leaves no temporary file behind.
+  removeTemporaryFiles();
   await Promise.all(listeners.map((l) => l.close()));
   return 0;
 }

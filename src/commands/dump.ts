@@ -2,10 +2,8 @@
 // qapi/dump.json) for QMP and HMP. Memory and registers come through the debug API:
 // plaintext of a debuggable SEV guest, the policy error and no file where refused.
 
-import { closeSync, ftruncateSync, lstatSync, openSync, renameSync, unlinkSync, write as fsWrite, writeSync } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
-import { randomBytes } from 'node:crypto';
 import { CgmonError } from '../errors.js';
+import { openAtomic, strerror, type AtomicFile } from '../util/atomic-file.js';
 import { CGMON_NOTE_NAME, EM_386, EM_X86_64, ELFCLASS32, ELFCLASS64, NT_CGMON_PTE_NON_ADDRESS } from '../machine/elf-core.js';
 import type { Machine } from '../machine/machine.js';
 import type { X86CpuState } from '../machine/cpu.js';
@@ -97,66 +95,27 @@ interface DumpJob {
   status: DumpQueryResult;
 }
 
-/** glibc strerror texts for what opening a dump file can meet (QEMU's error_setg_file_open). */
-const OPEN_ERRORS: Readonly<Record<string, string>> = {
-  ENOENT: 'No such file or directory', EACCES: 'Permission denied', EPERM: 'Operation not permitted',
-  EISDIR: 'Is a directory', ENOTDIR: 'Not a directory', EROFS: 'Read-only file system', ENOSPC: 'No space left on device',
-};
-
-function strerror(e: unknown): string {
-  return OPEN_ERRORS[(e as NodeJS.ErrnoException).code ?? ''] ?? (e as Error).message;
-}
-
-interface Sink {
-  fd: number;
-  tmp: string | undefined;
-}
-
-/** A temporary file next to the target, renamed into place on success; devices are written directly. */
-function openSink(path: string): Sink {
-  let direct = false;
-  try {
-    direct = !lstatSync(path).isFile();
-  } catch {
-    direct = false;
-  }
-  const tmp = direct ? undefined : join(dirname(path), `.${basename(path)}.${randomBytes(6).toString('hex')}.cgmon-tmp`);
-  try {
-    return { fd: openSync(tmp ?? path, 'w', 0o600), tmp };
-  } catch (e) {
-    throw new CgmonError(`Could not open '${path}': ${strerror(e)}`, 'io');
-  }
-}
-
 /**
- * Sequential writer. Into a fresh regular file, all-zero chunks become holes
- * (the file reads back identically, and untouched guest RAM costs no disk
- * bandwidth); devices and pipes get every byte. One chunk at a time may be
- * in flight in the background (`writeBehind`), so the caller can read (on SEV,
- * decrypt) the next chunk meanwhile.
+ * Sequential writer over an atomic file. Into a fresh regular file, all-zero
+ * chunks become holes (the file reads back identically, and untouched guest RAM
+ * costs no disk bandwidth); devices and pipes get every byte. One chunk at a time
+ * may be in flight in the background (`writeBehind`), so the caller can read (on
+ * SEV, decrypt) the next chunk meanwhile.
  */
 class DumpWriter {
   private pos = 0;
   private readonly zero = Buffer.alloc(CHUNK);
   private inFlight: Promise<void> = Promise.resolve();
 
-  constructor(
-    private readonly fd: number,
-    private readonly sparse: boolean,
-  ) {}
+  constructor(private readonly file: AtomicFile) {}
 
   private hole(data: Uint8Array): boolean {
-    return this.sparse && data.length <= CHUNK && this.zero.compare(data, 0, data.length, 0, data.length) === 0;
+    return this.file.regular && data.length <= CHUNK && this.zero.compare(data, 0, data.length, 0, data.length) === 0;
   }
 
-  write(data: Uint8Array, mayHole = false): void {
-    if (mayHole && this.hole(data)) {
-      this.pos += data.length;
-      return;
-    }
-    let off = 0;
-    while (off < data.length) off += writeSync(this.fd, data, off, data.length - off, this.sparse ? this.pos + off : null);
-    this.pos += data.length;
+  async write(data: Uint8Array): Promise<void> {
+    await this.writeBehind(data);
+    await this.drain();
   }
 
   /** Wait for the write in flight, then start writing `data` (which must stay untouched until the next call or drain). */
@@ -165,18 +124,10 @@ class DumpWriter {
     const at = this.pos;
     this.pos += data.length;
     if (this.hole(data)) return;
-    this.inFlight = this.writeAll(data, at);
+    this.inFlight = this.file.write(data, this.file.regular ? at : undefined);
     // Handled here so a failure while nobody awaits (a detached dump yielding) is not an unhandled rejection;
     // the next writeBehind or drain still sees it.
     this.inFlight.catch(() => undefined);
-  }
-
-  private async writeAll(data: Uint8Array, at: number): Promise<void> {
-    let off = 0;
-    while (off < data.length) {
-      off += await new Promise<number>((res, rej) =>
-        fsWrite(this.fd, data, off, data.length - off, this.sparse ? at + off : null, (e, n) => (e ? rej(e) : res(n))));
-    }
   }
 
   drain(): Promise<void> {
@@ -184,24 +135,23 @@ class DumpWriter {
   }
 
   /** A trailing hole still has to count towards the file size. */
-  finish(): void {
-    if (this.sparse) ftruncateSync(this.fd, this.pos);
+  finish(): Promise<void> {
+    return this.file.regular ? this.file.truncate(this.pos) : Promise.resolve();
   }
 }
 
-/** Close a sink that will not be written (a dump refused after the open): nothing is left behind. */
-function discardSink({ fd, tmp }: Sink): void {
-  closeSync(fd);
-  if (tmp) unlinkSync(tmp);
+/** QEMU's dump.c text for a failed write (error_setg_errno(errp, -ret, "dump: failed to save memory")). */
+function saveError(e: unknown): CgmonError {
+  if (e instanceof CgmonError && !/^Could not write /.test(e.message)) return e;
+  const reason = e instanceof CgmonError ? e.message.replace(/^Could not write '.*': /, '') : strerror(e);
+  return new CgmonError(`dump: failed to save memory: ${reason}`, 'io');
 }
 
 /** Two buffers alternate: the guest read of one chunk overlaps the file write of the other. */
-async function writeDump(job: DumpJob, sink: Sink, yieldBetweenChunks: boolean): Promise<void> {
-  const { fd, tmp } = sink;
-  const w = new DumpWriter(fd, tmp !== undefined);
-  let ok = false;
+async function writeDump(job: DumpJob, file: AtomicFile, yieldBetweenChunks: boolean): Promise<void> {
+  const w = new DumpWriter(file);
   try {
-    w.write(job.header);
+    await w.write(job.header);
     const bufs = [Buffer.allocUnsafe(CHUNK), Buffer.allocUnsafe(CHUNK)];
     let k = 0;
     // A chunk counts as completed once its write has finished.
@@ -218,16 +168,13 @@ async function writeDump(job: DumpJob, sink: Sink, yieldBetweenChunks: boolean):
     }
     await w.drain();
     job.status.completed += writing;
-    w.write(SHSTRTAB);
-    w.finish();
-    ok = true;
-  } finally {
+    await w.write(SHSTRTAB);
+    await w.finish();
+    await file.commit();
+  } catch (e) {
     await w.drain().catch(() => undefined);
-    closeSync(fd);
-    if (tmp) {
-      if (ok) renameSync(tmp, job.path);
-      else unlinkSync(tmp);
-    }
+    await file.abort();
+    throw saveError(e);
   }
 }
 
@@ -278,20 +225,26 @@ export async function dumpGuestMemory(args: DumpGuestMemoryArgs, ctx: CommandCon
   const filter = filterOf(args, m);
   checkFormat(args, filter !== undefined);
   // QEMU opens the file before it stops the VM: an unwritable path fails with no STOP/RESUME.
-  const sink = openSink(path);
+  // A dump holds all of guest memory: a new file is private (0600), as QEMU's (0400) is.
+  const file = await openAtomic(path, 0o600);
+  // Another dump may have started while the file was opening.
+  if ((s.status as DumpStatus) === 'active') {
+    await file.abort();
+    throw new CgmonError('There is a dump in process, please wait.');
+  }
   const resume = m.running;
   m.stop();
   let plan: { header: Buffer; blocks: DumpBlock[] };
   try {
     plan = planDump(args, ctx, filter);
   } catch (e) {
-    discardSink(sink);
+    await file.abort();
     if (resume) m.cont();
     throw e;
   }
   Object.assign(s, { status: 'active', completed: 0, total: dataSize(plan.blocks) });
   const job: DumpJob = { ctx, path, header: plan.header, blocks: plan.blocks, status: s };
-  const run = writeDump(job, sink, args.detach === true).then(
+  const run = writeDump(job, file, args.detach === true).then(
     () => {
       s.status = 'completed';
       completedEvent(m, s);

@@ -1,12 +1,10 @@
 // memsave / pmemsave (QEMU system/cpus.c qmp_memsave/qmp_pmemsave), shared by
-// QMP and HMP. Unlike QEMU the bytes go to a temporary file in the target
-// directory that is renamed into place, so a failed save leaves nothing behind.
+// QMP and HMP. Unlike QEMU the bytes go through src/util/atomic-file.ts (a temporary
+// file renamed into place), so a failed save leaves the old target as it was.
 
-import { open, rename, stat, unlink, type FileHandle } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
-import { randomBytes } from 'node:crypto';
 import type { MemTxResult } from '../machine/memattrs.js';
 import { CgmonError } from '../errors.js';
+import { openAtomic } from '../util/atomic-file.js';
 import { withCpu, type CommandContext } from './context.js';
 import { readPhysical, readVirtual } from './guest-memory.js';
 import { registerCommands } from './registry.js';
@@ -18,24 +16,6 @@ export type PmemsaveArgs = PmemsaveArguments;
 /** 1 MiB: a bulk read walks each page table once per chunk (WalkCache). */
 const CHUNK = 1024 * 1024;
 const U64 = 1n << 64n;
-
-/** strerror(3) texts for the errno codes a save can meet (glibc wording). */
-const STRERROR: Readonly<Record<string, string>> = {
-  ENOENT: 'No such file or directory', EACCES: 'Permission denied', EPERM: 'Operation not permitted',
-  EISDIR: 'Is a directory', ENOTDIR: 'Not a directory', EROFS: 'Read-only file system',
-  ENOSPC: 'No space left on device', EEXIST: 'File exists', ENAMETOOLONG: 'File name too long',
-  ELOOP: 'Too many levels of symbolic links', EMFILE: 'Too many open files', EDQUOT: 'Disk quota exceeded',
-  EIO: 'Input/output error', ETXTBSY: 'Text file busy', EINVAL: 'Invalid argument',
-};
-
-export function errnoText(e: unknown): string {
-  const code = (e as NodeJS.ErrnoException).code ?? '';
-  return STRERROR[code] ?? (e as Error).message;
-}
-
-function openError(filename: string, e: unknown): CgmonError {
-  return new CgmonError(`Could not open '${filename}': ${errnoText(e)}`, 'io');
-}
 
 function invalidAddr(val: bigint, size: bigint): CgmonError {
   return new CgmonError(`Invalid addr 0x${BigInt.asUintN(64, val).toString(16).padStart(16, '0')}/size ${size} specified`, 'out-of-range');
@@ -49,58 +29,13 @@ function checkSize(size: bigint, ctx: CommandContext): number {
   return Number(size);
 }
 
-/** Where the bytes go: a temporary file renamed into place, or (for devices and pseudo files) the target itself. */
-interface Sink {
-  readonly fh: FileHandle;
-  commit(): Promise<void>;
-  abort(): Promise<void>;
-}
-
-async function openSink(filename: string): Promise<Sink> {
-  const st = await stat(filename).catch(() => undefined);
-  if (st?.isDirectory()) throw openError(filename, Object.assign(new Error(), { code: 'EISDIR' }));
-  const inPlace = async (): Promise<Sink> => {
-    const fh = await open(filename, 'w').catch((e: unknown) => Promise.reject(openError(filename, e)));
-    return { fh, commit: () => fh.close(), abort: () => fh.close() };
-  };
-  // A device or FIFO must be written, not replaced.
-  if (st && !st.isFile()) return inPlace();
-  const tmp = join(dirname(filename), `.${basename(filename)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
-  let fh: FileHandle;
-  try {
-    fh = await open(tmp, 'wx', 0o666);
-  } catch (e) {
-    // Pseudo file systems (procfs, sysfs) refuse new files but may accept writes to existing ones.
-    if (st && (e as NodeJS.ErrnoException).code === 'ENOENT') return inPlace();
-    throw openError(filename, e);
-  }
-  return {
-    fh,
-    async commit() {
-      await fh.close();
-      try {
-        await rename(tmp, filename);
-      } catch (e) {
-        await unlink(tmp).catch(() => undefined);
-        throw openError(filename, e);
-      }
-    },
-    async abort() {
-      await fh.close().catch(() => undefined);
-      await unlink(tmp).catch(() => undefined);
-    },
-  };
-}
-
 /**
  * Copy `size` bytes produced by `read` into `filename`; on any failure nothing
  * is left. Two buffers alternate so the guest read (decryption, on SEV) of one
  * chunk overlaps the file write of the previous one.
  */
 async function save(filename: string, size: number, read: (offset: number, buf: Uint8Array) => void): Promise<Record<string, never>> {
-  const sink = await openSink(filename);
-  const write = (part: Uint8Array): Promise<unknown> =>
-    sink.fh.write(part).catch(() => Promise.reject(new CgmonError('An IO error has occurred', 'io')));
+  const file = await openAtomic(filename);
   let pending: Promise<unknown> = Promise.resolve();
   try {
     const bufs = [new Uint8Array(Math.min(CHUNK, size)), new Uint8Array(size > CHUNK ? CHUNK : 0)];
@@ -108,13 +43,13 @@ async function save(filename: string, size: number, read: (offset: number, buf: 
       const part = bufs[k]!.subarray(0, Math.min(CHUNK, size - off));
       read(off, part);
       await pending;
-      pending = write(part);
+      pending = file.write(part);
     }
     await pending;
-    await sink.commit();
+    await file.commit();
   } catch (e) {
     await pending.catch(() => undefined);
-    await sink.abort();
+    await file.abort();
     throw e;
   }
   return {};
