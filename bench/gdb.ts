@@ -9,7 +9,7 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { BenchReporter } from './harness.js';
 import { makeContext, type CommandContext } from '../src/commands/context.js';
-import { executeCommand } from '../src/commands/registry.js';
+import { executeCommand } from '../src/commands/dispatch.js';
 import '../src/commands/dump.js';
 import { DefaultDebugOps } from '../src/debug/ops.js';
 import { loadDump } from '../src/machine/load-dump.js';

@@ -15,7 +15,7 @@ import { createObject } from '../src/machine/objects.js';
 import { parseKeyValues } from '../src/options.js';
 import { createDebugOps } from '../src/debug/index.js';
 import { makeContext } from '../src/commands/context.js';
-import { executeCommand } from '../src/commands/registry.js';
+import { executeCommand } from '../src/commands/dispatch.js';
 import '../src/sev/index.js';
 import '../src/hmp/human-monitor-command.js';
 import type { BenchReporter } from './harness.js';

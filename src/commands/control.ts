@@ -5,10 +5,9 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { CgmonError } from '../errors.js';
+import { negotiationComplete } from '../errors.js';
 import type { CommandContext } from './context.js';
-import { lookupCommand, registerCommands } from './registry.js';
-import { introspect, loadSchema } from './schema.js';
+import { introspect, loadSchema, type SchemaEntry } from './schema.js';
 import type { CommandInfo, CpuInfoFast, KvmInfo, NameInfo, StatusInfo, TargetInfo, VersionInfo } from './qmp-types.js';
 
 /** The QEMU release whose protocol and output cgmon reproduces (the golden files' 7.2.22). */
@@ -32,19 +31,19 @@ export function qmpQueryVersion(): VersionInfo {
 }
 
 /**
- * QMP commands: those with both a schema entry and a handler, in schema order.
- * A handler without a schema entry is not reachable over QMP (nothing would check its arguments).
+ * QMP commands in schema order. The command table (table.ts) has a handler for
+ * every schema command, which the compiler checks, so the schema is the list.
  */
 export function availableCommands(): string[] {
-  return [...loadSchema().commands.keys()].filter((n) => lookupCommand(n) !== undefined);
+  return [...loadSchema().commands.keys()];
 }
 
 export function qmpQueryCommands(): CommandInfo[] {
   return availableCommands().map((name) => ({ name }));
 }
 
-export function qmpQueryQmpSchema(): Record<string, unknown>[] {
-  return introspect(loadSchema(), (n) => lookupCommand(n) !== undefined);
+export function qmpQueryQmpSchema(): SchemaEntry[] {
+  return introspect(loadSchema());
 }
 
 export function qmpQueryStatus(_args: unknown, ctx: CommandContext): StatusInfo {
@@ -77,17 +76,6 @@ export function qmpQueryTarget(): TargetInfo {
 
 /** Outside a QMP session's negotiation mode, qmp_capabilities only ever answers this (QEMU qmp_qmp_capabilities). */
 export function qmpCapabilities(): never {
-  throw new CgmonError('Capabilities negotiation is already complete, command ignored', 'command-not-found', 'CommandNotFound');
+  throw negotiationComplete();
 }
 
-registerCommands([
-  { name: 'qmp_capabilities', handler: qmpCapabilities, negotiation: true },
-  { name: 'query-version', handler: qmpQueryVersion },
-  { name: 'query-commands', handler: qmpQueryCommands },
-  { name: 'query-qmp-schema', handler: qmpQueryQmpSchema },
-  { name: 'query-status', handler: qmpQueryStatus },
-  { name: 'query-name', handler: qmpQueryName },
-  { name: 'query-cpus-fast', handler: qmpQueryCpusFast },
-  { name: 'query-kvm', handler: qmpQueryKvm },
-  { name: 'query-target', handler: qmpQueryTarget },
-]);

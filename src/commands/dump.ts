@@ -2,14 +2,14 @@
 // qapi/dump.json) for QMP and HMP. Memory and registers come through the debug API:
 // plaintext of a debuggable SEV guest, the policy error and no file where refused.
 
-import { CgmonError } from '../errors.js';
-import { openAtomic, strerror, type AtomicFile } from '../util/atomic-file.js';
+import { CgmonError, fdNotFound, parameterMissing, strerror } from '../errors.js';
+import { openAtomic, type AtomicFile } from '../util/atomic-file.js';
 import { CGMON_NOTE_NAME, EM_386, EM_X86_64, ELFCLASS32, ELFCLASS64, NT_CGMON_PTE_NON_ADDRESS } from '../machine/elf-core.js';
 import type { Machine } from '../machine/machine.js';
 import type { X86CpuState } from '../machine/cpu.js';
 import { ALL_ONES, cpuPhysicalMemoryReadDebug, isFault } from '../debug/index.js';
 import type { CommandContext } from './context.js';
-import { registerCommands } from './registry.js';
+import type { DumpGuestMemoryCapability } from './qmp-types.js';
 import { cpuNotes, elfNote, isLongMode } from './dump-notes.js';
 import { buildElfHeader, SHSTRTAB } from './dump-elf.js';
 import { dataSize, dumpBlocks, filterMappings, pagingMappings, simpleMappings, type DumpBlock } from './dump-layout.js';
@@ -45,7 +45,7 @@ function state(m: Machine): DumpQueryResult {
 
 function parseProtocol(protocol: string): string {
   if (protocol.startsWith('file:')) return protocol.slice(5);
-  if (protocol.startsWith('fd:')) throw new CgmonError(`File descriptor named '${protocol.slice(3)}' has not been found`);
+  if (protocol.startsWith('fd:')) throw fdNotFound(protocol.slice(3));
   throw new CgmonError("Invalid parameter 'protocol'", 'invalid-argument');
 }
 
@@ -61,8 +61,8 @@ function checkFormat(args: DumpGuestMemoryArgs, hasFilter: boolean): void {
 
 function filterOf(args: DumpGuestMemoryArgs, machine: Machine): { begin: bigint; length: bigint } | undefined {
   if (args.begin === undefined && args.length === undefined) return undefined;
-  if (args.length === undefined) throw new CgmonError("Parameter 'length' is missing", 'invalid-argument');
-  if (args.begin === undefined) throw new CgmonError("Parameter 'begin' is missing", 'invalid-argument');
+  if (args.length === undefined) throw parameterMissing('length');
+  if (args.begin === undefined) throw parameterMissing('begin');
   const begin = BigInt(args.begin);
   const length = BigInt(args.length);
   if (length <= 0n) throw new CgmonError("Invalid parameter 'length'", 'invalid-argument');
@@ -267,12 +267,6 @@ export function queryDump(_args: unknown, ctx: CommandContext): DumpQueryResult 
   return { status: s.status, completed: s.completed, total: s.total };
 }
 
-export function queryDumpGuestMemoryCapability(): { formats: string[] } {
+export function queryDumpGuestMemoryCapability(): DumpGuestMemoryCapability {
   return { formats: ['elf'] };
 }
-
-registerCommands([
-  { name: 'dump-guest-memory', handler: dumpGuestMemory },
-  { name: 'query-dump', handler: queryDump },
-  { name: 'query-dump-guest-memory-capability', handler: queryDumpGuestMemoryCapability },
-]);

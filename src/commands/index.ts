@@ -1,5 +1,6 @@
-// Registers every command area with the registry. Front ends import this once.
-export * from './registry.js';
+// The commands layer's public face: the dispatcher, the context and every area's handlers.
+export * from './dispatch.js';
+export * from './table.js';
 export * from './context.js';
 export * from './guest-memory.js';
 export * from './inspect.js';
@@ -8,3 +9,4 @@ export * from './run-state.js';
 export * from './memsave.js';
 export * from './dump.js';
 export * from './sev.js';
+export * from './human-monitor.js';

@@ -5,10 +5,10 @@
 import { DefaultDebugOps, cpuPhysicalMemoryReadDebug, isFault, TARGET_PAGE_SIZE, type Leaf, type MemoryDebugOps } from '../debug/index.js';
 import { pagingMode } from '../machine/cpu.js';
 import type { MemTxResult } from '../machine/memattrs.js';
-import { CgmonError } from '../errors.js';
+import { CgmonError, parameterExpects } from '../errors.js';
 import { contextCpu, withCpu, type CommandContext } from './context.js';
 import { debugCpuState, pageTableLeaves, readPhysical, readVirtual } from './guest-memory.js';
-import { registerCommands, type CommandDef } from './registry.js';
+import type { XCgmonPageMapArguments, XCgmonReadMemoryArguments } from './qmp-types.js';
 
 /** Upper bound on one read: enough for a screenful, small enough to keep replies bounded. */
 export const READ_MEMORY_MAX = 65536;
@@ -17,13 +17,8 @@ export const PAGE_MAP_MAX = 8192;
 
 export type MemoryView = 'debug' | 'host';
 
-export interface ReadMemoryArgs {
-  addr: bigint | number;
-  size: number;
-  physical?: boolean;
-  view?: MemoryView;
-  'cpu-index'?: number;
-}
+/** Arguments as the dispatcher has validated them against schema/cgmon.json. */
+export type ReadMemoryArgs = XCgmonReadMemoryArguments;
 
 /** One page-bounded piece of a read: bytes as hex, or why it could not be read. */
 export type ReadChunk = { addr: string; data: string } | { addr: string; size: number; error: string };
@@ -51,22 +46,16 @@ function toHex(bytes: Uint8Array): string {
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('hex');
 }
 
-function integerArg(args: object, name: string): bigint {
-  const v = (args as Record<string, unknown>)[name];
-  if (v === undefined) throw new CgmonError(`Parameter '${name}' is missing`, 'invalid-argument');
-  if (typeof v === 'bigint') return v;
-  if (typeof v === 'number' && Number.isInteger(v)) return BigInt(v);
-  throw new CgmonError(`Invalid parameter type for '${name}', expected: integer`, 'invalid-argument');
-}
-
+/**
+ * What the schema cannot say: addresses are unsigned here (QEMU's uint64
+ * visitor would wrap a negative one), and one read is bounded.
+ */
 function checkArgs(args: ReadMemoryArgs): { addr: bigint; size: number } {
-  const addr = integerArg(args, 'addr');
-  integerArg(args, 'size');
-  if (addr < 0n || addr > U64) throw new CgmonError("Parameter 'addr' expects uint64", 'invalid-argument');
-  if (!Number.isInteger(args.size) || args.size < 0 || args.size > READ_MEMORY_MAX) {
-    throw new CgmonError(`Parameter 'size' expects a value between 0 and ${READ_MEMORY_MAX}`, 'invalid-argument');
-  }
-  return { addr, size: args.size };
+  const addr = BigInt(args.addr);
+  if (addr < 0n || addr > U64) throw parameterExpects('addr', 'uint64');
+  const size = Number(args.size);
+  if (size < 0 || size > READ_MEMORY_MAX) throw parameterExpects('size', `a value between 0 and ${READ_MEMORY_MAX}`);
+  return { addr, size };
 }
 
 /**
@@ -88,7 +77,7 @@ function readPiece(ctx: CommandContext, args: ReadMemoryArgs, addr: bigint, buf:
 
 /** x-cgmon-read-memory: read in page-sized pieces so one unmapped page does not hide the rest. */
 export function readMemory(args: ReadMemoryArgs, ctx0: CommandContext): { chunks: ReadChunk[] } {
-  const ctx = args['cpu-index'] === undefined ? ctx0 : withCpu(ctx0, args['cpu-index']);
+  const ctx = args['cpu-index'] === undefined ? ctx0 : withCpu(ctx0, Number(args['cpu-index']));
   const { addr, size } = checkArgs(args);
   const chunks: ReadChunk[] = [];
   let done = 0;
@@ -134,12 +123,12 @@ function continues(r: PageRange, l: Leaf): boolean {
 }
 
 /** x-cgmon-page-map: the page walk's leaves merged into ranges of like pages. */
-export function pageMap(args: { 'cpu-index'?: number }, ctx0: CommandContext): {
+export function pageMap(args: XCgmonPageMapArguments, ctx0: CommandContext): {
   mode: string;
   ranges: PageRange[];
   truncated: boolean;
 } {
-  const ctx = args['cpu-index'] === undefined ? ctx0 : withCpu(ctx0, args['cpu-index']);
+  const ctx = args['cpu-index'] === undefined ? ctx0 : withCpu(ctx0, Number(args['cpu-index']));
   const mode = pagingMode(debugCpuState(ctx));
   const ranges: PageRange[] = [];
   for (const leaf of pageTableLeaves(ctx)) {
@@ -173,7 +162,7 @@ interface DebugInfo {
  * x-cgmon-query-debug: which debug object serves debugger accesses, the
  * guest's confidential-guest object, and its policy as the vendor decodes it.
  */
-export function queryDebug(_args: Record<string, never>, ctx: CommandContext): DebugInfo {
+export function queryDebug(_args: unknown, ctx: CommandContext): DebugInfo {
   const cgs = ctx.machine.confidentialGuest();
   const out: DebugInfo = { 'debug-object': ctx.ops.name };
   if (!cgs) return out;
@@ -190,11 +179,3 @@ export function queryDebug(_args: Record<string, never>, ctx: CommandContext): D
   }
   return out;
 }
-
-export const INSPECT_COMMANDS: readonly CommandDef<never, unknown>[] = [
-  { name: 'x-cgmon-read-memory', handler: readMemory },
-  { name: 'x-cgmon-page-map', handler: pageMap },
-  { name: 'x-cgmon-query-debug', handler: queryDebug },
-];
-
-registerCommands(INSPECT_COMMANDS);

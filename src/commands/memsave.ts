@@ -3,11 +3,10 @@
 // file renamed into place), so a failed save leaves the old target as it was.
 
 import type { MemTxResult } from '../machine/memattrs.js';
-import { CgmonError } from '../errors.js';
+import { badCpuIndex, CgmonError } from '../errors.js';
 import { openAtomic } from '../util/atomic-file.js';
 import { withCpu, type CommandContext } from './context.js';
 import { readPhysical, readVirtual } from './guest-memory.js';
-import { registerCommands } from './registry.js';
 import type { MemsaveArguments, PmemsaveArguments } from './qmp-types.js';
 
 export type MemsaveArgs = MemsaveArguments;
@@ -64,7 +63,7 @@ function policyOr(r: MemTxResult, otherwise: () => CgmonError): void {
 export async function qmpMemsave(args: MemsaveArgs, ctx: CommandContext): Promise<Record<string, never>> {
   const cpuIndex = args['cpu-index'] === undefined ? ctx.cpuIndex : Number(args['cpu-index']);
   if (!Number.isSafeInteger(cpuIndex) || !ctx.machine.cpu(cpuIndex)) {
-    throw new CgmonError("Parameter 'cpu-index' expects a CPU number", 'invalid-argument');
+    throw badCpuIndex();
   }
   const val = BigInt(args.val);
   const size = checkSize(BigInt(args.size), ctx);
@@ -109,8 +108,3 @@ function readPhysicalWithHoles(ctx: CommandContext, gpa: bigint, buf: Uint8Array
     done = holeEnd;
   }
 }
-
-registerCommands([
-  { name: 'memsave', handler: qmpMemsave },
-  { name: 'pmemsave', handler: qmpPmemsave },
-]);

@@ -4,7 +4,6 @@
 
 import { CgmonError } from '../errors.js';
 import type { CommandContext } from './context.js';
-import { registerCommands } from './registry.js';
 
 type Empty = Record<string, never>;
 
@@ -45,11 +44,3 @@ export function qmpMigratePause(): Empty {
   throw new CgmonError('migrate-pause is currently only supported during postcopy-active state');
 }
 
-registerCommands([
-  { name: 'stop', handler: qmpStop },
-  { name: 'cont', handler: qmpCont },
-  { name: 'system_reset', handler: qmpSystemReset },
-  { name: 'system_powerdown', handler: qmpSystemPowerdown },
-  { name: 'quit', handler: qmpQuit },
-  { name: 'migrate-pause', handler: qmpMigratePause },
-]);

@@ -5,6 +5,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { SchemaInfo } from './qmp-types.js';
 
 export const SCHEMA_FILES = ['control', 'machine', 'memory', 'sev', 'dump', 'misc', 'cgmon'] as const;
 
@@ -124,9 +125,12 @@ export function loadSchema(dir = schemaDir()): QapiSchema {
   return s;
 }
 
-/** query-qmp-schema: commands (only those `available`) and events, then the types they use. */
-export function introspect(schema: QapiSchema, available: (name: string) => boolean): Record<string, unknown>[] {
-  const out: Record<string, unknown>[] = [];
+/** One SchemaInfo of query-qmp-schema with its meta-type's members. */
+export type SchemaEntry = SchemaInfo & Record<string, unknown>;
+
+/** query-qmp-schema: every command and event, then the types they use. */
+export function introspect(schema: QapiSchema): SchemaEntry[] {
+  const out: SchemaEntry[] = [];
   const names = new Map<string, string>();
   const queue: (() => void)[] = [];
   const EMPTY = '0';
@@ -169,10 +173,9 @@ export function introspect(schema: QapiSchema, available: (name: string) => bool
     queue.push(() => out.push(objectInfo(ms, masked, ref)));
     return masked;
   };
-  const head: Record<string, unknown>[] = [];
+  const head: SchemaEntry[] = [];
   for (const c of schema.commands.values()) {
-    if (!available(c.name)) continue;
-    const info: Record<string, unknown> = { name: c.name, 'ret-type': c.returns === undefined ? EMPTY : ref(c.returns), 'meta-type': 'command', 'arg-type': objectRef(c.args, `:${c.name}`) };
+    const info: SchemaEntry = { name: c.name, 'ret-type': c.returns === undefined ? EMPTY : ref(c.returns), 'meta-type': 'command', 'arg-type': objectRef(c.args, `:${c.name}`) };
     if (c.allowOob) info['allow-oob'] = true;
     if (c.features.length) info['features'] = [...c.features];
     head.push(info);
@@ -182,7 +185,7 @@ export function introspect(schema: QapiSchema, available: (name: string) => bool
   return [...head, ...out];
 }
 
-function objectInfo(ms: readonly QapiMember[], name: string, ref: (t: TypeRef) => string): Record<string, unknown> {
+function objectInfo(ms: readonly QapiMember[], name: string, ref: (t: TypeRef) => string): SchemaEntry {
   return {
     name,
     members: ms.map((m) => (m.optional ? { name: m.name, default: null, type: ref(m.type) } : { name: m.name, type: ref(m.type) })),
@@ -190,7 +193,7 @@ function objectInfo(ms: readonly QapiMember[], name: string, ref: (t: TypeRef) =
   };
 }
 
-function typeInfo(def: QapiType, name: string, ref: (t: TypeRef) => string): Record<string, unknown> {
+function typeInfo(def: QapiType, name: string, ref: (t: TypeRef) => string): SchemaEntry {
   if (def.meta === 'enum') return { name, members: def.values.map((v) => ({ name: v })), 'meta-type': 'enum', values: [...def.values] };
   return objectInfo(def.members, name, ref);
 }

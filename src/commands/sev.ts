@@ -1,13 +1,18 @@
-// SEV QMP commands (qapi/misc-target.json; HMP `info sev` formats query-sev).
-// The machine's confidential-guest-support object answers on a SEV guest;
-// otherwise QEMU 7.2's answers for a non-SEV guest (golden qmp transcript).
+// SEV QMP commands (qapi/misc-target.json; HMP `info sev` formats query-sev):
+// the SEV module's typed functions of the machine's sev-guest object, or
+// QEMU 7.2's answers for a guest without SEV (golden qmp transcript).
 
 import { CgmonError } from '../errors.js';
+import * as sev from '../sev/monitor.js';
+import { sevGuestOf, type SevGuest } from '../sev/sev-guest.js';
 import type { CommandContext } from './context.js';
-import { registerCommand } from './registry.js';
+import type {
+  QuerySevAttestationReportArguments, SevAttestationReport, SevCapability, SevInfo, SevInjectLaunchSecretArguments,
+  SevLaunchMeasureInfo,
+} from './qmp-types.js';
 
 /** query-sev on a guest without SEV (QEMU 7.2, TCG): enabled=false, the rest zero. */
-export const SEV_INFO_DISABLED = Object.freeze({
+export const SEV_INFO_DISABLED: Readonly<SevInfo> = Object.freeze({
   enabled: false,
   'api-major': 0,
   'api-minor': 0,
@@ -17,38 +22,31 @@ export const SEV_INFO_DISABLED = Object.freeze({
   handle: 0,
 });
 
-function vendor(ctx: CommandContext, name: string, args: Record<string, unknown>): unknown {
-  return ctx.machine.confidentialGuest()?.monitorCommand?.(name, args);
+/** The machine's SEV guest, or QEMU's error for a guest without one. */
+function guest(ctx: CommandContext, message: string): SevGuest {
+  const g = sevGuestOf(ctx.machine);
+  if (!g) throw new CgmonError(message);
+  return g;
 }
 
-function orFail(ctx: CommandContext, name: string, args: Record<string, unknown>, message: string): unknown {
-  const r = vendor(ctx, name, args);
-  if (r === undefined) throw new CgmonError(message);
-  return r;
+export function querySev(_args: unknown, ctx: CommandContext): SevInfo {
+  const g = sevGuestOf(ctx.machine);
+  // An SNP guest answers with QEMU 9.1's members (7.2's SevInfo cannot describe SNP).
+  return g ? (sev.querySev(g) as SevInfo) : { ...SEV_INFO_DISABLED };
 }
 
-export function querySev(_args: Record<string, unknown>, ctx: CommandContext): unknown {
-  return vendor(ctx, 'query-sev', {}) ?? { ...SEV_INFO_DISABLED };
+export function querySevCapabilities(_args: unknown, ctx: CommandContext): SevCapability {
+  return sev.querySevCapabilities(guest(ctx, 'KVM not enabled'));
 }
 
-export function querySevCapabilities(_args: Record<string, unknown>, ctx: CommandContext): unknown {
-  return orFail(ctx, 'query-sev-capabilities', {}, 'KVM not enabled');
+export function querySevLaunchMeasure(_args: unknown, ctx: CommandContext): SevLaunchMeasureInfo {
+  return sev.querySevLaunchMeasure(guest(ctx, 'SEV launch measurement is not available'));
 }
 
-export function querySevLaunchMeasure(_args: Record<string, unknown>, ctx: CommandContext): unknown {
-  return orFail(ctx, 'query-sev-launch-measure', {}, 'SEV launch measurement is not available');
+export function sevInjectLaunchSecret(args: SevInjectLaunchSecretArguments, ctx: CommandContext): Record<string, never> {
+  return sev.sevInjectLaunchSecret(guest(ctx, 'SEV not enabled for guest'), args);
 }
 
-export function sevInjectLaunchSecret(args: Record<string, unknown>, ctx: CommandContext): unknown {
-  return orFail(ctx, 'sev-inject-launch-secret', args, 'SEV not enabled for guest');
+export function querySevAttestationReport(args: QuerySevAttestationReportArguments, ctx: CommandContext): SevAttestationReport {
+  return sev.querySevAttestationReport(guest(ctx, 'SEV is not enabled'), args);
 }
-
-export function querySevAttestationReport(args: Record<string, unknown>, ctx: CommandContext): unknown {
-  return orFail(ctx, 'query-sev-attestation-report', args, 'SEV is not enabled');
-}
-
-registerCommand({ name: 'query-sev', handler: querySev });
-registerCommand({ name: 'query-sev-capabilities', handler: querySevCapabilities });
-registerCommand({ name: 'query-sev-launch-measure', handler: querySevLaunchMeasure });
-registerCommand({ name: 'sev-inject-launch-secret', handler: sevInjectLaunchSecret });
-registerCommand({ name: 'query-sev-attestation-report', handler: querySevAttestationReport });

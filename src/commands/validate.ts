@@ -5,7 +5,6 @@
 
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import { CgmonError } from '../errors.js';
-import { setArgumentValidator } from './registry.js';
 import { loadSchema, type QapiCommand, type QapiMember, type QapiSchema, type TypeRef } from './schema.js';
 
 const INT_RANGES: Readonly<Record<string, readonly [bigint, bigint]>> = {
@@ -227,12 +226,8 @@ function compareKeys(a: readonly number[], b: readonly number[]): number {
 
 let installed: ArgumentValidator | undefined;
 
-/** Compile every validator once and install them in the command registry. */
+/** The validators of every command, compiled once (at start-up, or on first use). */
 export function installArgumentValidator(): ArgumentValidator {
-  if (!installed) {
-    installed = new ArgumentValidator();
-    const v = installed;
-    setArgumentValidator((name, args) => v.validate(name, args));
-  }
+  installed ??= new ArgumentValidator();
   return installed;
 }

@@ -1,25 +1,16 @@
 // HMP control commands: cpu, stop, cont, system_reset, system_powerdown, quit,
-// gdbserver (QEMU hmp-commands.hx; handlers call the shared QMP commands when
-// registered, else the machine directly).
+// gdbserver (QEMU hmp-commands.hx). They call the shared command handlers; an
+// error prints as `Error: <desc>` through the executor (hmp_handle_error).
 
-import { executeCommand, lookupCommand } from '../commands/registry.js';
-import { isCgmonError } from '../errors.js';
+import { qmpCont, qmpStop, qmpSystemPowerdown, qmpSystemReset } from '../commands/run-state.js';
+import type { CommandContext } from '../commands/context.js';
 import type { HmpCall, HmpHandler } from './types.js';
 
-/** Run a shared command; HMP prints QMP errors as `Error: <desc>` (hmp_handle_error). */
-async function shared(call: HmpCall, name: string, fallback: () => void, args: Record<string, unknown> = {}): Promise<string> {
-  if (!lookupCommand(name)) {
-    fallback();
-    return '';
-  }
-  try {
-    await executeCommand(name, args, call.ctx);
-    return '';
-  } catch (e) {
-    if (isCgmonError(e)) return `Error: ${e.message}\n`;
-    throw e;
-  }
-}
+/** A shared command whose success prints nothing. */
+const silent = (handler: (args: Record<string, never>, ctx: CommandContext) => unknown) => (call: HmpCall): string => {
+  handler({}, call.ctx);
+  return '';
+};
 
 function hmpCpu(call: HmpCall): string {
   const index = Number(call.args.get('index') as bigint);
@@ -43,11 +34,10 @@ export function hmpControlHandlers(): Record<string, HmpHandler> {
       call.ctx.services.quit();
       return '';
     },
-    'stop|s': (call) => shared(call, 'stop', () => call.ctx.machine.stop()),
-    'cont|c': (call) => shared(call, 'cont', () => call.ctx.machine.cont()),
-    system_reset: (call) =>
-      shared(call, 'system_reset', () => call.ctx.machine.emit('RESET', { guest: false, reason: 'host-qmp-system-reset' })),
-    system_powerdown: (call) => shared(call, 'system_powerdown', () => call.ctx.machine.emit('POWERDOWN')),
+    'stop|s': silent(qmpStop),
+    'cont|c': silent(qmpCont),
+    system_reset: silent(qmpSystemReset),
+    system_powerdown: silent(qmpSystemPowerdown),
     gdbserver: hmpGdbserver,
     cpu: hmpCpu,
   };

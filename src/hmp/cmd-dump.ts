@@ -1,8 +1,9 @@
 // HMP dump-guest-memory (QEMU dump/dump-hmp-cmds.c hmp_dump_guest_memory):
-// flags -> the shared QMP handler's arguments; errors print as `Error: ...`.
+// flags -> the shared handler's arguments; errors print as `Error: ...` through the executor.
 
-import { executeCommand, lookupCommand } from '../commands/registry.js';
-import { isCgmonError } from '../errors.js';
+import { dumpGuestMemory, type DumpGuestMemoryArgs } from '../commands/dump.js';
+import { parameterMissing } from '../errors.js';
+import { hmpErrorLine } from './errors.js';
 import type { HmpCall } from './types.js';
 
 export async function hmpDumpGuestMemory(call: HmpCall): Promise<string> {
@@ -11,27 +12,21 @@ export async function hmpDumpGuestMemory(call: HmpCall): Promise<string> {
   const lzo = a.get('lzo') === true;
   const snappy = a.get('snappy') === true;
   const win = a.get('windmp') === true;
-  if ([zlib, lzo, snappy, win].filter(Boolean).length > 1) return "Error: only one of '-z|-l|-s|-w' can be set\n";
+  if ([zlib, lzo, snappy, win].filter(Boolean).length > 1) return hmpErrorLine("only one of '-z|-l|-s|-w' can be set");
   const begin = a.get('begin') as bigint | undefined;
   const length = a.get('length') as bigint | undefined;
-  if (begin !== undefined && length === undefined) return "Error: Parameter 'length' is missing\n";
-  const args: Record<string, unknown> = {
+  if (begin !== undefined && length === undefined) return hmpErrorLine(parameterMissing('length').message);
+  const args: DumpGuestMemoryArgs = {
     paging: a.get('paging') === true,
     protocol: `file:${a.get('filename') as string}`,
     detach: a.get('detach') === true,
   };
   const format = zlib ? 'kdump-zlib' : lzo ? 'kdump-lzo' : snappy ? 'kdump-snappy' : win ? 'win-dmp' : undefined;
-  if (format) args['format'] = format;
+  if (format) args.format = format;
   if (begin !== undefined && length !== undefined) {
-    args['begin'] = BigInt.asIntN(64, begin);
-    args['length'] = length;
+    args.begin = BigInt.asIntN(64, begin);
+    args.length = length;
   }
-  if (!lookupCommand('dump-guest-memory')) return 'Error: The command dump-guest-memory has not been found\n';
-  try {
-    await executeCommand('dump-guest-memory', args, call.ctx);
-    return '';
-  } catch (e) {
-    if (isCgmonError(e)) return `Error: ${e.message}\n`;
-    throw e;
-  }
+  await dumpGuestMemory(args, call.ctx);
+  return '';
 }

@@ -2,15 +2,10 @@
 // hmp_info_version/status/name/cpus, dump/dump-hmp-cmds.c hmp_info_dump,
 // target/i386/sev.c hmp_info_sev as in QEMU <= 9.0, qemu-facts §6.2).
 
-import { executeCommand, lookupCommand } from '../commands/registry.js';
-import { qmpQueryVersion } from '../commands/control.js';
-import { CgmonError } from '../errors.js';
+import { qmpQueryName, qmpQueryStatus, qmpQueryVersion } from '../commands/control.js';
+import { queryDump } from '../commands/dump.js';
+import { querySev } from '../commands/index.js';
 import type { HmpCall } from './types.js';
-
-async function query<T>(call: HmpCall, name: string, args: Record<string, unknown> = {}): Promise<T | undefined> {
-  if (!lookupCommand(name)) return undefined;
-  return (await executeCommand(name, args, call.ctx)) as T;
-}
 
 /** hmp_info_version: "%d.%d.%d%s" of query-version's numbers and package (no space, as QEMU). */
 export function hmpInfoVersion(_call: HmpCall): string {
@@ -18,23 +13,15 @@ export function hmpInfoVersion(_call: HmpCall): string {
   return `${v.qemu.major}.${v.qemu.minor}.${v.qemu.micro}${v.package}\n`;
 }
 
-interface StatusInfo {
-  running: boolean;
-  singlestep?: boolean;
-  status: string;
-}
-
-export async function hmpInfoStatus(call: HmpCall): Promise<string> {
-  const m = call.ctx.machine;
-  const s = (await query<StatusInfo>(call, 'query-status')) ?? { running: m.running, status: m.runState };
+export function hmpInfoStatus(call: HmpCall): string {
+  const s = qmpQueryStatus({}, call.ctx);
   const step = s.singlestep ? ' (single step mode)' : '';
   const reason = !s.running && s.status !== 'paused' ? ` (${s.status})` : '';
   return `VM status: ${s.running ? 'running' : 'paused'}${step}${reason}\n`;
 }
 
-export async function hmpInfoName(call: HmpCall): Promise<string> {
-  const r = await query<{ name?: string }>(call, 'query-name');
-  const name = r ? r.name : call.ctx.machine.name;
+export function hmpInfoName(call: HmpCall): string {
+  const { name } = qmpQueryName({}, call.ctx);
   return name === undefined ? '' : `${name}\n`;
 }
 
@@ -45,28 +32,11 @@ export function hmpInfoCpus(call: HmpCall): string {
     .join('');
 }
 
-interface DumpQueryResult {
-  status: string;
-  completed: number;
-  total: number;
-}
-
-export async function hmpInfoDump(call: HmpCall): Promise<string> {
-  const r = await query<DumpQueryResult>(call, 'query-dump');
-  if (!r) return 'Status: none\n';
+export function hmpInfoDump(call: HmpCall): string {
+  const r = queryDump({}, call.ctx);
   const lines = [`Status: ${r.status}\n`];
   if (r.status === 'active' && r.total > 0) lines.push(`Finished: ${((r.completed / r.total) * 100).toFixed(2)} %\n`);
   return lines.join('');
-}
-
-interface SevInfo {
-  enabled: boolean;
-  'api-major': number;
-  'api-minor': number;
-  'build-id': number;
-  state: string;
-  handle?: number;
-  'sev-type'?: string;
 }
 
 const onOff = (b: boolean): string => (b ? 'on' : 'off');
@@ -75,15 +45,10 @@ const onOff = (b: boolean): string => (b ? 'on' : 'off');
  * hmp_info_sev in QEMU <= 9.0's layout; an SNP guest (which 7.2 cannot run)
  * gets the >= 9.1 SNP lines, the only ones QEMU ever printed for SNP.
  */
-export async function hmpInfoSev(call: HmpCall): Promise<string> {
-  let info: SevInfo | undefined;
-  try {
-    info = await query<SevInfo>(call, 'query-sev');
-  } catch (e) {
-    if (e instanceof CgmonError) return `Error: ${e.message}\n`;
-    throw e;
-  }
-  if (!info || !info.enabled) return 'SEV is not enabled\n';
+export function hmpInfoSev(call: HmpCall): string {
+  // An SNP guest's query-sev carries QEMU 9.1's sev-type member.
+  const info: ReturnType<typeof querySev> & { 'sev-type'?: string } = querySev({}, call.ctx);
+  if (!info.enabled) return 'SEV is not enabled\n';
   // The vendor decodes its own policy bits (src/sev/policy.ts); HMP only lays them out.
   const policy = call.ctx.machine.confidentialGuest()?.describePolicy?.();
   const debug = onOff(policy?.debugAllowed === true);

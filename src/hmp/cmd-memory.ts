@@ -2,11 +2,11 @@
 // (QEMU monitor/hmp-cmds-target.c, hmp-cmds.c). Formatting only: reads go
 // through src/commands/guest-memory.ts, saves through the shared handlers.
 
-import { executeCommand, lookupCommand } from '../commands/registry.js';
+import { qmpMemsave, qmpPmemsave } from '../commands/memsave.js';
 import { readPhysical, readVirtual, translate } from '../commands/guest-memory.js';
 import { isFault } from '../debug/ops.js';
-import { isCgmonError } from '../errors.js';
 import type { FmtArg } from './args.js';
+import { hmpErrorLine } from './errors.js';
 import { accessError, memoryDump, printc } from './format-dump.js';
 import { disassemble } from './disas.js';
 import type { HmpCall } from './types.js';
@@ -72,7 +72,7 @@ export function hmpSum(call: HmpCall): string {
     const buf = chunk.subarray(0, n);
     const r = readPhysical(call.ctx, BigInt(addr), buf);
     if (!r.ok) {
-      if (r.kind === 'denied') return `Error: ${r.message}\n`;
+      if (r.kind === 'denied') return hmpErrorLine(r.message);
       buf.fill(0);
     }
     for (let i = 0; i < n; i++) sum = ((((sum >> 1) | (sum << 15)) & 0xffff) + buf[i]!) & 0xffff;
@@ -85,7 +85,7 @@ export function hmpSum(call: HmpCall): string {
 export function hmpGva2gpa(call: HmpCall): string {
   const addr = num(call, 'addr');
   const t = translate(call.ctx, addr & ~0xfffn);
-  if (isFault(t)) return t.kind === 'denied' ? `Error: ${t.message}\n` : 'Unmapped\n';
+  if (isFault(t)) return t.kind === 'denied' ? hmpErrorLine(t.message) : 'Unmapped\n';
   const gpa = (t.pa + (addr & 0xfffn)) & U64;
   return gpa === 0n ? 'gpa: 0\n' : `gpa: 0x${gpa.toString(16)}\n`;
 }
@@ -104,22 +104,17 @@ export function hmpGpa2hva(call: HmpCall): string {
   return `Host virtual address for ${hex} (${region.name}) is 0x${off.toString(16)}\n`;
 }
 
-async function save(call: HmpCall, command: 'memsave' | 'pmemsave'): Promise<string> {
-  if (!lookupCommand(command)) return `Error: The command ${command} has not been found\n`;
-  const args: Record<string, unknown> = {
-    val: BigInt.asIntN(64, num(call, 'val')),
-    size: Number(num(call, 'size')),
-    filename: call.args.get('filename') as string,
-  };
-  if (command === 'memsave') args['cpu-index'] = call.ctx.cpuIndex;
-  try {
-    await executeCommand(command, args, call.ctx);
-    return '';
-  } catch (e) {
-    if (isCgmonError(e)) return `Error: ${e.message}\n`;
-    throw e;
-  }
+/** hmp_memsave / hmp_pmemsave: the shared handlers with HMP's parsed values; errors print through the executor. */
+function saveArgs(call: HmpCall): { val: bigint; size: number; filename: string } {
+  return { val: BigInt.asIntN(64, num(call, 'val')), size: Number(num(call, 'size')), filename: call.args.get('filename') as string };
 }
 
-export const hmpMemsave = (call: HmpCall): Promise<string> => save(call, 'memsave');
-export const hmpPmemsave = (call: HmpCall): Promise<string> => save(call, 'pmemsave');
+export async function hmpMemsave(call: HmpCall): Promise<string> {
+  await qmpMemsave({ ...saveArgs(call), 'cpu-index': call.ctx.cpuIndex }, call.ctx);
+  return '';
+}
+
+export async function hmpPmemsave(call: HmpCall): Promise<string> {
+  await qmpPmemsave(saveArgs(call), call.ctx);
+  return '';
+}

@@ -8,6 +8,7 @@ import { withCpu } from '../commands/context.js';
 import { debugCpuState } from '../commands/guest-memory.js';
 import { isCgmonError } from '../errors.js';
 import { parseArguments } from './args.js';
+import { hmpError, hmpErrorLine } from './errors.js';
 import { HmpParseError } from './expr.js';
 import { HMP_COMMANDS, INFO_COMMANDS } from './commands.js';
 import { warmDisassembler } from './disas.js';
@@ -63,8 +64,7 @@ export class HmpExecutor {
     try {
       return toMonitorText(await this.handle(line));
     } catch (e) {
-      if (isCgmonError(e)) return toMonitorText(`Error: ${e.message}\n`);
-      throw e;
+      return toMonitorText(hmpError(e));
     }
   }
 
@@ -96,7 +96,7 @@ export class HmpExecutor {
       args = parseArguments(line, argsPos, cmd.argsType, cmd.name, () => debugCpuState(this.context()));
     } catch (e) {
       // A debug-object refusal while reading a $reg is not a syntax error.
-      if (isCgmonError(e)) return `Error: ${e.message}\n`;
+      if (isCgmonError(e)) return hmpErrorLine(e.message);
       if (!(e instanceof HmpParseError)) throw e;
       let end = argsPos;
       while (end > 0 && isSpace(line[end - 1])) end--;

@@ -6,6 +6,8 @@ import type { CommandContext, DaemonServices } from '../commands/context.js';
 import { QEMU_VERSION } from '../commands/control.js';
 import { Readline, ReadlineHistory } from './readline.js';
 import { hmpCompletionFinder, type CompletionNames } from './completion.js';
+import { asCgmonError } from '../errors.js';
+import { hmpErrorLine } from './errors.js';
 
 /** QEMU's version as HMP prints it in the banner (golden: QEMU 7.2.22), from query-version's source. */
 export const HMP_QEMU_VERSION = `${QEMU_VERSION.major}.${QEMU_VERSION.minor}.${QEMU_VERSION.micro}`;
@@ -155,7 +157,7 @@ export class HmpSession {
       }
     } catch (e) {
       // A bug in a command must cost one line of output, never the daemon.
-      this.send(`Error: ${(e as Error).message ?? String(e)}\r\n`);
+      this.send(toCrLf(hmpErrorLine(asCgmonError(e).message)));
     } finally {
       this.running = false;
       if (!this.stopped()) this.transport.resume();
@@ -195,7 +197,7 @@ export class HmpSession {
     try {
       output = await this.executor.run(line);
     } catch (e) {
-      output = `Error: ${(e as Error).message ?? String(e)}\n`;
+      output = hmpErrorLine(asCgmonError(e).message);
     }
     const text = Buffer.from(toCrLf(output), encoding).toString('latin1');
     if (this.quitting) {

@@ -36,12 +36,6 @@ export interface MachineObject {
 export interface ConfidentialGuestSupport extends MachineObject {
   readonly confidential: true;
   launch(machine: Machine): void;
-  /**
-   * Vendor monitor commands (query-sev, ...) answered by the object itself, so
-   * command handlers need no vendor imports. Returns undefined for a command
-   * this vendor does not implement; throws CgmonError for QEMU's errors.
-   */
-  monitorCommand?(name: string, args: Record<string, unknown>): unknown;
   /** The guest policy decoded for viewers; bit names and meanings are the vendor's. */
   describePolicy?(): PolicyDescription;
 }

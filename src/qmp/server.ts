@@ -7,7 +7,7 @@ import { unlinkSync } from 'node:fs';
 import { CgmonError } from '../errors.js';
 import { parseEndpoint, type KeyValues } from '../options.js';
 import type { CommandContext } from '../commands/index.js';
-import { installArgumentValidator, type ArgumentValidator } from '../commands/validate.js';
+import { installArgumentValidator } from '../commands/validate.js';
 import type { FramingLimits } from './framing.js';
 import { QmpSession } from './session.js';
 
@@ -61,7 +61,6 @@ export const DEFAULT_QMP_ENDPOINT: QmpEndpoint = { kind: 'tcp', host: '127.0.0.1
 
 export interface QmpServerOptions {
   readonly ctx: CommandContext;
-  readonly validator?: ArgumentValidator;
   readonly limits?: FramingLimits;
 }
 
@@ -77,10 +76,11 @@ export class QmpServer {
   ) {}
 
   static async listen(endpoint: QmpEndpoint, opts: QmpServerOptions): Promise<QmpServer> {
-    const validator = opts.validator ?? installArgumentValidator();
+    // Compile the schema's validators now rather than on the first command.
+    installArgumentValidator();
     const server = createServer({ noDelay: true, allowHalfOpen: true });
     const qs = new QmpServer(server, endpoint);
-    server.on('connection', (s) => qs.accept(s, opts, validator));
+    server.on('connection', (s) => qs.accept(s, opts));
     if (endpoint.kind === 'unix') {
       try {
         unlinkSync(endpoint.path!);
@@ -112,7 +112,7 @@ export class QmpServer {
     return this.sockets.size;
   }
 
-  private accept(socket: Socket, opts: QmpServerOptions, validator: ArgumentValidator): void {
+  private accept(socket: Socket, opts: QmpServerOptions): void {
     this.sockets.add(socket);
     const session = new QmpSession(
       {
@@ -123,7 +123,7 @@ export class QmpServer {
         },
         end: () => socket.end(),
       },
-      { ctx: opts.ctx, validator, pretty: this.endpoint.pretty, ...(opts.limits ? { limits: opts.limits } : {}) },
+      { ctx: opts.ctx, pretty: this.endpoint.pretty, ...(opts.limits ? { limits: opts.limits } : {}) },
     );
     const flow = (): void => {
       if (session.saturated) socket.pause();

@@ -2,10 +2,13 @@
 // docs/interop/qmp-spec.rst; QEMU monitor/qmp.c + qapi/qmp-dispatch.c): greeting,
 // capabilities negotiation, envelope checks in QDict order, dispatch, events.
 
-import { CgmonError } from '../errors.js';
-import { lookupCommand, type CommandContext } from '../commands/index.js';
+import {
+  capabilityNotAvailable, qmpArgumentsNotObject, qmpInputNotObject, qmpLacksExecute, qmpMemberClash, qmpMemberNotString,
+  qmpMemberUnexpected,
+} from '../errors.js';
+import { checkCommand, runChecked, type CommandContext } from '../commands/index.js';
 import { qmpQueryVersion } from '../commands/control.js';
-import type { ArgumentValidator } from '../commands/validate.js';
+import { qmpError } from './errors.js';
 import { JsonStreamer, QEMU_LIMITS, type Framed, type FramingLimits } from './framing.js';
 import type { JsonValue } from './json-parser.js';
 import { qdictOrder, writeQmpMessage } from './json-writer.js';
@@ -20,7 +23,6 @@ export interface Transport {
 
 export interface SessionOptions {
   readonly ctx: CommandContext;
-  readonly validator: ArgumentValidator;
   readonly pretty?: boolean;
   /** Capabilities offered in the greeting (QEMU offers "oob" on socket monitors). */
   readonly capabilities?: readonly string[];
@@ -172,7 +174,7 @@ export class QmpSession {
 
   private handle(m: Framed): void {
     if ('error' in m) {
-      this.send({ error: { class: 'GenericError', desc: m.error } });
+      this.send({ error: qmpError(m.error) });
       return;
     }
     const r = this.dispatch(m.value);
@@ -191,18 +193,14 @@ export class QmpSession {
   }
 
   private errorResponse(e: unknown, id: JsonValue | undefined): Record<string, unknown> {
-    const err = e instanceof CgmonError ? e : new CgmonError(e instanceof Error ? e.message : String(e));
-    let desc = err.message;
-    // monitor_qmp_dispatch: in negotiation mode every CommandNotFound gets this hint.
-    if (!this.negotiated && err.errorClass === 'CommandNotFound') desc = "Expecting capabilities negotiation with 'qmp_capabilities'";
-    const rsp: Record<string, unknown> = { error: { class: err.errorClass, desc } };
+    const rsp: Record<string, unknown> = { error: qmpError(e, !this.negotiated) };
     if (id !== undefined) rsp['id'] = id;
     return rsp;
   }
 
   /** qmp_dispatch: envelope checks in QDict iteration order, then lookup, validation, the handler. */
   private dispatch(req: JsonValue): Record<string, unknown> | Promise<Record<string, unknown>> {
-    if (!isDict(req)) return this.errorResponse(new CgmonError('QMP input must be a JSON object'), undefined);
+    if (!isDict(req)) return this.errorResponse(qmpInputNotObject(), undefined);
     const id = Object.prototype.hasOwnProperty.call(req, 'id') ? req['id'] : undefined;
     try {
       const { command, args, oob } = this.checkEnvelope(req);
@@ -224,36 +222,32 @@ export class QmpSession {
     for (const key of qdictOrder(Object.keys(req))) {
       const v = req[key];
       if (key === 'execute' || (key === 'exec-oob' && this.oob)) {
-        if (typeof v !== 'string') throw new CgmonError(`QMP input member '${key}' must be a string`);
-        if (execKey !== undefined) throw new CgmonError(`QMP input member '${key}' clashes with '${execKey}'`);
+        if (typeof v !== 'string') throw qmpMemberNotString(key);
+        if (execKey !== undefined) throw qmpMemberClash(key, execKey);
         execKey = key;
       } else if (key === 'arguments') {
-        if (!isDict(v)) throw new CgmonError("QMP input member 'arguments' must be an object");
+        if (!isDict(v)) throw qmpArgumentsNotObject();
       } else if (key !== 'id') {
-        throw new CgmonError(`QMP input member '${key}' is unexpected`);
+        throw qmpMemberUnexpected(key);
       }
     }
-    if (execKey === undefined) throw new CgmonError("QMP input lacks member 'execute'");
+    if (execKey === undefined) throw qmpLacksExecute();
     const args = (req['arguments'] as Dict | undefined) ?? {};
     return { command: req[execKey] as string, args, oob: execKey === 'exec-oob' };
   }
 
   private run(command: string, args: Dict, oob: boolean): unknown {
-    // Before negotiation only qmp_capabilities exists (qmp_cap_negotiation_commands).
-    const inSchema = this.opts.validator.commandSchema(command) !== undefined;
-    const def = inSchema && (this.negotiated || command === 'qmp_capabilities') ? lookupCommand(command) : undefined;
-    if (!def) throw new CgmonError(`The command ${command} has not been found`, 'command-not-found', 'CommandNotFound');
-    if (oob && !this.opts.validator.commandSchema(command)?.allowOob) throw new CgmonError(`The command ${command} does not support OOB`);
-    const err = this.opts.validator.validate(command, args);
-    if (err) throw err;
-    if (command === 'qmp_capabilities' && !this.negotiated) return this.capabilitiesCommand(args);
-    return def.handler(args, this.opts.ctx);
+    // Before negotiation only qmp_capabilities exists (qmp_cap_negotiation_commands),
+    // and there it changes this session's mode rather than running the table's handler.
+    const name = checkCommand(command, args, { negotiation: !this.negotiated, oob });
+    if (!this.negotiated) return this.capabilitiesCommand(args);
+    return runChecked(name, args, this.opts.ctx);
   }
 
   /** qmp_qmp_capabilities: a session-level command (it changes this connection's mode). */
   private capabilitiesCommand(args: Dict): Record<string, never> {
     const enable = (args['enable'] as string[] | undefined) ?? [];
-    for (const cap of enable) if (!this.capabilities.includes(cap)) throw new CgmonError(`Capability ${cap} not available`);
+    for (const cap of enable) if (!this.capabilities.includes(cap)) throw capabilityNotAvailable(cap);
     this.oob = enable.includes('oob');
     this.negotiated = true;
     return {};

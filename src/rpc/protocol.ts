@@ -2,7 +2,7 @@
 // calls, notifications, and the one place that maps cgmon errors to JSON-RPC
 // codes, with QMP's error class and text carried in `data`. Pure: no sockets.
 
-import { isCgmonError } from '../errors.js';
+import { commandNotFound, isCgmonError } from '../errors.js';
 import type { MachineEvent } from '../machine/machine.js';
 import { JsonSyntaxError, parseJson, stringifyJson } from './json.js';
 
@@ -109,7 +109,7 @@ export async function handleRequest(req: unknown, call: RpcCall): Promise<RpcRes
   if (hasId && !isId(req['id'])) return invalid("Member 'id' must be a string, a number or null");
   const method = req['method'];
   try {
-    if (method.startsWith('rpc.')) throw new RpcError(METHOD_NOT_FOUND, 'CommandNotFound', `The command ${method} has not been found`);
+    if (method.startsWith('rpc.')) throw commandNotFound(method);
     const result = await call(method, namedParams(method, req['params']));
     return hasId ? { jsonrpc: '2.0', result: result ?? {}, id } : undefined;
   } catch (e) {

@@ -2,7 +2,8 @@
 // command registry (QMP names, same schema), `hmp` runs an HMP line, machine
 // events go out as notifications, and a token bucket bounds the request rate.
 
-import { executeCommand, lookupCommand, type CommandContext } from '../commands/index.js';
+import { executeCommand, type CommandContext } from '../commands/index.js';
+import { parameterMissing } from '../errors.js';
 import { handleMessage, eventNotification, RpcError, SERVER_ERROR, INVALID_PARAMS, DEFAULT_LIMITS, type ProtocolLimits } from './protocol.js';
 
 /** What the session needs from a socket; server.ts adapts a `ws` WebSocket. */
@@ -110,11 +111,9 @@ export class RpcSession {
   }
 
   private async call(method: string, params: Record<string, unknown>): Promise<unknown> {
-    if (method !== 'hmp' || lookupCommand('hmp')) return executeCommand(method, params, this.ctx);
+    if (method !== 'hmp') return executeCommand(method, params, this.ctx);
     const line = params['command-line'];
-    if (typeof line !== 'string' || Object.keys(params).length !== 1) {
-      throw new RpcError(INVALID_PARAMS, 'GenericError', "Parameter 'command-line' is missing");
-    }
+    if (typeof line !== 'string' || Object.keys(params).length !== 1) throw parameterMissing('command-line');
     if (this.hmp) return this.hmp.run(line);
     // Without an HMP executor, QMP's human-monitor-command is the same thing.
     return executeCommand('human-monitor-command', { 'command-line': line }, this.ctx);

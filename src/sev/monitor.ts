@@ -6,9 +6,15 @@
 
 import { createHash } from 'node:crypto';
 import { CgmonError, isCgmonError } from '../errors.js';
-import { SEV_API_MAJOR, SEV_API_MINOR, SEV_BUILD, type SevFirmware } from './firmware.js';
+import { SEV_API_MAJOR, SEV_API_MINOR, SEV_BUILD, type SevFirmware, type SevGuestState } from './firmware.js';
 import { SevFirmwareError } from './fw-errors.js';
 import type { SevGuest } from './sev-guest.js';
+
+export interface LaunchSecretArgs {
+  'packet-header': string;
+  secret: string;
+  gpa?: number | bigint;
+}
 
 const b64 = (b: Uint8Array): string => Buffer.from(b).toString('base64');
 
@@ -28,30 +34,33 @@ function platformBlob(fw: SevFirmware, label: string, size: number): Uint8Array 
   return out;
 }
 
-export function sevMonitorCommand(g: SevGuest, name: string, args: Record<string, unknown>): unknown {
-  switch (name) {
-    case 'query-sev':
-      return querySev(g);
-    case 'query-sev-capabilities':
-      return queryCapabilities(g);
-    case 'query-sev-launch-measure':
-      return queryLaunchMeasure(g);
-    case 'sev-inject-launch-secret':
-      return injectLaunchSecret(g, args);
-    case 'query-sev-attestation-report':
-      return attestationReport(g, args);
-    default:
-      return undefined;
-  }
+interface SevInfoBase {
+  enabled: true;
+  'api-major': number;
+  'api-minor': number;
+  'build-id': number;
+  state: SevGuestState;
 }
 
-function querySev(g: SevGuest): Record<string, unknown> {
-  const base = { enabled: true, 'api-major': SEV_API_MAJOR, 'api-minor': SEV_API_MINOR, 'build-id': SEV_BUILD, state: g.state };
-  if (g.kind === 'sev-snp') return { ...base, 'sev-type': 'sev-snp', 'snp-policy': Number(g.policy) };
+/** query-sev: QEMU 7.2's flat SevInfo, or for SNP the members QEMU 9.1 added (7.2 cannot run SNP). */
+export type SevQueryInfo =
+  | (SevInfoBase & { policy: number; handle: number })
+  | (SevInfoBase & { 'sev-type': 'sev-snp'; 'snp-policy': number });
+
+export function querySev(g: SevGuest): SevQueryInfo {
+  const base: SevInfoBase = { enabled: true, 'api-major': SEV_API_MAJOR, 'api-minor': SEV_API_MINOR, 'build-id': SEV_BUILD, state: g.state };
+  if (g.kind === 'sev-snp') return { ...base, 'sev-type': 'sev-snp' as const, 'snp-policy': Number(g.policy) };
   return { ...base, policy: Number(g.policy), handle: g.handle };
 }
 
-function queryCapabilities(g: SevGuest): Record<string, unknown> {
+/** query-sev-capabilities: the platform's PDH, certificate chain and C-bit position. */
+export function querySevCapabilities(g: SevGuest): {
+  pdh: string;
+  'cert-chain': string;
+  'cpu0-id': string;
+  cbitpos: number;
+  'reduced-phys-bits': number;
+} {
   const fw = g.firmware;
   if (!fw) throw new CgmonError('SEV is not enabled in KVM');
   return {
@@ -63,14 +72,16 @@ function queryCapabilities(g: SevGuest): Record<string, unknown> {
   };
 }
 
-function queryLaunchMeasure(g: SevGuest): Record<string, unknown> {
+/** query-sev-launch-measure: only while the guest waits for its secret (launch-secret). */
+export function querySevLaunchMeasure(g: SevGuest): { data: string } {
   const fw = g.firmware;
   const m = fw && g.kind === 'sev' && g.state === 'launch-secret' ? fw.measurement(g.handle) : undefined;
   if (!m) throw new CgmonError('SEV launch measurement is not available');
   return { data: b64(m) };
 }
 
-function injectLaunchSecret(g: SevGuest, args: Record<string, unknown>): Record<string, never> {
+/** sev-inject-launch-secret through the firmware's LAUNCH_SECRET. */
+export function sevInjectLaunchSecret(g: SevGuest, args: LaunchSecretArgs): Record<string, never> {
   const fw = g.firmware;
   if (!fw || g.kind !== 'sev' || g.state !== 'launch-secret') throw new CgmonError('SEV: Not in correct state');
   const header = decodeB64(args['packet-header'], 'header');
@@ -78,7 +89,7 @@ function injectLaunchSecret(g: SevGuest, args: Record<string, unknown>): Record<
   const gpa = args['gpa'];
   if (gpa === undefined) throw new CgmonError('SEV: no secret area found in OVMF, gpa must be specified.');
   try {
-    fw.launchSecret(g.handle, header, secret, BigInt(gpa as number | bigint));
+    fw.launchSecret(g.handle, header, secret, BigInt(gpa));
   } catch (e) {
     if (e instanceof SevFirmwareError) {
       throw new CgmonError(`SEV: failed to inject secret ret=-1 fw_error=${e.fwError} '${e.message.replace(/^.*'(.*)'$/, '$1')}'`);
@@ -88,7 +99,8 @@ function injectLaunchSecret(g: SevGuest, args: Record<string, unknown>): Record<
   return {};
 }
 
-function attestationReport(g: SevGuest, args: Record<string, unknown>): Record<string, unknown> {
+/** query-sev-attestation-report (SEV and SEV-ES; SNP guests use their own report). */
+export function querySevAttestationReport(g: SevGuest, args: { mnonce: string }): { data: string } {
   const fw = g.firmware;
   if (!fw) throw new CgmonError('SEV is not enabled');
   if (g.kind === 'sev-snp') throw new CgmonError('SEV-SNP guests do not support query-sev-attestation-report');

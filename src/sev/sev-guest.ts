@@ -8,7 +8,6 @@ import type { ConfidentialGuestSupport, Machine, PolicyDescription } from '../ma
 import { parseBoolProp, parseIntProp, type KeyValues } from '../options.js';
 import { SevFirmware, type SevGuestState } from './firmware.js';
 import { launchSev, launchSnp, type LaunchedGuest } from './launch.js';
-import { sevMonitorCommand } from './monitor.js';
 import { describePolicy, SEV_DEFAULT_POLICY, SNP_DEFAULT_POLICY, type GuestPolicy, type SevKind } from './policy.js';
 
 /** The simulated host's C-bit positions: Rome-class (47) and Milan/Genoa-class (51). */
@@ -92,10 +91,6 @@ export class SevGuest implements ConfidentialGuestSupport, GuestPolicy {
   private finish(): void {
     const l = this.launched!;
     if (l.fw.guestStatus(l.kvm.handle).state !== 'running') l.fw.launchFinish(l.kvm.handle);
-  }
-
-  monitorCommand(name: string, args: Record<string, unknown>): unknown {
-    return sevMonitorCommand(this, name, args);
   }
 
   describePolicy(): PolicyDescription {

@@ -6,44 +6,16 @@ import { constants, unlinkSync, type Stats } from 'node:fs';
 import { access, lstat, open, readlink, rename, stat, unlink, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, isAbsolute, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { getSystemErrorMap } from 'node:util';
 import { constants as osConstants } from 'node:os';
-import { CgmonError } from '../errors.js';
+import { CgmonError, couldNotOpen, couldNotWrite, strerror } from '../errors.js';
 
-/** glibc strerror(3) texts where they differ from libuv's lower-case messages. */
-const GLIBC_TEXTS: Readonly<Record<string, string>> = {
-  EISDIR: 'Is a directory',
-  EEXIST: 'File exists',
-  ENAMETOOLONG: 'File name too long',
-  ENFILE: 'Too many open files in system',
-  EBUSY: 'Device or resource busy',
-  EXDEV: 'Invalid cross-device link',
-  ENOMEM: 'Cannot allocate memory',
-  ELOOP: 'Too many levels of symbolic links',
-  EAGAIN: 'Resource temporarily unavailable',
-  ETXTBSY: 'Text file busy',
-  EDQUOT: 'Disk quota exceeded',
-  EIO: 'Input/output error',
-  EFBIG: 'File too large',
-};
-
-/** The C library's text for an errno-carrying error (never Node's "ENOSPC: ..., write"). */
-export function strerror(e: unknown): string {
-  const err = e as NodeJS.ErrnoException;
-  const code = err?.code ?? '';
-  if (GLIBC_TEXTS[code] !== undefined) return GLIBC_TEXTS[code];
-  const uv = typeof err?.errno === 'number' ? getSystemErrorMap().get(err.errno) : undefined;
-  if (uv) return uv[1].charAt(0).toUpperCase() + uv[1].slice(1);
-  return 'Input/output error';
-}
+export { strerror };
 
 function errnoError(code: string): NodeJS.ErrnoException {
   const num = (osConstants.errno as Record<string, number>)[code] ?? 0;
   return Object.assign(new Error(code), { code, errno: -Math.abs(num) });
 }
 
-const cannotOpen = (path: string, e: unknown): CgmonError => new CgmonError(`Could not open '${path}': ${strerror(e)}`, 'io');
-const cannotWrite = (path: string, e: unknown): CgmonError => new CgmonError(`Could not write '${path}': ${strerror(e)}`, 'io');
 
 /** Temporary files not yet renamed or removed; a signal handler removes them (removeTemporaryFiles). */
 const live = new Set<string>();
@@ -99,7 +71,7 @@ async function openInPlace(path: string, target: string): Promise<AtomicFile> {
   try {
     fh = await open(target, constants.O_WRONLY | constants.O_NONBLOCK | constants.O_NOCTTY);
   } catch (e) {
-    throw cannotOpen(path, e);
+    throw couldNotOpen(path, e);
   }
   let closed = false;
   const close = async (): Promise<void> => {
@@ -110,7 +82,7 @@ async function openInPlace(path: string, target: string): Promise<AtomicFile> {
   return {
     path,
     regular: false,
-    write: (data) => writeAll(fh, data, null).catch((e: unknown) => Promise.reject(cannotWrite(path, e))),
+    write: (data) => writeAll(fh, data, null).catch((e: unknown) => Promise.reject(couldNotWrite(path, e))),
     truncate: async () => undefined,
     commit: close,
     abort: close,
@@ -138,7 +110,7 @@ function finalMode(old: Stats | undefined, newMode: number): number {
 
 async function openTemporary(path: string, target: string, old: Stats | undefined, newMode: number): Promise<AtomicFile> {
   // fopen(path, "w") on an existing file needs write permission on it; a rename would not.
-  if (old) await access(target, constants.W_OK).catch((e: unknown) => Promise.reject(cannotOpen(path, e)));
+  if (old) await access(target, constants.W_OK).catch((e: unknown) => Promise.reject(couldNotOpen(path, e)));
   const tmp = join(dirname(target), `.${basename(target)}.${process.pid}.${randomBytes(6).toString('hex')}.cgmon-tmp`);
   let fh: FileHandle;
   try {
@@ -147,7 +119,7 @@ async function openTemporary(path: string, target: string, old: Stats | undefine
   } catch (e) {
     // Pseudo file systems (procfs, sysfs) create no new files: their files are written in place.
     if (old && (e as NodeJS.ErrnoException).code === 'ENOENT') return openInPlace(path, target);
-    throw cannotOpen(path, e);
+    throw couldNotOpen(path, e);
   }
   live.add(tmp);
   let done = false;
@@ -161,8 +133,8 @@ async function openTemporary(path: string, target: string, old: Stats | undefine
   return {
     path,
     regular: true,
-    write: (data, position) => writeAll(fh, data, position ?? null).catch((e: unknown) => Promise.reject(cannotWrite(path, e))),
-    truncate: (size) => fh.truncate(size).catch((e: unknown) => Promise.reject(cannotWrite(path, e))),
+    write: (data, position) => writeAll(fh, data, position ?? null).catch((e: unknown) => Promise.reject(couldNotWrite(path, e))),
+    truncate: (size) => fh.truncate(size).catch((e: unknown) => Promise.reject(couldNotWrite(path, e))),
     async commit() {
       try {
         await fh.sync();
@@ -175,7 +147,7 @@ async function openTemporary(path: string, target: string, old: Stats | undefine
       } catch (e) {
         done = false;
         await discard();
-        throw cannotWrite(path, e);
+        throw couldNotWrite(path, e);
       }
     },
     abort: discard,
@@ -198,10 +170,10 @@ export async function openAtomic(path: string, newMode = 0o666): Promise<AtomicF
       throw e;
     });
   } catch (e) {
-    throw cannotOpen(path, e);
+    throw couldNotOpen(path, e);
   }
-  if (st?.isDirectory()) throw cannotOpen(path, errnoError('EISDIR'));
-  if (st?.isSocket()) throw cannotOpen(path, errnoError('ENXIO'));
+  if (st?.isDirectory()) throw couldNotOpen(path, errnoError('EISDIR'));
+  if (st?.isSocket()) throw couldNotOpen(path, errnoError('ENXIO'));
   if (st && !st.isFile()) return openInPlace(path, target);
   return openTemporary(path, target, st, newMode);
 }

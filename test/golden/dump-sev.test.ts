@@ -8,7 +8,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { makeContext, type CommandContext } from '../../src/commands/context.js';
-import { executeCommand } from '../../src/commands/registry.js';
+import { executeCommand } from '../../src/commands/dispatch.js';
 import '../../src/commands/dump.js';
 import { createDebugOps, DefaultDebugOps } from '../../src/debug/index.js';
 import { HmpExecutor } from '../../src/hmp/index.js';

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { makeContext } from '../../src/commands/context.js';
-import { executeCommand } from '../../src/commands/registry.js';
+import { executeCommand } from '../../src/commands/dispatch.js';
 import '../../src/commands/dump.js';
 import { DefaultDebugOps } from '../../src/debug/ops.js';
 import { loadDump } from '../../src/machine/load-dump.js';

@@ -5,7 +5,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { lookupCommand } from '../../src/commands/index.js';
+import { hasCommand } from '../../src/commands/index.js';
 import { goldenPath } from '../helpers/golden.js';
 import { RawClient, startTestDaemon, type TestDaemon } from '../helpers/qmp-client.js';
 
@@ -114,7 +114,7 @@ describe('golden QMP transcript (QEMU 7.2)', () => {
           }
           continue;
         }
-        const skipDump = needsDump(name) && !lookupCommand('dump-guest-memory');
+        const skipDump = needsDump(name) && !hasCommand('dump-guest-memory');
         if (s.send !== null) c.send(s.send.replace(/("|file:)files\//g, `$1${d.dir}/files/`));
         if (skipDump) {
           await c.sync(`skip-${compared}`, isPretty);

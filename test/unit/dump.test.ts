@@ -8,7 +8,7 @@ import { execFileSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { makeContext, type CommandContext } from '../../src/commands/context.js';
-import { executeCommand } from '../../src/commands/registry.js';
+import { executeCommand } from '../../src/commands/dispatch.js';
 import '../../src/commands/dump.js';
 import { DefaultDebugOps } from '../../src/debug/ops.js';
 import { memFault, type MemTxAttrs, type MemTxResult } from '../../src/machine/memattrs.js';

@@ -7,7 +7,7 @@ import { Machine, MiB } from '../../src/machine/machine.js';
 import { PageTableBuilder, type BuildMode } from '../../src/machine/page-tables.js';
 import { DefaultDebugOps } from '../../src/debug/index.js';
 import { makeContext } from '../../src/commands/context.js';
-import { executeCommand } from '../../src/commands/registry.js';
+import { executeCommand } from '../../src/commands/dispatch.js';
 import { memFault, type MemTxAttrs, type MemTxResult } from '../../src/machine/memattrs.js';
 import { HmpExecutor, hmpCommandNames, hmpInfoNames } from '../../src/hmp/executor.js';
 import { resetFormatDefaults } from '../../src/hmp/args.js';

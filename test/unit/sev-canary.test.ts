@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { createDebugOps, cpuMemoryRwDebug, cpuPhysicalMemoryReadDebug, isFault, pageWalk, type MemoryDebugOps } from '../../src/debug/index.js';
 import { commandNames, executeCommand, makeContext, type CommandContext } from '../../src/commands/index.js';
+import { loadSchema } from '../../src/commands/schema.js';
 import '../../src/commands/sev.js';
 import { HmpExecutor } from '../../src/hmp/index.js';
 import { createObject } from '../../src/machine/objects.js';
@@ -96,13 +97,18 @@ async function runEverything(m: Machine, ops: MemoryDebugOps, tag: string): Prom
     `dump-guest-memory "${join(dir, tag + '-d.elf')}"`];
   for (const line of lines) scanText(`${tag} HMP ${line}`, await hmp.run(line).catch((e: Error) => e.message));
   const bag: Record<string, unknown> = {
-    val: 0xffff888000300000n, size: 8192, filename: join(dir, `${tag}-q.bin`), addr: 0x300000n, physical: true,
+    // int64 on the wire, as QMP clients send an upper-half address.
+    val: BigInt.asIntN(64, 0xffff888000300000n), size: 8192, filename: join(dir, `${tag}-q.bin`), addr: 0x300000n, physical: true,
     paging: true, protocol: `file:${join(dir, `${tag}-qd.elf`)}`, mnonce: randomBytes(16).toString('base64'),
     'packet-header': randomBytes(52).toString('base64'), secret: randomBytes(16).toString('base64'), gpa: 0x300000,
   };
   for (const name of commandNames()) {
     if (['quit', 'system_reset', 'system_powerdown', 'human-monitor-command'].includes(name)) continue;
-    for (const args of [{}, bag, { ...bag, physical: false, addr: 0xffff888000300000n, paging: false }]) {
+    // Each command gets the members its schema accepts: the dispatcher validates as QMP does.
+    const members = new Set(loadSchema().commands.get(name)!.args.map((a) => a.name));
+    const own = (args: Record<string, unknown>): Record<string, unknown> =>
+      Object.fromEntries(Object.entries(args).filter(([k]) => members.has(k)));
+    for (const args of [{}, own(bag), own({ ...bag, physical: false, addr: 0xffff888000300000n, paging: false })]) {
       const out = await executeCommand(name, args, ctx).then(render, (e: Error) => e.message);
       scanText(`${tag} QMP ${name}`, out);
     }

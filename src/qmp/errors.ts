@@ -1,0 +1,16 @@
+// QMP's one error form (QMP spec "error" response; QEMU qapi/qmp-dispatch.c):
+// {"error": {"class", "desc"}}, with monitor_qmp_dispatch's negotiation hint.
+
+import { asCgmonError, NEGOTIATION_EXPECTED } from '../errors.js';
+
+export interface QmpErrorObject {
+  class: string;
+  desc: string;
+}
+
+/** Any thrown value as QMP's error object; before negotiation every CommandNotFound gets QEMU's hint. */
+export function qmpError(e: unknown, negotiating = false): QmpErrorObject {
+  const err = asCgmonError(e);
+  const desc = negotiating && err.errorClass === 'CommandNotFound' ? NEGOTIATION_EXPECTED : err.message;
+  return { class: err.errorClass, desc };
+}
