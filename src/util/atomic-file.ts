@@ -7,7 +7,7 @@ import { access, lstat, open, readlink, rename, stat, unlink, type FileHandle } 
 import { basename, dirname, isAbsolute, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { constants as osConstants } from 'node:os';
-import { CgmonError, couldNotOpen, couldNotWrite, strerror } from '../errors.js';
+import { couldNotOpen, couldNotWrite, strerror } from '../errors.js';
 
 export { strerror };
 
