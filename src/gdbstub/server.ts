@@ -8,6 +8,7 @@ import type { CommandContext } from '../commands/context.js';
 import { CgmonError } from '../errors.js';
 import { parseEndpoint, type Endpoint } from '../options.js';
 import { GdbSession, type GdbSessionOptions } from './session.js';
+import { listenOn, type ListenAddress } from '../util/listen.js';
 
 export const DEFAULT_GDB_DEVICE = 'tcp::1234';
 
@@ -37,16 +38,8 @@ export class GdbServer {
     const server = createServer();
     const gs = new GdbServer(device, ep, server);
     server.on('connection', (socket) => gs.accept(ctx, socket, opts));
-    return new Promise((resolve, reject) => {
-      server.once('error', (e) => reject(new CgmonError(`Could not open gdbserver on device '${device}': ${e.message}`, 'io')));
-      const ready = (): void => {
-        server.removeAllListeners('error');
-        server.on('error', () => undefined);
-        resolve(gs);
-      };
-      if (ep.kind === 'unix') server.listen(ep.path!, ready);
-      else server.listen(ep.port!, ep.host!, ready);
-    });
+    const at: ListenAddress = ep.kind === 'unix' ? { kind: 'unix', path: ep.path ?? '' } : { kind: 'tcp', host: ep.host ?? '', port: ep.port ?? 0 };
+    return listenOn(server, at, `Could not open gdbserver on device '${device}': `).then(() => gs);
   }
 
   /** The bound TCP port (port 0 in tests picks a free one). */

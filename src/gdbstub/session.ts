@@ -2,6 +2,7 @@
 // no-ack mode, stop replies for a VM modelled as running or stopped, and packet
 // dispatch over a Transport. Memory and registers go through the debug API.
 
+import { rspError } from './errors.js';
 import type { CommandContext } from '../commands/context.js';
 import type { MachineEvent } from '../machine/machine.js';
 import { HexReply, RspParser, encodeHexPacket, encodePacket } from './framing.js';
@@ -73,7 +74,7 @@ export class GdbSession {
       switch (ev.kind) {
         case 'packet':
           if (this.ackMode) this.transport.write(Buffer.from('+'));
-          this.queue = this.queue.then(() => this.dispatch(ev.data)).catch(() => this.send('E22'));
+          this.queue = this.queue.then(() => this.dispatch(ev.data)).catch((e: unknown) => this.send(rspError(e)));
           break;
         case 'bad-checksum':
           if (this.ackMode) this.transport.write(Buffer.from('-'));

@@ -3,15 +3,14 @@
 // hands its bytes to an HmpSession. Telnet framing comes from telnet.ts.
 
 import { createServer, type Server, type Socket } from 'node:net';
-import { unlinkSync } from 'node:fs';
 import type { Readable, Writable } from 'node:stream';
-import { CgmonError } from '../errors.js';
 import type { CommandContext } from '../commands/context.js';
 import { HmpExecutor, hmpArgsType, hmpCommandNames, hmpInfoNames } from './executor.js';
 import { ReadlineHistory } from './readline.js';
 import { HmpSession, type HmpSessionOptions, type HmpTransport, type LineExecutor } from './session.js';
 import { TELNET_INIT, TelnetDecoder } from './telnet.js';
 import type { HmpEndpoint } from './endpoints.js';
+import { boundPort, listenOn, type ListenAddress } from '../util/listen.js';
 
 export interface HmpServerOptions {
   base: CommandContext;
@@ -78,7 +77,7 @@ function attach(session: HmpSession, input: Readable, decoder?: TelnetDecoder): 
   input.on('error', () => session.closedByPeer());
 }
 
-function listenSocket(endpoint: HmpEndpoint, opts: HmpServerOptions): Promise<HmpListener> {
+async function listenSocket(endpoint: HmpEndpoint, opts: HmpServerOptions): Promise<HmpListener> {
   const history = new ReadlineHistory();
   const sessions = new Set<HmpSession>();
   const sockets = new Set<Socket>();
@@ -98,47 +97,17 @@ function listenSocket(endpoint: HmpEndpoint, opts: HmpServerOptions): Promise<Hm
     } else attach(session, sock);
     session.open();
   });
-  if (endpoint.kind === 'unix' && endpoint.path) {
-    // QEMU unlinks a stale socket file before binding.
-    try {
-      unlinkSync(endpoint.path);
-    } catch {
-      /* not there */
-    }
-  }
   // QEMU serves one client per socket; cgmon serves several but not without limit.
   server.maxConnections = MAX_CONNECTIONS;
-  return new Promise((resolve, reject) => {
-    let listening = false;
-    // After start-up an accept error (EMFILE...) must not take the daemon down.
-    server.on('error', (e: NodeJS.ErrnoException) => {
-      if (!listening) reject(new CgmonError(`${endpoint.label}: ${bindError(endpoint, e)}`, 'bad-option'));
-    });
-    const onListening = (): void => {
-      listening = true;
-      const addr = server.address();
-      const base = { endpoint, sessions, close: () => closeServer(server, sockets) };
-      if (addr && typeof addr === 'object') resolve({ ...base, port: addr.port });
-      else resolve({ ...base, path: endpoint.path ?? '' });
-    };
-    if (endpoint.kind === 'unix') server.listen(endpoint.path, onListening);
-    else server.listen(endpoint.port ?? 0, endpoint.host ?? '127.0.0.1', onListening);
-  });
+  const at: ListenAddress =
+    endpoint.kind === 'unix' ? { kind: 'unix', path: endpoint.path ?? '' } : { kind: 'tcp', host: endpoint.host ?? '127.0.0.1', port: endpoint.port ?? 0 };
+  await listenOn(server, at, `${endpoint.label}: `);
+  const base = { endpoint, sessions, close: () => closeServer(server, sockets) };
+  const port = boundPort(server);
+  return port !== undefined ? { ...base, port } : { ...base, path: endpoint.path ?? '' };
 }
 
 const MAX_CONNECTIONS = 64;
-
-/** QEMU's wording: "Failed to bind socket[ to PATH]: <strerror>". */
-function bindError(endpoint: HmpEndpoint, e: NodeJS.ErrnoException): string {
-  const reasons: Record<string, string> = {
-    EADDRINUSE: 'Address already in use',
-    EACCES: 'Permission denied',
-    EADDRNOTAVAIL: 'Cannot assign requested address',
-    ENOENT: 'No such file or directory',
-  };
-  const reason = reasons[e.code ?? ''] ?? e.message;
-  return endpoint.kind === 'unix' ? `Failed to bind socket to ${endpoint.path ?? ''}: ${reason}` : `Failed to bind socket: ${reason}`;
-}
 
 /** End every connection (what was written still reaches the client), then stop listening. */
 function closeServer(server: Server, sockets: Set<Socket>): Promise<void> {

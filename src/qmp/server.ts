@@ -3,13 +3,13 @@
 // client is served at once. Back-pressure: reading pauses while a session is saturated.
 
 import { createServer, type Server, type Socket } from 'node:net';
-import { unlinkSync } from 'node:fs';
 import { CgmonError } from '../errors.js';
 import { parseEndpoint, type KeyValues } from '../options.js';
 import type { CommandContext } from '../commands/index.js';
 import { installArgumentValidator } from '../commands/validate.js';
 import type { FramingLimits } from './framing.js';
 import { QmpSession } from './session.js';
+import { listenOn, removeSocketFile, type ListenAddress } from '../util/listen.js';
 
 export interface QmpEndpoint {
   readonly kind: 'unix' | 'tcp';
@@ -57,6 +57,10 @@ export function qmpChardevEndpoints(chardevs: readonly KeyValues[], mons: readon
   return out;
 }
 
+function listenAddress(ep: QmpEndpoint): ListenAddress {
+  return ep.kind === 'unix' ? { kind: 'unix', path: ep.path ?? '' } : { kind: 'tcp', host: ep.host ?? '127.0.0.1', port: ep.port ?? 0 };
+}
+
 export const DEFAULT_QMP_ENDPOINT: QmpEndpoint = { kind: 'tcp', host: '127.0.0.1', port: 4444, pretty: false, label: '-qmp tcp:127.0.0.1:4444' };
 
 export interface QmpServerOptions {
@@ -81,18 +85,7 @@ export class QmpServer {
     const server = createServer({ noDelay: true, allowHalfOpen: true });
     const qs = new QmpServer(server, endpoint);
     server.on('connection', (s) => qs.accept(s, opts));
-    if (endpoint.kind === 'unix') {
-      try {
-        unlinkSync(endpoint.path!);
-      } catch {
-        // No stale socket to remove.
-      }
-    }
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', (e) => reject(new CgmonError(`${endpoint.label}: ${(e as Error).message}`, 'bad-option')));
-      if (endpoint.kind === 'unix') server.listen(endpoint.path!, resolve);
-      else server.listen(endpoint.port, endpoint.host, resolve);
-    });
+    await listenOn(server, listenAddress(endpoint), `${endpoint.label}: `);
     return qs;
   }
 
@@ -151,13 +144,7 @@ export class QmpServer {
   async close(): Promise<void> {
     for (const s of this.sockets) s.destroy();
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
-    if (this.endpoint.kind === 'unix') {
-      try {
-        unlinkSync(this.endpoint.path!);
-      } catch {
-        // Already gone.
-      }
-    }
+    if (this.endpoint.kind === 'unix') removeSocketFile(this.endpoint.path ?? '');
   }
 
   /** Flush every client, then close (quit: replies go out before EOF). */

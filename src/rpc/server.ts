@@ -12,6 +12,7 @@ import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { CommandContext } from '../commands/index.js';
 import { RpcSession, type HmpFactory, type RateLimit } from './session.js';
+import { boundPort, listenOn } from '../util/listen.js';
 
 export interface RpcServerOptions {
   host: string;
@@ -103,15 +104,8 @@ export async function startRpcServer(opts: RpcServerOptions): Promise<RpcServer>
     }
     wss.handleUpgrade(req, socket, head, (ws) => attach(ws, opts, sessions));
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(opts.port, opts.host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const addr = server.address();
-  port = typeof addr === 'object' && addr !== null ? addr.port : opts.port;
+  await listenOn(server, { kind: 'tcp', host: opts.host, port: opts.port });
+  port = boundPort(server) ?? opts.port;
   const urlHost = opts.host.includes(':') ? `[${opts.host}]` : opts.host;
   return {
     host: opts.host,

@@ -4,7 +4,7 @@
 
 import { executeCommand, type CommandContext } from '../commands/index.js';
 import { parameterMissing } from '../errors.js';
-import { handleMessage, eventNotification, RpcError, SERVER_ERROR, INVALID_PARAMS, DEFAULT_LIMITS, type ProtocolLimits } from './protocol.js';
+import { handleMessage, eventNotification, SERVER_ERROR, DEFAULT_LIMITS, type ProtocolLimits } from './protocol.js';
 
 /** What the session needs from a socket; server.ts adapts a `ws` WebSocket. */
 export interface Transport {
