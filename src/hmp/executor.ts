@@ -7,6 +7,7 @@ import type { CommandContext } from '../commands/context.js';
 import { withCpu } from '../commands/context.js';
 import { debugCpuState } from '../commands/guest-memory.js';
 import { isCgmonError } from '../errors.js';
+import { monitorPuts } from '../util/line-endings.js';
 import { parseArguments } from './args.js';
 import { hmpError, hmpErrorLine } from './errors.js';
 import { HmpParseError } from './expr.js';
@@ -26,11 +27,9 @@ function findCommand(table: readonly HmpCommand[], name: string): HmpCommand | u
   return table.find((c) => matchesName(c, name));
 }
 
-/** monitor_puts: every "\n" becomes "\r\n". */
+/** monitor_puts: every "\n" becomes "\r\n"; big outputs come already in wire form. */
 export function toMonitorText(s: HmpOutput): string {
-  if (typeof s !== 'string') return s.crlf;
-  if (s.indexOf('\n') < 0) return s;
-  return s.replace(/\n/g, '\r\n');
+  return typeof s === 'string' ? monitorPuts(s) : s.crlf;
 }
 
 interface Parsed {

@@ -7,6 +7,7 @@ import { QEMU_VERSION } from '../commands/control.js';
 import { Readline, ReadlineHistory } from './readline.js';
 import { hmpCompletionFinder, type CompletionNames } from './completion.js';
 import { asCgmonError } from '../errors.js';
+import { toCrLf } from '../util/line-endings.js';
 import { hmpErrorLine } from './errors.js';
 
 /** QEMU's version as HMP prints it in the banner (golden: QEMU 7.2.22), from query-version's source. */
@@ -45,10 +46,6 @@ export function hmpBanner(version = HMP_QEMU_VERSION): string {
   return `QEMU ${version} monitor - type 'help' for more information\r\n`;
 }
 
-/** monitor_puts adds \r before every \n; output that already has \r\n is left alone. */
-export function toCrLf(text: string): string {
-  return text.replace(/(?<!\r)\n/g, '\r\n');
-}
 
 const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
