@@ -19,7 +19,7 @@ import { Machine } from '../src/machine/machine.js';
 import { randomFillSync } from 'node:crypto';
 import { createDebugOps } from '../src/debug/registry.js';
 import { createObject } from '../src/machine/objects.js';
-import { parseKeyValues } from '../src/options.js';
+import { parseKeyValues } from '../src/util/qemu-opts.js';
 import { buildDemoGuest, DEMO_OBJECT } from '../src/guests/demo.js';
 import '../src/sev/index.js';
 import { GOLDEN } from './golden.js';

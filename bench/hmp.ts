@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { loadDump } from '../src/machine/load-dump.js';
 import type { Machine } from '../src/machine/machine.js';
 import { createObject } from '../src/machine/objects.js';
-import { parseKeyValues } from '../src/options.js';
+import { parseKeyValues } from '../src/util/qemu-opts.js';
 import { createDebugOps } from '../src/debug/index.js';
 import { makeContext } from '../src/commands/context.js';
 import { executeCommand } from '../src/commands/dispatch.js';

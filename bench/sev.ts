@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { Machine, MiB } from '../src/machine/machine.js';
 import { PageTableBuilder } from '../src/machine/page-tables.js';
 import { createObject } from '../src/machine/objects.js';
-import { parseKeyValues } from '../src/options.js';
+import { parseKeyValues } from '../src/util/qemu-opts.js';
 import { createDebugOps, cpuMemoryRwDebug, cpuPhysicalMemoryReadDebug, DefaultDebugOps, pageWalk, type MemoryDebugOps } from '../src/debug/index.js';
 import { executeCommand, makeContext } from '../src/commands/index.js';
 import '../src/commands/memsave.js';

@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
 import { CgmonError } from './errors.js';
 import { removeTemporaryFiles } from './util/atomic-file.js';
-import { parseEndpoint, parseKeyValues, parseSize, type KeyValues } from './options.js';
+import { CLI_OPTIONS, cliOption, parseEndpoint, parseKeyValues, parseSize, type KeyValues } from './options.js';
 import { Machine, type MachineConfig } from './machine/machine.js';
 import { loadDump } from './machine/load-dump.js';
 import { loadGuestFile } from './machine/guest-file.js';
@@ -26,13 +26,6 @@ import { DEFAULT_QMP_ENDPOINT, qmpChardevEndpoints, qmpEndpoint, startQmpServers
 import { installArgumentValidator } from './commands/validate.js';
 
 export const VERSION = '0.1.0';
-
-/** Options that take a value, by QEMU name; the rest are flags. */
-const VALUE_OPTIONS = [
-  'm', 'smp', 'machine', 'M', 'object', 'name', 'load-dump', 'guest', 'qmp', 'qmp-pretty', 'monitor',
-  'chardev', 'mon', 'gdb', 'rpc', 'display', 'cpu', 'accel', 'kernel',
-] as const;
-const FLAG_OPTIONS = ['S', 's', 'nodefaults', 'no-reboot', 'help', 'version', 'h'] as const;
 
 export interface CliOptions {
   ramSize?: number;
@@ -63,28 +56,11 @@ function program(): Command {
     .exitOverride()
     .configureOutput({ writeErr: () => undefined, writeOut: () => undefined })
     .allowExcessArguments(false);
-  p.addOption(new Option('--m <size>', 'guest RAM size, e.g. 64M, 16G (default unit MiB)'));
-  p.addOption(new Option('--smp <n>', 'number of vCPUs ("2" or "cpus=2")'));
-  p.addOption(new Option('--machine <opts>', '[type=]pc,debug=NAME,confidential-guest-support=ID').argParser(collect));
-  p.addOption(new Option('--M <opts>', 'same as -machine').argParser(collect).hideHelp());
-  p.addOption(new Option('--object <opts>', 'TYPE,id=ID,key=value,... (sev-guest, sev-snp-guest)').argParser(collect));
-  p.addOption(new Option('--name <name>', 'guest name (query-name)'));
-  p.addOption(new Option('--S', 'start with the vCPUs stopped'));
-  p.addOption(new Option('--load-dump <file>', 'start from a QEMU dump-guest-memory ELF (gzip accepted)'));
-  p.addOption(new Option('--guest <file>', 'start from a guest description file (JSON)'));
-  p.addOption(new Option('--qmp <dev>', 'QMP on unix:PATH or tcp:HOST:PORT (,server=on,wait=off)').argParser(collect));
-  p.addOption(new Option('--qmp-pretty <dev>', 'QMP with pretty-printed output').argParser(collect));
-  p.addOption(new Option('--monitor <dev>', 'HMP on stdio, telnet:HOST:PORT, tcp:HOST:PORT or unix:PATH').argParser(collect));
-  p.addOption(new Option('--chardev <opts>', 'socket,id=ID,path=PATH|host=H,port=P,server=on,wait=off[,telnet=on]').argParser(collect));
-  p.addOption(new Option('--mon <opts>', 'chardev=ID[,mode=control|readline][,pretty=on]').argParser(collect));
-  p.addOption(new Option('--gdb <dev>', 'gdb stub on tcp:HOST:PORT or unix:PATH,server=on').argParser(collect));
-  p.addOption(new Option('--s', 'shorthand for -gdb tcp::1234'));
-  p.addOption(new Option('--rpc <dev>', 'JSON-RPC over WebSocket and the browser console on ws:HOST:PORT').argParser(collect));
-  p.addOption(new Option('--nodefaults', 'serve only the endpoints given on the command line'));
-  for (const ignored of ['display', 'cpu', 'accel', 'kernel']) {
-    p.addOption(new Option(`--${ignored} <v>`, 'accepted for QEMU compatibility; ignored').hideHelp());
+  for (const o of CLI_OPTIONS) {
+    const opt = new Option(o.value === undefined ? `--${o.name}` : `--${o.name} <${o.value}>`, o.help);
+    if (o.repeat) opt.argParser(collect);
+    p.addOption(o.hidden ? opt.hideHelp() : opt);
   }
-  p.addOption(new Option('--no-reboot', 'accepted for QEMU compatibility; ignored').hideHelp());
   return p;
 }
 
@@ -108,11 +84,12 @@ function normaliseArgv(argv: readonly string[]): string[] {
       out.push('--help');
       continue;
     }
-    if ((VALUE_OPTIONS as readonly string[]).includes(bare)) {
+    const opt = cliOption(bare);
+    if (opt?.value !== undefined) {
       const value = eq >= 0 ? name.slice(eq + 1) : argv[++i];
       if (value === undefined) throw new CgmonError(`${a}: requires an argument`, 'bad-option');
       out.push(`--${bare}`, value);
-    } else if ((FLAG_OPTIONS as readonly string[]).includes(bare)) {
+    } else if (opt !== undefined || bare === 'help' || bare === 'version') {
       out.push(`--${bare}`);
     } else {
       throw new CgmonError(`${a}: invalid option`, 'bad-option');

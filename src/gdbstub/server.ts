@@ -6,7 +6,7 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { rmSync } from 'node:fs';
 import type { CommandContext } from '../commands/context.js';
 import { CgmonError } from '../errors.js';
-import { parseEndpoint, type Endpoint } from '../options.js';
+import { parseEndpoint, type Endpoint } from '../util/qemu-opts.js';
 import { GdbSession, type GdbSessionOptions } from './session.js';
 import { listenOn, type ListenAddress } from '../util/listen.js';
 

@@ -3,7 +3,7 @@
 // (qemu-options.hx). Pure: no sockets are touched here.
 
 import { CgmonError } from '../errors.js';
-import { parseEndpoint, type KeyValues } from '../options.js';
+import { parseEndpoint, type KeyValues } from '../util/qemu-opts.js';
 
 export type HmpEndpointKind = 'stdio' | 'tcp' | 'telnet' | 'unix';
 

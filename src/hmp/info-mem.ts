@@ -66,10 +66,9 @@ class MemPrinter {
 }
 
 export function hmpInfoMem(call: HmpCall): HmpOutput {
-  const mode = pagingGuard(call);
-  if (mode === 'none') return 'PG disabled\n';
-  if (mode.endsWith('\n')) return mode;
-  const m = mode as PagingMode;
+  const guard = pagingGuard(call);
+  if (!guard.walk) return guard.text;
+  const m = guard.mode;
   const printer = new MemPrinter(m);
   let next = 0;
   visitPageTableLeaves(call.ctx, (linear, _lo, _hi, size, prot) => {

@@ -5,7 +5,7 @@
 // fixed 46-byte line is written straight into one byte buffer, decoded once.
 
 import { debugCpuState, visitPageTableLeaves } from '../commands/guest-memory.js';
-import { CR0_PG, pagingMode, type PagingMode } from '../machine/cpu.js';
+import { pagingMode, type PagingMode } from '../machine/cpu.js';
 import type { HmpCall, HmpOutput } from './types.js';
 import { FixedLines, put8w } from './hex.js';
 
@@ -36,18 +36,20 @@ const SPACE_X = 0x20 | (0x58 << 8);
 const SPACE_DASH = 0x20 | (0x2d << 8);
 const CRLF = 0x0d | (0x0a << 8);
 
+/** What info tlb / info mem may walk: a paging mode, or QEMU's text for why not. */
+export type PagingGuard = { readonly walk: true; readonly mode: PagingMode } | { readonly walk: false; readonly text: string };
+
 /** Guard shared with info mem: `No CPU available` / `PG disabled`. */
-export function pagingGuard(call: HmpCall): PagingMode | string {
-  if (!call.ctx.machine.cpu(call.ctx.cpuIndex)) return 'No CPU available\n';
-  const regs = debugCpuState(call.ctx);
-  if ((regs.cr0 & CR0_PG) === 0n) return 'PG disabled\n';
-  return pagingMode(regs);
+export function pagingGuard(call: HmpCall): PagingGuard {
+  if (!call.ctx.machine.cpu(call.ctx.cpuIndex)) return { walk: false, text: 'No CPU available\n' };
+  const mode = pagingMode(debugCpuState(call.ctx));
+  return mode === 'none' ? { walk: false, text: 'PG disabled\n' } : { walk: true, mode };
 }
 
 export function hmpInfoTlb(call: HmpCall): HmpOutput {
   const guard = pagingGuard(call);
-  if (guard.endsWith('\n')) return guard;
-  const mode = guard as PagingMode;
+  if (!guard.walk) return guard.text;
+  const mode = guard.mode;
   // addr_canonical: la57 sign-extends from bit 56, every other mode from bit 47.
   const signBit = mode === 'la57' ? 2 ** 56 : 2 ** 47;
   const out = new FixedLines(LINE);

@@ -4,7 +4,7 @@
 
 import { readFileSync } from 'node:fs';
 import { CgmonError } from '../errors.js';
-import { parseSize } from '../options.js';
+import { parseSize } from '../util/qemu-opts.js';
 import { CR0_PE, createCpu, GPR_NAMES, SEG_NAMES, type X86CpuState } from './cpu.js';
 import { Machine, type MachineConfig } from './machine.js';
 import { BUILD_MODES, PageTableBuilder, type BuildMode, type PteFlags } from './page-tables.js';

@@ -3,7 +3,7 @@
 // duplicate ids are start-up errors with QEMU's wording.
 
 import { CgmonError } from '../errors.js';
-import type { KeyValues } from '../options.js';
+import type { KeyValues } from '../util/qemu-opts.js';
 import type { Machine, MachineObject } from './machine.js';
 
 export type ObjectFactory = (id: string, props: KeyValues, machine: Machine) => MachineObject;

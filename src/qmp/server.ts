@@ -4,7 +4,7 @@
 
 import { createServer, type Server, type Socket } from 'node:net';
 import { CgmonError } from '../errors.js';
-import { parseEndpoint, type KeyValues } from '../options.js';
+import { parseEndpoint, type KeyValues } from '../util/qemu-opts.js';
 import type { CommandContext } from '../commands/index.js';
 import { installArgumentValidator } from '../commands/validate.js';
 import type { FramingLimits } from './framing.js';

@@ -5,7 +5,7 @@
 
 import { CgmonError } from '../errors.js';
 import type { ConfidentialGuestSupport, Machine, PolicyDescription } from '../machine/machine.js';
-import { parseBoolProp, parseIntProp, type KeyValues } from '../options.js';
+import { parseBoolProp, parseIntProp, type KeyValues } from '../util/qemu-opts.js';
 import { SevFirmware, type SevGuestState } from './firmware.js';
 import { launchSev, launchSnp, type LaunchedGuest } from './launch.js';
 import { describePolicy, SEV_DEFAULT_POLICY, SNP_DEFAULT_POLICY, type GuestPolicy, type SevKind } from './policy.js';

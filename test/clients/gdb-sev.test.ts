@@ -13,7 +13,7 @@ import { RspParser } from '../../src/gdbstub/framing.js';
 import { HmpExecutor } from '../../src/hmp/index.js';
 import { createObject } from '../../src/machine/objects.js';
 import type { Machine } from '../../src/machine/machine.js';
-import { parseKeyValues } from '../../src/options.js';
+import { parseKeyValues } from '../../src/util/qemu-opts.js';
 import { buildDemoGuest, DEMO, DEMO_OBJECT, LINUX_BANNER } from '../../src/guests/demo.js';
 import '../../src/sev/index.js';
 import { runGdb } from '../helpers/gdb.js';

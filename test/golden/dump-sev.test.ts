@@ -14,7 +14,7 @@ import { createDebugOps, DefaultDebugOps } from '../../src/debug/index.js';
 import { HmpExecutor } from '../../src/hmp/index.js';
 import { loadDump } from '../../src/machine/load-dump.js';
 import { createObject } from '../../src/machine/objects.js';
-import { parseKeyValues } from '../../src/options.js';
+import { parseKeyValues } from '../../src/util/qemu-opts.js';
 import { buildDemoGuest, DEMO, DEMO_OBJECT, LINUX_BANNER } from '../../src/guests/demo.js';
 import '../../src/sev/index.js';
 

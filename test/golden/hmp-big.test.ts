@@ -9,7 +9,7 @@ import { createHash } from 'node:crypto';
 import { loadDump } from '../../src/machine/load-dump.js';
 import { DefaultDebugOps, createDebugOps } from '../../src/debug/index.js';
 import { createObject } from '../../src/machine/objects.js';
-import { parseKeyValues } from '../../src/options.js';
+import { parseKeyValues } from '../../src/util/qemu-opts.js';
 import '../../src/sev/index.js';
 import { makeContext } from '../../src/commands/context.js';
 import { HmpExecutor } from '../../src/hmp/executor.js';

@@ -11,7 +11,7 @@ import { createHash } from 'node:crypto';
 import { DefaultDebugOps, createDebugOps } from '../../src/debug/index.js';
 import { createObject } from '../../src/machine/objects.js';
 import type { Machine } from '../../src/machine/machine.js';
-import { parseKeyValues } from '../../src/options.js';
+import { parseKeyValues } from '../../src/util/qemu-opts.js';
 import '../../src/sev/index.js';
 import { makeContext } from '../../src/commands/context.js';
 import '../../src/commands/index.js';

@@ -11,7 +11,7 @@ import '../../src/commands/index.js';
 import '../../src/commands/sev.js';
 import '../../src/sev/index.js';
 import { createObject } from '../../src/machine/objects.js';
-import { parseKeyValues } from '../../src/options.js';
+import { parseKeyValues } from '../../src/util/qemu-opts.js';
 import { HmpExecutor } from '../../src/hmp/executor.js';
 import { goldenPath, loadScenario } from '../helpers/golden.js';
 

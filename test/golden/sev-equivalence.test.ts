@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { createDebugOps, cpuMemoryRwDebug, cpuPhysicalMemoryReadDebug, isFault, pageWalk, DefaultDebugOps } from '../../src/debug/index.js';
 import { createObject } from '../../src/machine/objects.js';
 import type { Machine } from '../../src/machine/machine.js';
-import { parseKeyValues } from '../../src/options.js';
+import { parseKeyValues } from '../../src/util/qemu-opts.js';
 import '../../src/sev/index.js';
 import { SCENARIOS, hmpRecords, loadScenario } from '../helpers/golden.js';
 
@@ -51,6 +51,7 @@ describe.each(SCENARIOS)('SEV launch of golden scenario %s', (name) => {
     it('translates and reads every probed virtual address the same way', () => {
       const vas = probeVas(name);
       expect(vas.length).toBeGreaterThan(5);
+      let compared = 0;
       for (const va of vas) {
         const ta = pops.translate(pcpu, va);
         const tb = ops.translate(cpu, va);
@@ -62,12 +63,17 @@ describe.each(SCENARIOS)('SEV launch of golden scenario %s', (name) => {
           const ra = cpuMemoryRwDebug(pops, pcpu, va, x, false);
           const rb = cpuMemoryRwDebug(ops, cpu, va, y, false);
           expect(rb.ok, `x 0x${va.toString(16)}/${len}`).toBe(ra.ok);
-          if (ra.ok) expect(Buffer.from(y).equals(Buffer.from(x)), `x 0x${va.toString(16)}/${len}`).toBe(true);
+          if (!ra.ok || !rb.ok) continue;
+          expect(Buffer.from(y).equals(Buffer.from(x)), `x 0x${va.toString(16)}/${len}`).toBe(true);
+          compared++;
         }
       }
+      // Reads that both sides refuse compare only their outcome; most probes must compare bytes.
+      expect(compared).toBeGreaterThan(vas.length);
     });
 
     it('reads the same physical bytes at every probe, aligned or not', () => {
+      let compared = 0;
       for (const gpa of PHYS) {
         for (const [off, len] of [[0, 16], [8, 9], [3, 4096], [15, 33]] as const) {
           const a = new Uint8Array(len);
@@ -75,9 +81,13 @@ describe.each(SCENARIOS)('SEV launch of golden scenario %s', (name) => {
           const ra = cpuPhysicalMemoryReadDebug(pops, gpa + BigInt(off), a);
           const rb = cpuPhysicalMemoryReadDebug(ops, gpa + BigInt(off), b);
           expect(rb.ok).toBe(ra.ok);
-          if (ra.ok) expect(Buffer.from(b).equals(Buffer.from(a)), `xp 0x${(gpa + BigInt(off)).toString(16)}`).toBe(true);
+          if (!ra.ok || !rb.ok) continue;
+          expect(Buffer.from(b).equals(Buffer.from(a)), `xp 0x${(gpa + BigInt(off)).toString(16)}`).toBe(true);
+          compared++;
         }
       }
+      // Probes at the end of RAM may fail on both sides; most must compare bytes.
+      expect(compared).toBeGreaterThan(PHYS.length * 2);
     });
 
     it('differs from the plaintext page tables only by C-bits, on 64-bit entries', () => {

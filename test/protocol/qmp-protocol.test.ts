@@ -3,7 +3,7 @@
 // check, repeated negotiation, id echo, OOB, events to every client, several endpoints.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { qmpChardevEndpoints, qmpEndpoint, QmpServer } from '../../src/qmp/server.js';
-import { parseKeyValues } from '../../src/options.js';
+import { parseKeyValues } from '../../src/util/qemu-opts.js';
 import { RawClient, startTestDaemon, type TestDaemon } from '../helpers/qmp-client.js';
 
 let d: TestDaemon;

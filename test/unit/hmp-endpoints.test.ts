@@ -2,7 +2,7 @@
 
 import { describe, expect, it } from 'vitest';
 import { defaultHmpEndpoints, hmpEndpoints, monitorEndpoint, monEndpoints } from '../../src/hmp/endpoints.js';
-import { parseKeyValues } from '../../src/options.js';
+import { parseKeyValues } from '../../src/util/qemu-opts.js';
 
 const chardev = (s: string) => parseKeyValues(s, 'backend');
 const mon = (s: string) => parseKeyValues(s, 'chardev');

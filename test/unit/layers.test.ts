@@ -1,6 +1,7 @@
 // Layer rules of DESIGN.md enforced by scanning src/**/*.ts imports: front ends
-// -> commands -> debug -> vendors / machine, only server.ts touches sockets, and
-// nothing outside src/sev (plus its command file and the CLI) names SEV.
+// -> commands -> debug -> vendors / machine, only server.ts touches sockets,
+// nothing outside src/sev (plus its command file and the CLI) names SEV, only the
+// CLI reads its option list (src/options.ts), and no module imports itself round a circle.
 
 import { describe, expect, it } from 'vitest';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
@@ -12,9 +13,11 @@ const SRC = join(ROOT, 'src');
 
 const FRONT_ENDS = ['qmp', 'hmp', 'gdbstub', 'rpc'] as const;
 const VENDORS = ['sev', 'tdx'] as const;
-/** Wiring and leaf modules any layer may use (errors, options, host utilities in util/) or that sit on top (cli). */
+/** Wiring on top (cli and its option list) and the leaf modules any layer may use (errors, host utilities in util/). */
 const EXEMPT = ['cli.ts', 'errors.ts', 'options.ts'] as const;
-const LEAVES = ['errors.ts', 'options.ts', 'util'] as const;
+const LEAVES = ['errors.ts', 'util'] as const;
+/** The CLI's own files: nothing below src/cli.ts may import them. */
+const CLI_ONLY = ['cli.ts', 'options.ts'] as const;
 const SOCKET_MODULES = ['net', 'http', 'https', 'http2', 'tls', 'dgram', 'ws'] as const;
 
 /** Which top-level src directories each layer may import (besides itself and the leaves). */
@@ -79,7 +82,9 @@ function checkFile(srcRel: string, source: string): Violation[] {
       continue;
     }
     const to = areaOf(target);
-    if (to === 'cli.ts' && srcRel !== 'cli.ts') out.push({ file: srcRel, spec, rule: 'nothing imports the CLI' });
+    if ((CLI_ONLY as readonly string[]).includes(to) && srcRel !== 'cli.ts') {
+      out.push({ file: srcRel, spec, rule: `nothing below src/cli.ts imports src/${to}` });
+    }
     if ((EXEMPT as readonly string[]).includes(srcRel) || to === area || (LEAVES as readonly string[]).includes(to)) continue;
     const allowed = ALLOWED[area];
     if (allowed === undefined) {
@@ -101,6 +106,41 @@ function listTs(dir: string): string[] {
   return out;
 }
 
+/** Relative imports between src files (src-relative paths, .ts), type-only ones included. */
+function importGraph(sources: ReadonlyMap<string, string>): Map<string, string[]> {
+  const graph = new Map<string, string[]>();
+  for (const [file, source] of sources) {
+    const targets = importSpecifiers(source)
+      .filter((spec) => spec.startsWith('.'))
+      .map((spec) => posix.normalize(posix.join(posix.dirname(file), spec)).replace(/\.js$/, '.ts'));
+    graph.set(file, [...new Set(targets)]);
+  }
+  return graph;
+}
+
+/** Every elementary circle found by a depth-first walk, each once, from its first file. */
+function findCircles(graph: ReadonlyMap<string, readonly string[]>): string[][] {
+  const circles: string[][] = [];
+  const done = new Set<string>();
+  const stack: string[] = [];
+  const onStack = new Set<string>();
+  const visit = (f: string): void => {
+    if (onStack.has(f)) {
+      circles.push([...stack.slice(stack.indexOf(f)), f]);
+      return;
+    }
+    if (done.has(f)) return;
+    stack.push(f);
+    onStack.add(f);
+    for (const t of graph.get(f) ?? []) visit(t);
+    stack.pop();
+    onStack.delete(f);
+    done.add(f);
+  };
+  for (const f of [...graph.keys()].sort()) visit(f);
+  return circles;
+}
+
 const fmt = (v: Violation[]): string[] => v.map((x) => `${x.file}: '${x.spec}' — ${x.rule}`);
 
 describe('layer rules (DESIGN.md)', () => {
@@ -113,16 +153,33 @@ describe('layer rules (DESIGN.md)', () => {
     expect(fmt(checkFile('hmp/info.ts', "const m = await import('../sev/firmware.js');"))).toHaveLength(2);
     expect(fmt(checkFile('commands/x.ts', "import '../cli.js';"))).toHaveLength(2);
     expect(fmt(checkFile('weird/x.ts', "import { a } from '../machine/ram.js';"))[0]).toMatch(/has no layer/);
+    expect(fmt(checkFile('machine/objects.ts', "import type { KeyValues } from '../options.js';"))[0]).toMatch(/nothing below src\/cli.ts imports src\/options.ts/);
+    expect(fmt(checkFile('util/x.ts', "import { parseCli } from '../cli.js';"))[0]).toMatch(/nothing below src\/cli.ts imports src\/cli.ts/);
   });
 
   it('the checker accepts what the rules allow', () => {
     expect(checkFile('hmp/server.ts', "import { createServer } from 'node:net';\nimport { a } from '../commands/context.js';")).toEqual([]);
     expect(checkFile('commands/sev.ts', "import { SevGuest } from '../sev/guest.js';")).toEqual([]);
     expect(checkFile('sev/debug-object.ts', "import { registerDebugObject } from '../debug/registry.js';")).toEqual([]);
-    expect(checkFile('machine/objects.ts', "import type { KeyValues } from '../options.js';")).toEqual([]);
+    expect(checkFile('machine/objects.ts', "import type { KeyValues } from '../util/qemu-opts.js';")).toEqual([]);
+    expect(checkFile('cli.ts', "import { CLI_OPTIONS } from './options.js';")).toEqual([]);
     expect(checkFile('cli.ts', "import './sev/index.js'; import { x } from './hmp/server.js';")).toEqual([]);
     // Comments are not imports.
     expect(checkFile('machine/x.ts', "// import { a } from '../debug/ops.js';\n/* from '../qmp/x.js' */")).toEqual([]);
+  });
+
+  it('the circle finder finds circles, type-only ones too', () => {
+    const graph = new Map([['a.ts', ['b.ts']], ['b.ts', ['c.ts']], ['c.ts', ['a.ts']], ['d.ts', ['a.ts']]]);
+    expect(findCircles(graph)).toEqual([['a.ts', 'b.ts', 'c.ts', 'a.ts']]);
+    expect(findCircles(new Map([['a.ts', ['b.ts']], ['b.ts', []]]))).toEqual([]);
+    expect(importGraph(new Map([['sev/a.ts', "import type { B } from './b.js';"], ['sev/b.ts', "import { a } from './a.js';"]]))).toEqual(
+      new Map([['sev/a.ts', ['sev/b.ts']], ['sev/b.ts', ['sev/a.ts']]]),
+    );
+  });
+
+  it('src/**/*.ts has no import circles', () => {
+    const sources = new Map(listTs(SRC).map((f) => [relative(SRC, f).split('\\').join('/'), readFileSync(f, 'utf8')] as const));
+    expect(findCircles(importGraph(sources)).map((c) => c.join(' -> '))).toEqual([]);
   });
 
   it('src/**/*.ts has no layer violations', () => {

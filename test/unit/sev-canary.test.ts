@@ -15,7 +15,7 @@ import '../../src/commands/sev.js';
 import { HmpExecutor } from '../../src/hmp/index.js';
 import { createObject } from '../../src/machine/objects.js';
 import type { Machine } from '../../src/machine/machine.js';
-import { parseKeyValues } from '../../src/options.js';
+import { parseKeyValues } from '../../src/util/qemu-opts.js';
 import { buildDemoGuest, DEMO } from '../../src/guests/demo.js';
 import '../../src/sev/index.js';
 

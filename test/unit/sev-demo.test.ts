@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { createDebugOps, cpuMemoryRwDebug, cpuPhysicalMemoryReadDebug, DefaultDebugOps, isFault, pageWalk } from '../../src/debug/index.js';
 import { createObject } from '../../src/machine/objects.js';
-import { parseKeyValues } from '../../src/options.js';
+import { parseKeyValues } from '../../src/util/qemu-opts.js';
 import { buildDemoGuest, DEMO, DEMO_OBJECT, LINUX_BANNER } from '../../src/guests/demo.js';
 import '../../src/sev/index.js';
 import { buildMachine, parseCli } from '../../src/cli.js';

@@ -10,7 +10,7 @@ import { SEV_INFO_DISABLED } from '../../src/commands/sev.js';
 import { HmpExecutor } from '../../src/hmp/index.js';
 import { Machine } from '../../src/machine/machine.js';
 import { createObject } from '../../src/machine/objects.js';
-import { parseKeyValues } from '../../src/options.js';
+import { parseKeyValues } from '../../src/util/qemu-opts.js';
 import { buildDemoGuest, DEMO, LINUX_BANNER } from '../../src/guests/demo.js';
 import { packLaunchSecret, sevGuestOf } from '../../src/sev/index.js';
 import { goldenPath } from '../helpers/golden.js';
