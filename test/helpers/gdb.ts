@@ -27,11 +27,16 @@ export interface GdbRun {
   stderr: string;
 }
 
-/** Run `gdb -batch -nx` with the given -ex commands; killed after `timeoutMs`. */
-export function runGdb(commands: readonly string[], timeoutMs = 30_000, extraArgs: readonly string[] = []): Promise<GdbRun> {
+/** Run `gdb -batch -nx` with the given -ex commands; killed after `timeoutMs` (with mergeStderr, via sh). */
+export function runGdb(
+  commands: readonly string[], timeoutMs = 30_000, extraArgs: readonly string[] = [], mergeStderr = false,
+): Promise<GdbRun> {
   const args = ['-batch', '-nx', ...extraArgs, ...commands.flatMap((c) => ['-ex', c])];
   return new Promise((resolve, reject) => {
-    const p = spawn('gdb', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    // mergeStderr: one stream in the order gdb wrote it (stderr empty in the result).
+    const p = mergeStderr
+      ? spawn('sh', ['-c', 'exec gdb "$@" 2>&1', 'sh', ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
+      : spawn('gdb', args, { stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     p.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
