@@ -87,9 +87,9 @@ export class HmpExecutor {
     if (parsed === undefined) return '';
     if (typeof parsed === 'string') return parsed;
     const { cmd, argsPos } = parsed;
-    // handle_hmp_command checks for a handler before parsing any argument, and
-    // quotes the line up to the blanks after the name: `Command "info usb " ...`.
-    if (!cmd.handler) return `Command "${line.slice(0, argsPos)}" is not available.\n`;
+    // handle_hmp_command checks for a handler before parsing any argument. QEMU quotes
+    // the line up to the blanks after the name (`"info usb "`); cgmon drops those blanks.
+    if (!cmd.handler) return `Command "${line.slice(0, argsPos).trim()}" is not available.\n`;
     let args;
     try {
       args = parseArguments(line, argsPos, cmd.argsType, cmd.name, () => debugCpuState(this.context()));

@@ -88,11 +88,34 @@ function dumpOne(cmd: HmpCommand, prefix: readonly string[]): string {
   return `${prefix.map((a) => `${a} `).join('')}${cmd.name} ${cmd.params} -- ${cmd.help}\n`;
 }
 
+/** Where cgmon's note on unmodelled commands starts (QEMU's listing comes first, byte for byte). */
+export const NOT_MODELLED_HEADING = 'Not modelled by cgmon (names kept for Tab; each answers "not available"):';
+
+/**
+ * cgmon's addition to a whole-table listing: the entries QEMU has and cgmon
+ * does not model, by name, wrapped at 80 columns.
+ */
+export function notModelledNote(table: readonly HmpCommand[]): string {
+  const names = table.filter((c) => !c.handler && !c.subTable).map((c) => c.name);
+  if (names.length === 0) return '';
+  const lines = [NOT_MODELLED_HEADING];
+  let cur = ' ';
+  for (const n of names) {
+    if (cur.length + 1 + n.length > 80) {
+      lines.push(cur);
+      cur = ' ';
+    }
+    cur += ` ${n}`;
+  }
+  lines.push(cur);
+  return `${lines.join('\n')}\n`;
+}
+
 /** help_cmd_dump: everything in `table` once the args run out, else the one entry args[index] names. */
 function helpCmdDump(table: readonly HmpCommand[], args: readonly string[], index: number): string {
   const prefix = args.slice(0, index);
   const name = args[index];
-  if (name === undefined) return table.map((c) => dumpOne(c, prefix)).join('');
+  if (name === undefined) return table.map((c) => dumpOne(c, prefix)).join('') + notModelledNote(table);
   const cmd = table.find((c) => matches(c, name));
   if (!cmd) return `unknown command: '${args.slice(0, index + 1).join(' ')}'\n`;
   return cmd.subTable ? helpCmdDump(cmd.subTable, args, index + 1) : dumpOne(cmd, prefix);

@@ -11,6 +11,7 @@ import { createDebugOps } from '../../src/debug/registry.js';
 import { Machine } from '../../src/machine/machine.js';
 import { startHmpConsoles, type HmpListener } from '../../src/hmp/server.js';
 import { RawClient } from '../helpers/hmp-client.js';
+import { NOT_MODELLED_HEADING } from '../../src/hmp/help.js';
 import { Proc, haveProgram, waitListening } from '../helpers/daemon.js';
 
 const haveQemu = haveProgram('qemu-system-x86_64');
@@ -98,9 +99,14 @@ describe.skipIf(!haveQemu)('HMP command table against real QEMU 7.2', () => {
 
   it('prints the same help texts byte for byte', async () => {
     for (const line of HELP_LINES) {
-      const want = await answer(q, `${line}\n`);
+      // QEMU quotes an unbuilt command with the blanks after its name; cgmon drops them (docs/compat.md).
+      const want = (await answer(q, `${line}\n`)).replace(/Command "\s*(.*?)\s*" is not available\./g, 'Command "$1" is not available.');
       expect(want.endsWith('(qemu) '), line).toBe(true);
-      expect(await answer(c, `${line}\n`), line).toBe(want);
+      // cgmon appends its list of unmodelled commands to a whole-table listing; the rest is QEMU's.
+      const got = await answer(c, `${line}\n`);
+      const note = got.indexOf(NOT_MODELLED_HEADING);
+      const qemuPart = note < 0 ? got : got.slice(0, note) + got.slice(got.lastIndexOf('(qemu) '));
+      expect(qemuPart, line).toBe(want);
     }
   }, 120_000);
 });

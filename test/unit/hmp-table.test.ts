@@ -15,7 +15,7 @@ import { QEMU_HMP_INFO_COMMANDS } from '../../src/hmp/info-table.js';
 import { HMP_COMMANDS, INFO_COMMANDS } from '../../src/hmp/commands.js';
 import { HmpExecutor, hmpArgsType, hmpCommandNames, hmpInfoNames } from '../../src/hmp/executor.js';
 import { fileCompletion, hmpCompletionFinder } from '../../src/hmp/completion.js';
-import { helpText, parseCmdline } from '../../src/hmp/help.js';
+import { helpText, NOT_MODELLED_HEADING, parseCmdline } from '../../src/hmp/help.js';
 import type { HmpCommandSpec } from '../../src/hmp/types.js';
 
 const names = (t: readonly HmpCommandSpec[]): string[] => t.flatMap((c) => c.name.split('|'));
@@ -70,8 +70,10 @@ describe('commands QEMU has and cgmon does not model', () => {
     expect(await ex.run('nmi')).toBe('Command "nmi" is not available.\r\n');
     // device_add needs an argument; QEMU checks the handler first, so no parse error.
     expect(await ex.run('device_add')).toBe('Command "device_add" is not available.\r\n');
-    expect(await ex.run('info usb x')).toBe('Command "info usb " is not available.\r\n');
-    expect(await ex.run(' info  balloon  ')).toBe('Command " info  balloon  " is not available.\r\n');
+    // No stray blanks in the quoted name (QEMU keeps the blanks after it).
+    expect(await ex.run('info usb x')).toBe('Command "info usb" is not available.\r\n');
+    expect(await ex.run('savevm foo')).toBe('Command "savevm" is not available.\r\n');
+    expect(await ex.run(' info  balloon  ')).toBe('Command "info  balloon" is not available.\r\n');
     expect(await ex.run('nosuch')).toBe("unknown command: 'nosuch'\r\n");
   });
 });
@@ -79,16 +81,32 @@ describe('commands QEMU has and cgmon does not model', () => {
 describe('help', () => {
   it('lists the whole table, one entry, the info table, or log items', () => {
     const all = helpText(HMP_COMMANDS, undefined);
-    expect(all.startsWith('announce_self [interfaces] [id] -- Trigger GARP/RARP announcements\n')).toBe(true);
-    expect(all.endsWith("xp /fmt addr -- physical memory dump starting at 'addr'\n")).toBe(true);
+    const [qemu, note] = all.split(`${NOT_MODELLED_HEADING}\n`);
+    expect(qemu!.startsWith('announce_self [interfaces] [id] -- Trigger GARP/RARP announcements\n')).toBe(true);
+    expect(qemu!.endsWith("xp /fmt addr -- physical memory dump starting at 'addr'\n")).toBe(true);
     expect(all.split('\n').filter((l) => l.includes(' -- '))).toHaveLength(108);
     expect(helpText(HMP_COMMANDS, 'q')).toBe('quit|q  -- quit the emulator\n');
     expect(helpText(HMP_COMMANDS, 'info mem extra')).toBe('info mem  -- show the active virtual memory mappings\n');
-    expect(helpText(HMP_COMMANDS, 'info').split('\n')).toHaveLength(68);
+    expect(helpText(HMP_COMMANDS, 'info').split(NOT_MODELLED_HEADING)[0]!.split('\n')).toHaveLength(68);
     expect(helpText(HMP_COMMANDS, 'info nosuch x')).toBe("unknown command: 'info nosuch'\n");
     expect(helpText(HMP_COMMANDS, 'log').startsWith('Log items (comma separated):\nnone            remove all logs\n')).toBe(true);
     // Only the exact argument "log" is the special case.
     expect(helpText(HMP_COMMANDS, 'log ')).toBe('log item1[,...] -- activate logging of the specified items\n');
+  });
+
+  it('lists the commands cgmon does not model after QEMU\'s listing, by their QEMU names', () => {
+    const names = (text: string): string[] => text.split(`${NOT_MODELLED_HEADING}\n`)[1]!.trim().split(/\s+/);
+    const top = names(helpText(HMP_COMMANDS, undefined));
+    expect(top).toContain('savevm');
+    expect(top).toContain('nmi');
+    for (const modelled of ['x', 'xp', 'memsave', 'cpu', 'help|?', 'info', 'gdbserver']) expect(top).not.toContain(modelled);
+    expect(top).toHaveLength(HMP_COMMANDS.filter((c) => !c.handler && !c.subTable).length);
+    const info = helpText(HMP_COMMANDS, 'info');
+    expect(names(info)).toContain('usb');
+    expect(names(info)).not.toContain('tlb');
+    for (const line of info.split(`${NOT_MODELLED_HEADING}\n`)[1]!.split('\n')) expect(line.length).toBeLessThanOrEqual(80);
+    // One command's help stays QEMU's line.
+    expect(helpText(HMP_COMMANDS, 'savevm')).toBe('savevm tag -- save a VM snapshot. If no tag is provided, a new snapshot is created\n');
   });
 
   it('splits its argument like parse_cmdline', () => {
