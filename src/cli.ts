@@ -4,7 +4,7 @@
 
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
-import { CgmonError } from './errors.js';
+import { CgmonError, couldNotOpen } from './errors.js';
 import { removeTemporaryFiles } from './util/atomic-file.js';
 import { CLI_OPTIONS, cliOption, parseEndpoint, parseKeyValues, parseSize, type KeyValues } from './options.js';
 import { Machine, type MachineConfig } from './machine/machine.js';
@@ -13,6 +13,7 @@ import { loadGuestFile } from './machine/guest-file.js';
 import { createObject } from './machine/objects.js';
 import { createDebugOps } from './debug/registry.js';
 import { buildDemoGuest, DEMO_MACHINE_DEFAULTS, DEMO_OBJECT, DEMO_TRY_FIRST } from './guests/demo.js';
+import { guestSummary, type GuestSource } from './commands/guest-summary.js';
 import './sev/index.js';
 import type { MemoryDebugOps } from './debug/ops.js';
 import { makeContext, type CommandContext } from './commands/index.js';
@@ -54,6 +55,8 @@ function program(): Command {
     .version(VERSION, '--version', 'print the version and exit')
     .helpOption('--help', 'list every option')
     .exitOverride()
+    // QEMU's single-dash spelling in the option column, so commander pads the columns for it.
+    .configureHelp({ optionTerm: (o) => o.flags.replace(/^--(?!help|version)/, '-') })
     .configureOutput({ writeErr: () => undefined, writeOut: () => undefined })
     .allowExcessArguments(false);
   for (const o of CLI_OPTIONS) {
@@ -66,9 +69,7 @@ function program(): Command {
 
 /** Help in QEMU's single-dash spelling. */
 export function helpText(): string {
-  return program()
-    .helpInformation()
-    .replace(/^(\s+)--(?!help|version)/gm, '$1-');
+  return program().helpInformation();
 }
 
 /** Rewrite QEMU's single-dash options into commander's double-dash form. */
@@ -137,9 +138,10 @@ export function parseCli(argv: readonly string[]): CliOptions {
 function machineConfig(opts: CliOptions): MachineConfig {
   const type = opts.machine.get('type') ?? 'pc';
   if (!['pc', 'q35', 'none'].includes(type)) throw new CgmonError(`-machine ${type}: unsupported machine type`, 'bad-option');
+  const known = ['type', 'debug', 'confidential-guest-support', 'accel'];
   for (const k of opts.machine.keys()) {
-    if (!['type', 'debug', 'confidential-guest-support', 'accel'].includes(k)) {
-      throw new CgmonError(`-machine ${k}=${opts.machine.get(k)}: Property '${type}-machine.${k}' not found`, 'bad-option');
+    if (!known.includes(k)) {
+      throw new CgmonError(`-machine ${k}=${opts.machine.get(k)}: Property '${type}-machine.${k}' not found (valid: ${known.join(', ')})`, 'bad-option');
     }
   }
   const c: MachineConfig = { type, ramSize: opts.ramSize ?? 128 * 1024 * 1024, smp: opts.smp, startPaused: opts.startPaused };
@@ -169,6 +171,7 @@ export interface BuiltMachine {
   ops: MemoryDebugOps;
   /** The embedded demo guest (no -load-dump / -guest). */
   demo: boolean;
+  source: GuestSource;
 }
 
 export function buildMachine(opts: CliOptions): BuiltMachine {
@@ -187,10 +190,14 @@ export function buildMachine(opts: CliOptions): BuiltMachine {
     try {
       bytes = readFileSync(opts.loadDump);
     } catch (e) {
-      throw new CgmonError(`-load-dump ${opts.loadDump}: ${(e as NodeJS.ErrnoException).message}`, 'bad-option');
+      throw new CgmonError(`-load-dump ${opts.loadDump}: ${couldNotOpen(opts.loadDump, e).message}`, 'bad-option');
     }
     const { ramSize: _ram, smp: _smp, ...rest } = config;
-    machine = loadDump(bytes, opts.ramSize !== undefined ? { ...rest, ramSize: opts.ramSize } : rest);
+    try {
+      machine = loadDump(bytes, opts.ramSize !== undefined ? { ...rest, ramSize: opts.ramSize } : rest);
+    } catch (e) {
+      throw e instanceof CgmonError ? new CgmonError(`-load-dump ${opts.loadDump}: ${e.message}`, 'bad-option') : e;
+    }
   } else {
     objects = applyDemoDefaults(config, opts);
     machine = buildDemoGuest(config);
@@ -202,7 +209,9 @@ export function buildMachine(opts: CliOptions): BuiltMachine {
     if (!cgs) throw new CgmonError(`-machine confidential-guest-support=${cgsId}: no confidential guest object with id '${cgsId}'`, 'bad-option');
     cgs.launch(machine);
   }
-  return { machine, ops: createDebugOps(machine), demo: opts.guest === undefined && opts.loadDump === undefined };
+  const source: GuestSource = opts.guest !== undefined ? { kind: 'guest-file', file: opts.guest }
+    : opts.loadDump !== undefined ? { kind: 'dump', file: opts.loadDump } : { kind: 'demo' };
+  return { machine, ops: createDebugOps(machine), demo: source.kind === 'demo', source };
 }
 
 /** A running front-end listener, whatever its protocol. */
@@ -241,10 +250,9 @@ function hmpAddress(c: HmpListener): string {
   return `${ep.kind}:${ep.host ?? '127.0.0.1'}:${c.port ?? ep.port ?? 0}`;
 }
 
-/** What to type first on the demo guest (printed once at start-up). */
+/** What to type first on the demo guest at the default endpoints (printed once at start-up). */
 function tryFirst(): string {
   return [
-    'cgmon: serving the embedded demo SEV guest (policy 0x0: debugging allowed, -machine debug=sev-guest-debug).',
     '  try:  telnet 127.0.0.1 4445   and type: ' + DEMO_TRY_FIRST.join(' | '),
     '        open http://127.0.0.1:8080/ for the memory view, address map and ciphertext-vs-plaintext panel',
     "        gdb -ex 'target remote 127.0.0.1:1234' -ex 'x/8gx $rsp'",
@@ -253,7 +261,7 @@ function tryFirst(): string {
 }
 
 async function serve(opts: CliOptions, built: BuiltMachine): Promise<number> {
-  const { machine, ops, demo } = built;
+  const { machine, ops, demo, source } = built;
   let stop: () => void = () => undefined;
   const stopped = new Promise<void>((resolve) => (stop = resolve));
   // gdb stub: qRcmd runs HMP lines; `k` ends the daemon as it ends QEMU.
@@ -279,23 +287,29 @@ async function serve(opts: CliOptions, built: BuiltMachine): Promise<number> {
     for (const spec of defaults ? ['ws:127.0.0.1:8080'] : opts.rpc) listeners.push(await startRpc(spec, ctx));
     // HMP consoles: -monitor / -chardev+-mon, or telnet:127.0.0.1:4445 (+ stdio on a terminal) by default
     const hmp = defaults ? defaultHmpEndpoints(process.stdin.isTTY === true) : hmpEndpoints(opts.monitor, opts.chardev, opts.mon);
-    for (const c of await startHmpConsoles(hmp, { base: ctx })) {
+    const gdbDevice = defaults ? 'tcp:127.0.0.1:1234' : opts.gdb[opts.gdb.length - 1];
+    if (qmp.length + hmp.length + opts.rpc.length === 0 && (gdbDevice === undefined || gdbDevice === 'none')) {
+      throw new CgmonError('-nodefaults: nothing to serve (add -qmp, -monitor, -gdb or -rpc)', 'bad-option');
+    }
+    // The stdio console starts last, so its prompt comes after every start-up line.
+    const stdio = hmp.filter((e) => e.kind === 'stdio');
+    for (const c of await startHmpConsoles(hmp.filter((e) => e.kind !== 'stdio'), { base: ctx })) {
       listeners.push(c);
-      // A stdio console speaks for itself (and a line after its prompt would garble the screen).
-      if (c.endpoint.kind !== 'stdio') log(`cgmon: HMP monitor on ${hmpAddress(c)}`);
+      log(`cgmon: HMP monitor on ${hmpAddress(c)}`);
     }
     // -gdb DEV / -s, or tcp:127.0.0.1:1234 by default; QEMU keeps one stub, so the
     // last -gdb wins, and `-gdb none` means no stub.
     listeners.push({ close: () => gdb.close() });
-    const gdbDevice = defaults ? 'tcp:127.0.0.1:1234' : opts.gdb[opts.gdb.length - 1];
     if (gdbDevice !== undefined && gdbDevice !== 'none') {
       await gdb.start(gdbDevice).catch((e: unknown) => {
         throw new CgmonError(`-gdb ${gdbDevice}: ${(e as Error).message}`, 'bad-option');
       });
       log(`cgmon: gdb stub on ${gdbDevice}`);
     }
-    // QEMU prints nothing at start-up; the hint is for `npm start` with no options.
+    // QEMU prints nothing at start-up; cgmon says what it serves, and hints at `npm start` with no options.
+    log(guestSummary(machine, ops, source));
     if (demo && defaults) log(tryFirst());
+    listeners.push(...(await startHmpConsoles(stdio, { base: ctx })));
   } catch (e) {
     await Promise.all(listeners.map((l) => l.close()));
     const msg = e instanceof CgmonError ? e.message : (e as Error).message;

@@ -10,6 +10,7 @@ import { PG_RW, PG_USER } from '../debug/walker.js';
 import { pagingGuard } from './info-tlb.js';
 import type { HmpCall, HmpOutput } from './types.js';
 import { FixedLines, put16n } from './hex.js';
+import { encryptedWalkNote } from './encrypted-note.js';
 
 /*
  * Addresses here are page multiples below 2^65, which doubles hold exactly,
@@ -76,6 +77,10 @@ export function hmpInfoMem(call: HmpCall): HmpOutput {
     printer.print(linear, prot);
     next = linear + size;
   }, true);
+  if (next === 0) {
+    const note = encryptedWalkNote(call.ctx, 'info mem');
+    if (note !== undefined) return note;
+  }
   const limit = walkLimit(m);
   if (next < limit) printer.print(next, 0);
   printer.print(limit, 0);

@@ -8,6 +8,7 @@ import { debugCpuState, visitPageTableLeaves } from '../commands/guest-memory.js
 import { pagingMode, type PagingMode } from '../machine/cpu.js';
 import type { HmpCall, HmpOutput } from './types.js';
 import { FixedLines, put8w } from './hex.js';
+import { encryptedWalkNote } from './encrypted-note.js';
 
 /** print_pte's mask as [hi, lo] 32-bit words, by mode and leaf size. */
 function printMask(mode: PagingMode, size: number): [number, number] {
@@ -79,5 +80,6 @@ export function hmpInfoTlb(call: HmpCall): HmpOutput {
     w[i + 21] = FLAGS[f + 3]!;
     w[i + 22] = CRLF;
   });
-  return { crlf: out.toString() };
+  const text = out.toString();
+  return text === '' ? (encryptedWalkNote(call.ctx, 'info tlb') ?? '') : { crlf: text };
 }

@@ -3,7 +3,7 @@
 // contents at physical or virtual addresses, and ranges shared with the host.
 
 import { readFileSync } from 'node:fs';
-import { CgmonError } from '../errors.js';
+import { CgmonError, couldNotOpen } from '../errors.js';
 import { parseSize } from '../util/qemu-opts.js';
 import { CR0_PE, createCpu, GPR_NAMES, SEG_NAMES, type X86CpuState } from './cpu.js';
 import { Machine, type MachineConfig } from './machine.js';
@@ -268,19 +268,28 @@ export function buildGuest(description: unknown, options: GuestFileOptions = {})
   return machine;
 }
 
+/** Where JSON.parse gave up, in our words (its own message varies between Node versions). */
+function jsonErrorPlace(text: string, e: unknown): string {
+  const msg = (e as Error).message;
+  const m = /position (\d+)/.exec(msg);
+  if (!m) return /end of JSON/.test(msg) ? ' (unexpected end of file)' : '';
+  const before = text.slice(0, Number(m[1])).split('\n');
+  return ` (line ${before.length}, column ${before[before.length - 1]!.length + 1})`;
+}
+
 /** Read and build a guest file; I/O and JSON errors name the file. */
 export function loadGuestFile(path: string, options: GuestFileOptions = {}): Machine {
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
   } catch (e) {
-    throw new CgmonError(`-guest ${path}: ${(e as NodeJS.ErrnoException).message}`, 'bad-option');
+    throw new CgmonError(`-guest ${path}: ${couldNotOpen(path, e).message}`, 'bad-option');
   }
   let doc: unknown;
   try {
     doc = JSON.parse(text);
   } catch (e) {
-    throw new CgmonError(`-guest ${path}: not valid JSON (${(e as Error).message})`, 'bad-option');
+    throw new CgmonError(`-guest ${path}: not valid JSON${jsonErrorPlace(text, e)}`, 'bad-option');
   }
   return buildGuest(doc, options);
 }

@@ -50,7 +50,7 @@ export class SevGuest implements ConfidentialGuestSupport, GuestPolicy {
     this.kind = type === 'sev-guest' ? 'sev' : 'sev-snp';
     const known = type === 'sev-guest' ? SEV_PROPS : SNP_PROPS;
     for (const [k, v] of props) {
-      if (!known.includes(k)) throw new CgmonError(`Property '${type}.${k}' not found`, 'bad-option');
+      if (!known.includes(k)) throw new CgmonError(`Property '${type}.${k}' not found (valid: id, ${known.join(', ')})`, 'bad-option');
       if (BOOL_PROPS.includes(k)) parseBoolProp(v, k);
     }
     const num = (k: string, d: bigint): bigint => {
@@ -68,7 +68,12 @@ export class SevGuest implements ConfidentialGuestSupport, GuestPolicy {
   launch(machine: Machine): void {
     if (this.launched) throw new CgmonError(`${this.id}: guest already launched`);
     if (!(HOST_CBITPOS as readonly number[]).includes(this.cbitpos)) {
-      throw new CgmonError(`sev_kvm_init: cbitpos check failed, host '${DEFAULT_CBITPOS}' requested '${this.cbitpos}'`, 'bad-option');
+      // QEMU's text, then the values this simulated host accepts (QEMU's host has one).
+      throw new CgmonError(
+        `sev_kvm_init: cbitpos check failed, host '${DEFAULT_CBITPOS}' requested '${this.cbitpos}'` +
+          ` (valid values: ${HOST_CBITPOS.map((c) => `cbitpos=${c}`).join(', ')})`,
+        'bad-option',
+      );
     }
     if (this.reducedPhysBits < 1) {
       throw new CgmonError(`sev_kvm_init: reduced_phys_bits check failed, it should be >=1, requested '${this.reducedPhysBits}'`, 'bad-option');

@@ -166,7 +166,7 @@ describe('guest file errors', () => {
       const f = join(dir, 'bad.json');
       writeFileSync(f, '{"ram": ');
       expect(() => loadGuestFile(f)).toThrow(new RegExp(`^-guest ${f}: not valid JSON`));
-      expect(() => loadGuestFile(join(dir, 'missing.json'))).toThrow(/ENOENT/);
+      expect(() => loadGuestFile(join(dir, 'missing.json'))).toThrow(`-guest ${join(dir, 'missing.json')}: Could not open '${join(dir, 'missing.json')}': No such file or directory`);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

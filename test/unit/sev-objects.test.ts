@@ -40,7 +40,7 @@ describe('sev-guest / sev-snp-guest properties', () => {
     expect(() => mk('sev-guest,id=sev0,bogus=1')).toThrow("Property 'sev-guest.bogus' not found");
     const m = new Machine({ type: 'pc', ramSize: 16 << 20, smp: 1, confidentialGuestSupport: 'sev0' });
     createObject(m, parseKeyValues('sev-guest,id=sev0,cbitpos=50,reduced-phys-bits=1', 'qom-type'));
-    expect(() => m.confidentialGuest()!.launch(m)).toThrow("cbitpos check failed, host '51' requested '50'");
+    expect(() => m.confidentialGuest()!.launch(m)).toThrow("cbitpos check failed, host '51' requested '50' (valid values: cbitpos=47, cbitpos=51)");
     const n = new Machine({ type: 'pc', ramSize: 16 << 20, smp: 1, confidentialGuestSupport: 'sev0' });
     createObject(n, parseKeyValues('sev-guest,id=sev0,cbitpos=51', 'qom-type'));
     expect(() => n.confidentialGuest()!.launch(n)).toThrow("reduced_phys_bits check failed, it should be >=1, requested '0'");
