@@ -4,7 +4,7 @@
 
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
-import { CgmonError, couldNotOpen } from './errors.js';
+import { CgmonError, couldNotOpen, nothingToServe, optionError, propertyNotFound } from './errors.js';
 import { removeTemporaryFiles } from './util/atomic-file.js';
 import { CLI_OPTIONS, cliOption, parseEndpoint, parseKeyValues, parseSize, type KeyValues } from './options.js';
 import { Machine, type MachineConfig } from './machine/machine.js';
@@ -141,7 +141,7 @@ function machineConfig(opts: CliOptions): MachineConfig {
   const known = ['type', 'debug', 'confidential-guest-support', 'accel'];
   for (const k of opts.machine.keys()) {
     if (!known.includes(k)) {
-      throw new CgmonError(`-machine ${k}=${opts.machine.get(k)}: Property '${type}-machine.${k}' not found (valid: ${known.join(', ')})`, 'bad-option');
+      throw optionError('-machine', `${k}=${opts.machine.get(k)}`, propertyNotFound(`${type}-machine`, k, known));
     }
   }
   const c: MachineConfig = { type, ramSize: opts.ramSize ?? 128 * 1024 * 1024, smp: opts.smp, startPaused: opts.startPaused };
@@ -190,13 +190,13 @@ export function buildMachine(opts: CliOptions): BuiltMachine {
     try {
       bytes = readFileSync(opts.loadDump);
     } catch (e) {
-      throw new CgmonError(`-load-dump ${opts.loadDump}: ${couldNotOpen(opts.loadDump, e).message}`, 'bad-option');
+      throw optionError('-load-dump', opts.loadDump, couldNotOpen(opts.loadDump, e));
     }
     const { ramSize: _ram, smp: _smp, ...rest } = config;
     try {
       machine = loadDump(bytes, opts.ramSize !== undefined ? { ...rest, ramSize: opts.ramSize } : rest);
     } catch (e) {
-      throw e instanceof CgmonError ? new CgmonError(`-load-dump ${opts.loadDump}: ${e.message}`, 'bad-option') : e;
+      throw e instanceof CgmonError ? optionError('-load-dump', opts.loadDump, e) : e;
     }
   } else {
     objects = applyDemoDefaults(config, opts);
@@ -289,7 +289,7 @@ async function serve(opts: CliOptions, built: BuiltMachine): Promise<number> {
     const hmp = defaults ? defaultHmpEndpoints(process.stdin.isTTY === true) : hmpEndpoints(opts.monitor, opts.chardev, opts.mon);
     const gdbDevice = defaults ? 'tcp:127.0.0.1:1234' : opts.gdb[opts.gdb.length - 1];
     if (qmp.length + hmp.length + opts.rpc.length === 0 && (gdbDevice === undefined || gdbDevice === 'none')) {
-      throw new CgmonError('-nodefaults: nothing to serve (add -qmp, -monitor, -gdb or -rpc)', 'bad-option');
+      throw nothingToServe();
     }
     // The stdio console starts last, so its prompt comes after every start-up line.
     const stdio = hmp.filter((e) => e.kind === 'stdio');

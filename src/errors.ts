@@ -125,3 +125,15 @@ export const couldNotWrite = (filename: string, e: unknown): CgmonError =>
   new CgmonError(`Could not write '${filename}': ${strerror(e)}`, 'io');
 
 export const fdNotFound = (name: string): CgmonError => new CgmonError(notFound(`File descriptor named '${name}'`));
+
+// ---- Command line (cgmon's options; QEMU's location prefix "-option value: ") ----
+
+/** An error about one option's value: `-load-dump FILE: Could not open 'FILE': ...`. */
+export const optionError = (option: string, value: string, e: CgmonError): CgmonError =>
+  new CgmonError(`${option} ${value}: ${e.message}`, 'bad-option');
+
+export const propertyNotFound = (owner: string, name: string, valid: readonly string[]): CgmonError =>
+  new CgmonError(`Property '${owner}.${name}' not found (valid: ${valid.join(', ')})`, 'bad-option');
+
+export const nothingToServe = (): CgmonError =>
+  new CgmonError('-nodefaults: nothing to serve (add -qmp, -monitor, -gdb or -rpc)', 'bad-option');

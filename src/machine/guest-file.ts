@@ -3,7 +3,7 @@
 // contents at physical or virtual addresses, and ranges shared with the host.
 
 import { readFileSync } from 'node:fs';
-import { CgmonError, couldNotOpen } from '../errors.js';
+import { CgmonError, couldNotOpen, optionError } from '../errors.js';
 import { parseSize } from '../util/qemu-opts.js';
 import { CR0_PE, createCpu, GPR_NAMES, SEG_NAMES, type X86CpuState } from './cpu.js';
 import { Machine, type MachineConfig } from './machine.js';
@@ -283,7 +283,7 @@ export function loadGuestFile(path: string, options: GuestFileOptions = {}): Mac
   try {
     text = readFileSync(path, 'utf8');
   } catch (e) {
-    throw new CgmonError(`-guest ${path}: ${couldNotOpen(path, e).message}`, 'bad-option');
+    throw optionError('-guest', path, couldNotOpen(path, e));
   }
   let doc: unknown;
   try {

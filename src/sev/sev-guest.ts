@@ -3,7 +3,7 @@
 // properties and defaults — neither default policy is debuggable. They are
 // the machine's confidential-guest-support and launch the guest on start.
 
-import { CgmonError } from '../errors.js';
+import { CgmonError, propertyNotFound } from '../errors.js';
 import type { ConfidentialGuestSupport, Machine, PolicyDescription } from '../machine/machine.js';
 import { parseBoolProp, parseIntProp, type KeyValues } from '../util/qemu-opts.js';
 import { SevFirmware, type SevGuestState } from './firmware.js';
@@ -50,7 +50,7 @@ export class SevGuest implements ConfidentialGuestSupport, GuestPolicy {
     this.kind = type === 'sev-guest' ? 'sev' : 'sev-snp';
     const known = type === 'sev-guest' ? SEV_PROPS : SNP_PROPS;
     for (const [k, v] of props) {
-      if (!known.includes(k)) throw new CgmonError(`Property '${type}.${k}' not found (valid: id, ${known.join(', ')})`, 'bad-option');
+      if (!known.includes(k)) throw propertyNotFound(type, k, ['id', ...known]);
       if (BOOL_PROPS.includes(k)) parseBoolProp(v, k);
     }
     const num = (k: string, d: bigint): bigint => {
