@@ -116,7 +116,7 @@ export class GdbSession {
   private onMachineEvent(e: MachineEvent): void {
     if (e.event === 'STOP' && !this.ownStop) {
       this.state = 'stopped';
-      this.send(`T02thread:${this.target.threadId(this.target.cCpu)};`);
+      this.send(`T02thread:${this.target.threadId(this.target.setStopCpu(this.target.cCpu))};`);
     } else if (e.event === 'RESUME') {
       this.state = 'running';
     }
@@ -126,8 +126,12 @@ export class GdbSession {
     return `T05thread:${this.target.threadId(this.target.cCpu)};`;
   }
 
-  /** Single-step: the modelled vCPU does not execute, so the step ends where it began. */
-  private step(): void {
+  /**
+   * Single-step `cpu` (Hc's by default): the modelled vCPU does not execute, so
+   * the step ends where it began, and that vCPU is the one that stopped
+   * (QEMU's gdb_set_stop_cpu: the reply and later `g` name it).
+   */
+  private step(cpu = this.target.cCpu): void {
     const m = this.target.ctx.machine;
     this.ownStop = true;
     try {
@@ -137,6 +141,7 @@ export class GdbSession {
       this.ownStop = false;
     }
     this.state = 'stopped';
+    this.target.setStopCpu(cpu);
     this.send(this.stopReply());
   }
 
@@ -193,9 +198,11 @@ export class GdbSession {
   private vPacket(s: string): void {
     if (s === 'vCont?') return this.send('vCont;c;C;s;S');
     if (s.startsWith('vCont;')) {
-      const actions = s.slice(6).split(';').map((a) => a[0]);
-      if (actions.some((a) => a === 's' || a === 'S')) return this.step();
-      if (actions.some((a) => a === 'c' || a === 'C')) return this.resume(undefined);
+      // Each action is `s[:THREAD]`, `S sig[:THREAD]`, `c[:THREAD]`, ...: a step names the vCPU that steps.
+      const actions = s.slice(6).split(';').map((a) => ({ op: a[0], thread: a.includes(':') ? this.target.parseThread(a.slice(a.indexOf(':') + 1)) : 'all' }));
+      const step = actions.find((a) => a.op === 's' || a.op === 'S');
+      if (step) return this.step(typeof step.thread === 'number' ? step.thread : this.target.cCpu);
+      if (actions.some((a) => a.op === 'c' || a.op === 'C')) return this.resume(undefined);
       return this.send('E22');
     }
     if (s.startsWith('vAttach;')) return this.send(this.stopReply());

@@ -201,6 +201,13 @@ export class GdbTarget {
     return this.access(a.addr, Buffer.from(data), true).ok ? 'OK' : 'E14';
   }
 
+  /** gdb_set_stop_cpu: the vCPU that stopped becomes the one for registers and stop replies. */
+  setStopCpu(cpu: number): number {
+    this.gCpu = cpu;
+    this.cCpu = cpu;
+    return cpu;
+  }
+
   private setThread(text: string): string {
     const op = text[0];
     const t = this.parseThread(text.slice(1));

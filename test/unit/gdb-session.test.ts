@@ -184,6 +184,31 @@ describe('GdbSession run control', () => {
     expect(await ask('s')).toEqual(['T05thread:01;']);
   });
 
+  it('a step reports the vCPU that stepped, and g then reads that vCPU (gdb_set_stop_cpu)', async () => {
+    const { ask, machine, s, raw } = setup();
+    s.start();
+    expect(raw()).toBe('$T02thread:01;#04');
+    machine.cpus[0]!.rip = 0x1000n;
+    machine.cpus[1]!.rip = 0x2000n;
+    const ripOf = (g: string): bigint => Buffer.from(g.slice(16 * 16, 17 * 16), 'hex').readBigUInt64LE();
+    // gdb's `stepi` with thread 2 selected
+    expect(await ask('Hg2')).toEqual(['OK']);
+    expect(await ask('vCont;s:2;c')).toEqual(['T05thread:02;']);
+    expect(ripOf((await ask('g'))[0]!)).toBe(0x2000n);
+    expect(await ask('?')).toEqual(['T05thread:02;']);
+    // a plain `s` steps Hc's vCPU
+    expect(await ask('Hc1')).toEqual(['OK']);
+    expect(await ask('s')).toEqual(['T05thread:01;']);
+    expect(ripOf((await ask('g'))[0]!)).toBe(0x1000n);
+    // a continue stopped from elsewhere reports Hc's vCPU, and g follows it
+    expect(await ask('Hc2')).toEqual(['OK']);
+    expect(await ask('Hg1')).toEqual(['OK']);
+    expect(await ask('vCont;c')).toEqual([]);
+    machine.stop();
+    expect(raw()).toBe('$T02thread:02;#05');
+    expect(ripOf((await ask('g'))[0]!)).toBe(0x2000n);
+  });
+
   it('k and vKill close the connection through onKill', async () => {
     let killed = 0;
     const a = setup({ onKill: () => killed++ });
