@@ -23,8 +23,10 @@ class Parser {
   pos = 0;
   constructor(private readonly text: string) {}
 
-  fail(what: string): never {
-    throw new JsonSyntaxError(`${what} at offset ${this.pos}`);
+  /** `what` went wrong at `at` (default: the current position); past the end it is the end of input. */
+  fail(what: string, at = this.pos): never {
+    if (at >= this.text.length) throw new JsonSyntaxError(`unexpected end of input at offset ${this.text.length}`);
+    throw new JsonSyntaxError(`${what} at offset ${at}`);
   }
 
   skip(): void {
@@ -71,13 +73,13 @@ class Parser {
       this.skip();
       const key = JSON.parse(this.token(STRING) ?? this.fail('expected a member name')) as string;
       this.skip();
-      if (this.text[this.pos++] !== ':') this.fail("expected ':'");
+      if (this.text[this.pos++] !== ':') this.fail("expected ':'", this.pos - 1);
       // defineProperty: a member named __proto__ must stay data, not a prototype.
       Object.defineProperty(out, key, { value: this.value(depth + 1), enumerable: true, writable: true, configurable: true });
       this.skip();
       const c = this.text[this.pos++];
       if (c === '}') return out;
-      if (c !== ',') this.fail("expected ',' or '}'");
+      if (c !== ',') this.fail("expected ',' or '}'", this.pos - 1);
     }
   }
 
@@ -94,7 +96,7 @@ class Parser {
       this.skip();
       const c = this.text[this.pos++];
       if (c === ']') return out;
-      if (c !== ',') this.fail("expected ',' or ']'");
+      if (c !== ',') this.fail("expected ',' or ']'", this.pos - 1);
     }
   }
 }
@@ -108,10 +110,20 @@ export function parseJson(text: string): unknown {
     // V8's JSON.parse is iterative (no stack to exhaust) and defines __proto__ as data.
     try {
       return JSON.parse(text) as unknown;
-    } catch (e) {
-      throw new JsonSyntaxError((e as Error).message);
+    } catch {
+      // V8's wording changes between Node versions: say where and what in our own words.
+      try {
+        parseWhole(text);
+      } catch (e) {
+        if (e instanceof JsonSyntaxError) throw e;
+      }
+      throw new JsonSyntaxError('not valid JSON');
     }
   }
+  return parseWhole(text);
+}
+
+function parseWhole(text: string): unknown {
   const p = new Parser(text);
   const v = p.value(0);
   p.skip();

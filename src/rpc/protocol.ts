@@ -128,7 +128,8 @@ export async function handleMessage(text: string, call: RpcCall, limits: Protoco
   try {
     msg = parseJson(text);
   } catch (e) {
-    const desc = e instanceof JsonSyntaxError ? e.message : 'invalid JSON';
+    // A stable, human phrase of our own (never the JavaScript engine's text): what and where.
+    const desc = e instanceof JsonSyntaxError ? `invalid JSON: ${e.message}` : 'invalid JSON';
     return stringifyJson({ jsonrpc: '2.0', error: errorObject(PARSE_ERROR, 'GenericError', desc), id: null });
   }
   if (!Array.isArray(msg)) {

@@ -72,6 +72,13 @@ describe('JSON-RPC 2.0 specification examples', () => {
   it('answers invalid JSON with -32700 and a null id', async () => {
     const r = await call('{"jsonrpc": "2.0", "method": "foobar, "params": "bar", "baz]');
     expect(r).toMatchObject({ jsonrpc: '2.0', error: { code: -32700, message: 'Parse error' }, id: null });
+    // desc is our own stable phrase (what and where), never the JavaScript engine's message.
+    expect(r).toMatchObject({ error: { data: { class: 'GenericError', desc: "invalid JSON: expected ',' or '}' at offset 39" } } });
+    const descOf = async (text: string): Promise<unknown> => ((await call(text)) as { error: { data: { desc: string } } }).error.data.desc;
+    expect(await descOf('{"a": 1')).toBe('invalid JSON: unexpected end of input at offset 7');
+    expect(await descOf('{"a" 1}')).toBe("invalid JSON: expected ':' at offset 5");
+    expect(await descOf('{"a": tru}')).toBe('invalid JSON: unexpected input at offset 6');
+    expect(await descOf('[1] x')).toBe('invalid JSON: trailing input at offset 4');
   });
 
   it('answers an invalid request object with -32600', async () => {
