@@ -3,7 +3,7 @@
 // through src/commands/guest-memory.ts, saves through the shared handlers.
 
 import { qmpMemsave, qmpPmemsave } from '../commands/memsave.js';
-import { readPhysical, readVirtual, translate } from '../commands/guest-memory.js';
+import { physicalReader, readPhysical, translate, virtualReader } from '../commands/guest-memory.js';
 import { isFault } from '../debug/ops.js';
 import type { FmtArg } from './args.js';
 import { hmpErrorLine } from './errors.js';
@@ -28,9 +28,7 @@ function codeSize(s: X86CpuState): CodeSize {
 async function dump(call: HmpCall, physical: boolean): Promise<string> {
   const fmt = call.args.get('fmt') as FmtArg;
   const addr = num(call, 'addr');
-  const read = physical
-    ? (a: bigint, b: Uint8Array) => readPhysical(call.ctx, a, b)
-    : (a: bigint, b: Uint8Array) => readVirtual(call.ctx, a, b);
+  const read = physical ? physicalReader(call.ctx) : virtualReader(call.ctx);
   if (fmt.format === 'i') return disassemble(fmt.count, addr, read, accessError, codeSize(call.cpuState()));
   return memoryDump(fmt.count, fmt.format, fmt.size, addr, read);
 }

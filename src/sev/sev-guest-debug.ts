@@ -7,6 +7,7 @@
 import { ALL_ONES, DefaultDebugOps, isFault, type CpuStateResult, type TranslateResult } from '../debug/ops.js';
 import { translateVa, type PagingRegs, type WalkCache } from '../debug/walker.js';
 import type { X86CpuState } from '../machine/cpu.js';
+import type { MemoryRegion } from '../machine/address-space.js';
 import type { Machine } from '../machine/machine.js';
 import { MEMTX_OK, memFault, type MemTxAttrs, type MemTxResult } from '../machine/memattrs.js';
 import { isCgmonError } from '../errors.js';
@@ -100,15 +101,16 @@ export class SevGuestDebug extends DefaultDebugOps {
     const inPage = Number(gpa & 0xfffn);
     if (inPage + buf.length <= PAGE) {
       const r = this.machine.memory.find(gpa);
-      if (r?.kind === 'ram' && gpa + BigInt(buf.length) <= r.base + BigInt(r.size)) return this.accessPage(g, gpa, buf, attrs, isWrite);
+      if (r?.kind === 'ram' && gpa + BigInt(buf.length) <= r.base + BigInt(r.size)) return this.accessPage(g, r, gpa, buf, attrs, isWrite);
     }
     const whole = this.machine.memory.check(gpa, buf.length);
     if (!whole.ok) return whole;
     let done = 0;
     while (done < buf.length) {
       const a = done === 0 ? gpa : gpa + BigInt(done);
-      const n = this.runLength(a, buf.length - done, attrs);
-      const r = this.accessPage(g, a, buf.subarray(done, done + n), attrs, isWrite);
+      const region = this.machine.memory.find(a);
+      const n = this.runLength(region, a, buf.length - done, attrs);
+      const r = this.accessPage(g, region, a, buf.subarray(done, done + n), attrs, isWrite);
       if (!r.ok) return r;
       done += n;
     }
@@ -116,9 +118,8 @@ export class SevGuestDebug extends DefaultDebugOps {
   }
 
   /** Bytes from `a` (at most `max`) that accessPage may take as one piece. */
-  private runLength(a: bigint, max: number, attrs: MemTxAttrs): number {
+  private runLength(region: MemoryRegion | undefined, a: bigint, max: number, attrs: MemTxAttrs): number {
     const first = Math.min(PAGE - Number(a & 0xfffn), max);
-    const region = this.machine.memory.find(a);
     if (region?.kind !== 'ram' || first === max) return first;
     const limit = Math.min(max, Number(region.base + BigInt(region.size) - a));
     // With the mapping's C-bit given, every page of the region is alike; else the page-encryption bitmap decides.
@@ -127,8 +128,8 @@ export class SevGuestDebug extends DefaultDebugOps {
     return sameSharingRun(this.machine, a, limit);
   }
 
-  private accessPage(g: SevGuest, a: bigint, part: Uint8Array, attrs: MemTxAttrs, isWrite: boolean): MemTxResult {
-    const region = this.machine.memory.find(a);
+  /** One piece inside `region` (looked up once by the caller). */
+  private accessPage(g: SevGuest, region: MemoryRegion | undefined, a: bigint, part: Uint8Array, attrs: MemTxAttrs, isWrite: boolean): MemTxResult {
     const priv = region?.kind === 'ram' && (attrs.private ?? !isSharedRange(this.machine, a & ~0xfffn, PAGE));
     if (!priv) return isWrite ? super.write(a, part, attrs) : super.read(a, part, attrs);
     const denied = this.refusal(a);
