@@ -7,6 +7,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { CgmonError, couldNotOpen, nothingToServe, optionError, propertyNotFound } from './errors.js';
 import { removeTemporaryFiles } from './util/atomic-file.js';
 import { CLI_OPTIONS, cliOption, parseEndpoint, parseKeyValues, parseSize, type KeyValues } from './options.js';
+import { parseUuid } from './util/qemu-opts.js';
 import { Machine, type MachineConfig } from './machine/machine.js';
 import { loadDump } from './machine/load-dump.js';
 import { loadGuestFile } from './machine/guest-file.js';
@@ -34,6 +35,7 @@ export interface CliOptions {
   machine: KeyValues;
   objects: KeyValues[];
   name?: string;
+  uuid?: string;
   startPaused: boolean;
   loadDump?: string;
   guest?: string;
@@ -130,6 +132,7 @@ export function parseCli(argv: readonly string[]): CliOptions {
     result.ramSize = parseSize(kv.get('size') ?? '');
   }
   if (typeof o['name'] === 'string') result.name = parseKeyValues(o['name'], 'guest').get('guest') ?? o['name'];
+  if (typeof o['uuid'] === 'string') result.uuid = parseUuid(o['uuid']);
   if (typeof o['loadDump'] === 'string') result.loadDump = o['loadDump'];
   if (typeof o['guest'] === 'string') result.guest = o['guest'];
   return result;
@@ -150,6 +153,7 @@ function machineConfig(opts: CliOptions): MachineConfig {
   if (debug !== undefined) c.debug = debug;
   if (cgs !== undefined) c.confidentialGuestSupport = cgs;
   if (opts.name !== undefined) c.name = opts.name;
+  if (opts.uuid !== undefined) c.uuid = opts.uuid;
   return c;
 }
 

@@ -23,6 +23,7 @@ export const CLI_OPTIONS: readonly CliOption[] = [
   { name: 'M', value: 'opts', help: 'same as -machine', repeat: true, hidden: true },
   { name: 'object', value: 'opts', help: 'TYPE,id=ID,key=value,... (sev-guest, sev-snp-guest)', repeat: true },
   { name: 'name', value: 'name', help: 'guest name (query-name)' },
+  { name: 'uuid', value: 'uuid', help: 'machine UUID (query-uuid, info uuid)' },
   { name: 'S', help: 'start with the vCPUs stopped' },
   { name: 'load-dump', value: 'file', help: 'start from a QEMU dump-guest-memory ELF (gzip accepted)' },
   { name: 'guest', value: 'file', help: 'start from a guest description file (JSON)' },

@@ -8,7 +8,8 @@ import { fileURLToPath } from 'node:url';
 import { negotiationComplete } from '../errors.js';
 import type { CommandContext } from './context.js';
 import { introspect, loadSchema, type SchemaEntry } from './schema.js';
-import type { CommandInfo, CpuInfoFast, KvmInfo, NameInfo, StatusInfo, TargetInfo, VersionInfo } from './qmp-types.js';
+import type { CommandInfo, CpuInfoFast, KvmInfo, NameInfo, StatusInfo, TargetInfo, UuidInfo, VersionInfo } from './qmp-types.js';
+import { NULL_UUID } from '../machine/machine.js';
 
 /** The QEMU release whose protocol and output cgmon reproduces (the golden files' 7.2.22). */
 export const QEMU_VERSION = { major: 7, minor: 2, micro: 22 } as const;
@@ -64,6 +65,11 @@ export function qmpQueryCpusFast(_args: unknown, ctx: CommandContext): CpuInfoFa
     props: { 'socket-id': i, 'core-id': 0, 'thread-id': 0 },
     target: 'x86_64',
   }));
+}
+
+/** query-uuid (qapi/machine.json): -uuid's value, all zeros by default (QEMU's qemu_uuid). */
+export function qmpQueryUuid(_args: unknown, ctx: CommandContext): UuidInfo {
+  return { UUID: ctx.machine.config.uuid ?? NULL_UUID };
 }
 
 export function qmpQueryKvm(): KvmInfo {

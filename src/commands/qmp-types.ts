@@ -71,6 +71,10 @@ export interface TargetInfo {
   "arch": SysEmuTarget;
 }
 
+export interface UuidInfo {
+  "UUID": string;
+}
+
 export type SevState = "uninit" | "launch-update" | "launch-secret" | "running" | "send-update" | "receive-update";
 
 export interface SevInfo {
@@ -184,6 +188,8 @@ export type QueryKvmArguments = {};
 
 export type QueryTargetArguments = {};
 
+export type QueryUuidArguments = {};
+
 export type StopArguments = {};
 
 export type ContArguments = {};
@@ -268,6 +274,7 @@ export interface QmpCommands {
   "query-cpus-fast": { args: QueryCpusFastArguments; returns: CpuInfoFast[] };
   "query-kvm": { args: QueryKvmArguments; returns: KvmInfo };
   "query-target": { args: QueryTargetArguments; returns: TargetInfo };
+  "query-uuid": { args: QueryUuidArguments; returns: UuidInfo };
   "stop": { args: StopArguments; returns: Record<string, never> };
   "cont": { args: ContArguments; returns: Record<string, never> };
   "system_reset": { args: SystemResetArguments; returns: Record<string, never> };

@@ -16,7 +16,7 @@ import type { CommandContext } from './context.js';
 import type { QmpCommands } from './qmp-types.js';
 import {
   qmpCapabilities, qmpQueryCommands, qmpQueryCpusFast, qmpQueryKvm, qmpQueryName, qmpQueryQmpSchema, qmpQueryStatus,
-  qmpQueryTarget, qmpQueryVersion,
+  qmpQueryTarget, qmpQueryUuid, qmpQueryVersion,
 } from './control.js';
 import { qmpCont, qmpMigratePause, qmpQuit, qmpStop, qmpSystemPowerdown, qmpSystemReset } from './run-state.js';
 import { qmpMemsave, qmpPmemsave } from './memsave.js';
@@ -48,6 +48,7 @@ export const COMMAND_TABLE = {
   'query-cpus-fast': { handler: qmpQueryCpusFast },
   'query-kvm': { handler: qmpQueryKvm },
   'query-target': { handler: qmpQueryTarget },
+  'query-uuid': { handler: qmpQueryUuid },
   // run state (qapi/run-state.json, qapi/misc.json, qapi/migration.json)
   stop: { handler: qmpStop },
   cont: { handler: qmpCont },

@@ -130,9 +130,18 @@ export class GdbSession {
    * Single-step `cpu` (Hc's by default): the modelled vCPU does not execute, so
    * the step ends where it began, and that vCPU is the one that stopped
    * (QEMU's gdb_set_stop_cpu: the reply and later `g` name it).
+   * A halted vCPU (HLT) steps only once an interrupt wakes it, as under QEMU: the VM
+   * runs and gdb waits. Nothing in cgmon ever raises one, so the step ends when gdb
+   * interrupts (Ctrl-C: the STOP event answers T02 for that vCPU) or the monitor stops the VM.
    */
   private step(cpu = this.target.cCpu): void {
     const m = this.target.ctx.machine;
+    if (m.cpu(cpu)?.halted === true) {
+      this.target.setStopCpu(cpu);
+      this.state = 'running';
+      m.cont();
+      return;
+    }
     this.ownStop = true;
     try {
       m.cont();

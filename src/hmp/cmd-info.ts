@@ -2,7 +2,7 @@
 // hmp_info_version/status/name/cpus, dump/dump-hmp-cmds.c hmp_info_dump,
 // target/i386/sev.c hmp_info_sev as in QEMU <= 9.0, qemu-facts §6.2).
 
-import { qmpQueryName, qmpQueryStatus, qmpQueryVersion } from '../commands/control.js';
+import { qmpQueryName, qmpQueryStatus, qmpQueryUuid, qmpQueryVersion } from '../commands/control.js';
 import { queryDump } from '../commands/dump.js';
 import { querySev } from '../commands/index.js';
 import type { HmpCall } from './types.js';
@@ -23,6 +23,11 @@ export function hmpInfoStatus(call: HmpCall): string {
 export function hmpInfoName(call: HmpCall): string {
   const { name } = qmpQueryName({}, call.ctx);
   return name === undefined ? '' : `${name}\n`;
+}
+
+/** hmp_info_uuid: query-uuid's string on a line. */
+export function hmpInfoUuid(call: HmpCall): string {
+  return `${qmpQueryUuid({}, call.ctx).UUID}\n`;
 }
 
 /** hmp_info_cpus: the thread id is the daemon's pid (cgmon has no vCPU threads). */

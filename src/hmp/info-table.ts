@@ -2,7 +2,7 @@
 // args_type, params and help, in sortcmdlist() order (read from the 7.2 build;
 // `help info` is byte-compared with real QEMU). cgmon models a few of them.
 
-import { hmpInfoCpus, hmpInfoDump, hmpInfoName, hmpInfoSev, hmpInfoStatus, hmpInfoVersion } from './cmd-info.js';
+import { hmpInfoCpus, hmpInfoDump, hmpInfoName, hmpInfoSev, hmpInfoStatus, hmpInfoUuid, hmpInfoVersion } from './cmd-info.js';
 import { withHandlers } from './command-table.js';
 import { hmpInfoRegisters } from './info-registers.js';
 import { hmpInfoMem } from './info-mem.js';
@@ -88,5 +88,6 @@ export const HMP_INFO_COMMANDS: readonly HmpCommand[] = withHandlers(QEMU_HMP_IN
   sev: hmpInfoSev,
   status: hmpInfoStatus,
   tlb: hmpInfoTlb,
+  uuid: hmpInfoUuid,
   version: hmpInfoVersion,
 });

@@ -12,12 +12,17 @@ export const MiB = 1024 * 1024;
 /** QEMU RunState names as query-status reports them. */
 export type RunState = 'running' | 'paused' | 'prelaunch' | 'shutdown' | 'guest-panicked' | 'postmigrate';
 
+/** QEMU's UUID when -uuid is not given (qemu_uuid is all zeros). */
+export const NULL_UUID = '00000000-0000-0000-0000-000000000000';
+
 export interface MachineConfig {
   /** Machine type name (`pc`), as given to -machine. */
   type: string;
   ramSize: number;
   smp: number;
   name?: string;
+  /** -uuid, in lower-case canonical form (undefined: all zeros, as QEMU). */
+  uuid?: string;
   /** -machine debug=NAME: the debug object (undefined = QEMU's plain behaviour). */
   debug?: string;
   /** -machine confidential-guest-support=ID. */

@@ -98,3 +98,14 @@ function splitFirstComma(text: string): string[] {
   const i = text.indexOf(',');
   return i < 0 ? [text] : [text.slice(0, i), text.slice(i + 1)];
 }
+
+/**
+ * QEMU's -uuid (util/uuid.c qemu_uuid_parse): exactly 8-4-4-4-12 hex digits;
+ * answers in QEMU's lower-case form (query-uuid, info uuid).
+ */
+export function parseUuid(text: string): string {
+  if (!/^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/.test(text)) {
+    throw new CgmonError(`-uuid ${text}: failed to parse UUID string: wrong format`, 'bad-option');
+  }
+  return text.toLowerCase();
+}

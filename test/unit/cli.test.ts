@@ -68,6 +68,15 @@ describe('cgmon command line', () => {
     expect(machine.name).toBe('vm1');
   });
 
+  it("-uuid sets the machine UUID in QEMU's lower-case form; a malformed one is QEMU's error", async () => {
+    const { machine } = buildMachine(parseCli(['-uuid', '12345678-1234-1234-1234-123456789ABC']));
+    expect(machine.config.uuid).toBe('12345678-1234-1234-1234-123456789abc');
+    expect(buildMachine(parseCli([])).machine.config.uuid).toBeUndefined();
+    for (const bad of ['bad', '12345678-1234-1234-1234-123456789abcd', '12345678-1234-1234-1234_123456789abc', '1234567g-1234-1234-1234-123456789abc']) {
+      expect(await run(['-uuid', bad]), bad).toEqual({ code: 1, out: '', err: `cgmon: -uuid ${bad}: failed to parse UUID string: wrong format\n` });
+    }
+  });
+
   it('-machine debug=unknown is a clear start-up error', async () => {
     const r = await run(['-machine', 'debug=unknown']);
     expect(r.code).toBe(1);
@@ -98,7 +107,7 @@ describe('cgmon command line', () => {
     const r = await run(['--help']);
     expect(r.code).toBe(0);
     expect(r.out).toBe(helpText());
-    for (const opt of ['-m', '-smp', '-machine', '-object', '-name', '-S', '-load-dump', '-guest', '-qmp', '-qmp-pretty',
+    for (const opt of ['-m', '-smp', '-machine', '-object', '-name', '-uuid', '-S', '-load-dump', '-guest', '-qmp', '-qmp-pretty',
       '-monitor', '-chardev', '-mon', '-gdb', '-s', '-rpc', '-nodefaults', '--help', '--version']) {
       expect(r.out, opt).toMatch(new RegExp(`^\\s+${opt}[ ,]`, 'm'));
     }

@@ -209,6 +209,30 @@ describe('GdbSession run control', () => {
     expect(ripOf((await ask('g'))[0]!)).toBe(0x2000n);
   });
 
+  it('stepping a halted vCPU waits until gdb interrupts, as QEMU does', async () => {
+    const { ask, machine, s, raw } = setup();
+    machine.cpus[1]!.halted = true;
+    s.start();
+    raw();
+    // vCont names the halted vCPU (thread 02): no stop reply, the VM runs.
+    expect(await ask('vCont;s:2')).toEqual([]);
+    expect(machine.running).toBe(true);
+    await new Promise((r) => setTimeout(r, 20));
+    expect(raw()).toBe('');
+    s.feed(Uint8Array.of(3));
+    expect(machine.running).toBe(false);
+    expect(raw()).toBe('$T02thread:02;#05');
+    // `s` steps the continue thread (Hc): the halted one waits too, a running one steps at once.
+    expect(await ask('Hc2')).toEqual(['OK']);
+    expect(await ask('s')).toEqual([]);
+    expect(machine.running).toBe(true);
+    machine.stop();
+    expect(raw()).toBe('$T02thread:02;#05');
+    machine.cpus[1]!.halted = false;
+    expect(await ask('s')).toEqual(['T05thread:02;']);
+    expect(machine.running).toBe(false);
+  });
+
   it('k and vKill close the connection through onKill', async () => {
     let killed = 0;
     const a = setup({ onKill: () => killed++ });

@@ -49,7 +49,7 @@ describe('QEMU 7.2 HMP tables', () => {
       'cont|c', 'cpu', 'dump-guest-memory', 'gdbserver', 'gpa2hva', 'gva2gpa', 'help|?', 'info', 'memsave', 'pmemsave',
       'print|p', 'quit|q', 'stop|s', 'sum', 'system_powerdown', 'system_reset', 'x', 'xp',
     ]);
-    expect(implemented(INFO_COMMANDS)).toEqual(['cpus', 'dump', 'mem', 'name', 'registers', 'sev', 'status', 'tlb', 'version']);
+    expect(implemented(INFO_COMMANDS)).toEqual(['cpus', 'dump', 'mem', 'name', 'registers', 'sev', 'status', 'tlb', 'uuid', 'version']);
     expect(HMP_COMMANDS.find((c) => c.name === 'info')?.subTable).toBe(INFO_COMMANDS);
     expect(() => withHandlers(QEMU_HMP_COMMANDS, { nosuch: () => '' })).toThrow("HMP handler for 'nosuch'");
   });
