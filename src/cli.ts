@@ -206,6 +206,8 @@ export function buildMachine(opts: CliOptions): BuiltMachine {
     objects = applyDemoDefaults(config, opts);
     machine = buildDemoGuest(config);
   }
+  // -uuid belongs to the machine whatever its guest came from.
+  if (config.uuid !== undefined) machine.config.uuid = config.uuid;
   for (const props of objects) createObject(machine, props);
   const cgsId = config.confidentialGuestSupport;
   if (cgsId !== undefined) {

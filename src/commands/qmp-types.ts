@@ -117,6 +117,156 @@ export interface DumpGuestMemoryCapability {
   "formats": DumpGuestMemoryFormat[];
 }
 
+export interface Abort {}
+
+export type ActionCompletionMode = "individual" | "grouped";
+
+export type TransactionActionKind = "abort" | "block-dirty-bitmap-add" | "block-dirty-bitmap-remove" | "block-dirty-bitmap-clear" | "block-dirty-bitmap-enable" | "block-dirty-bitmap-disable" | "block-dirty-bitmap-merge" | "blockdev-backup" | "blockdev-snapshot" | "blockdev-snapshot-internal-sync" | "blockdev-snapshot-sync" | "drive-backup";
+
+export interface BlockDirtyBitmap {
+  "node": string;
+  "name": string;
+}
+
+export interface BlockDirtyBitmapAdd {
+  "node": string;
+  "name": string;
+  "granularity"?: QmpInt;
+  "persistent"?: boolean;
+  "disabled"?: boolean;
+}
+
+export type BlockDirtyBitmapOrStr = string | BlockDirtyBitmap;
+
+export interface BlockDirtyBitmapMerge {
+  "node": string;
+  "target": string;
+  "bitmaps": BlockDirtyBitmapOrStr[];
+}
+
+export type MirrorSyncMode = "top" | "full" | "none" | "incremental" | "bitmap";
+
+export type BitmapSyncMode = "on-success" | "never" | "always";
+
+export type BlockdevOnError = "report" | "ignore" | "enospc" | "stop" | "auto";
+
+export type NewImageMode = "existing" | "absolute-paths";
+
+export interface BackupPerf {
+  "use-copy-range"?: boolean;
+  "max-workers"?: QmpInt;
+  "max-chunk"?: QmpInt;
+}
+
+export interface BlockdevBackup {
+  "job-id"?: string;
+  "device": string;
+  "sync": MirrorSyncMode;
+  "speed"?: QmpInt;
+  "bitmap"?: string;
+  "bitmap-mode"?: BitmapSyncMode;
+  "compress"?: boolean;
+  "on-source-error"?: BlockdevOnError;
+  "on-target-error"?: BlockdevOnError;
+  "auto-finalize"?: boolean;
+  "auto-dismiss"?: boolean;
+  "filter-node-name"?: string;
+  "x-perf"?: BackupPerf;
+  "target": string;
+}
+
+export interface DriveBackup {
+  "job-id"?: string;
+  "device": string;
+  "sync": MirrorSyncMode;
+  "speed"?: QmpInt;
+  "bitmap"?: string;
+  "bitmap-mode"?: BitmapSyncMode;
+  "compress"?: boolean;
+  "on-source-error"?: BlockdevOnError;
+  "on-target-error"?: BlockdevOnError;
+  "auto-finalize"?: boolean;
+  "auto-dismiss"?: boolean;
+  "filter-node-name"?: string;
+  "x-perf"?: BackupPerf;
+  "target": string;
+  "format"?: string;
+  "mode"?: NewImageMode;
+}
+
+export interface BlockdevSnapshot {
+  "node": string;
+  "overlay": string;
+}
+
+export interface BlockdevSnapshotInternal {
+  "device": string;
+  "name": string;
+}
+
+export interface BlockdevSnapshotSync {
+  "device"?: string;
+  "node-name"?: string;
+  "snapshot-file": string;
+  "snapshot-node-name"?: string;
+  "format"?: string;
+  "mode"?: NewImageMode;
+}
+
+export interface AbortWrapper {
+  "data": Abort;
+}
+
+export interface BlockDirtyBitmapAddWrapper {
+  "data": BlockDirtyBitmapAdd;
+}
+
+export interface BlockDirtyBitmapWrapper {
+  "data": BlockDirtyBitmap;
+}
+
+export interface BlockDirtyBitmapMergeWrapper {
+  "data": BlockDirtyBitmapMerge;
+}
+
+export interface BlockdevBackupWrapper {
+  "data": BlockdevBackup;
+}
+
+export interface BlockdevSnapshotWrapper {
+  "data": BlockdevSnapshot;
+}
+
+export interface BlockdevSnapshotInternalWrapper {
+  "data": BlockdevSnapshotInternal;
+}
+
+export interface BlockdevSnapshotSyncWrapper {
+  "data": BlockdevSnapshotSync;
+}
+
+export interface DriveBackupWrapper {
+  "data": DriveBackup;
+}
+
+export type TransactionAction =
+  | ({ "type": "abort" } & AbortWrapper)
+  | ({ "type": "block-dirty-bitmap-add" } & BlockDirtyBitmapAddWrapper)
+  | ({ "type": "block-dirty-bitmap-remove" } & BlockDirtyBitmapWrapper)
+  | ({ "type": "block-dirty-bitmap-clear" } & BlockDirtyBitmapWrapper)
+  | ({ "type": "block-dirty-bitmap-enable" } & BlockDirtyBitmapWrapper)
+  | ({ "type": "block-dirty-bitmap-disable" } & BlockDirtyBitmapWrapper)
+  | ({ "type": "block-dirty-bitmap-merge" } & BlockDirtyBitmapMergeWrapper)
+  | ({ "type": "blockdev-backup" } & BlockdevBackupWrapper)
+  | ({ "type": "blockdev-snapshot" } & BlockdevSnapshotWrapper)
+  | ({ "type": "blockdev-snapshot-internal-sync" } & BlockdevSnapshotInternalWrapper)
+  | ({ "type": "blockdev-snapshot-sync" } & BlockdevSnapshotSyncWrapper)
+  | ({ "type": "drive-backup" } & DriveBackupWrapper);
+
+export interface TransactionProperties {
+  "completion-mode"?: ActionCompletionMode;
+}
+
 export type CgmonMemoryView = "debug" | "host";
 
 export interface CgmonReadChunk {
@@ -249,6 +399,11 @@ export type QuitArguments = {};
 
 export type MigratePauseArguments = {};
 
+export type TransactionArguments = {
+  "actions": TransactionAction[];
+  "properties"?: TransactionProperties;
+};
+
 export type XCgmonReadMemoryArguments = {
   "addr": QmpInt;
   "size": QmpInt;
@@ -292,6 +447,7 @@ export interface QmpCommands {
   "human-monitor-command": { args: HumanMonitorCommandArguments; returns: string };
   "quit": { args: QuitArguments; returns: Record<string, never> };
   "migrate-pause": { args: MigratePauseArguments; returns: Record<string, never> };
+  "transaction": { args: TransactionArguments; returns: Record<string, never> };
   "x-cgmon-read-memory": { args: XCgmonReadMemoryArguments; returns: CgmonReadMemory };
   "x-cgmon-page-map": { args: XCgmonPageMapArguments; returns: CgmonPageMap };
   "x-cgmon-query-debug": { args: XCgmonQueryDebugArguments; returns: CgmonDebugInfo };

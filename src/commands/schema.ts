@@ -7,7 +7,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { SchemaInfo } from './qmp-types.js';
 
-export const SCHEMA_FILES = ['control', 'machine', 'memory', 'sev', 'dump', 'misc', 'cgmon'] as const;
+export const SCHEMA_FILES = ['control', 'machine', 'memory', 'sev', 'dump', 'misc', 'transaction', 'cgmon'] as const;
 
 /** A type reference: a type name, or a one-element array for a list. */
 export type TypeRef = string | readonly [string];
@@ -40,7 +40,22 @@ export interface QapiEvent {
   readonly name: string;
   readonly data: readonly QapiMember[];
 }
-export type QapiType = QapiStruct | QapiEnum;
+/** A flat union (QAPI 'union' with 'base' and 'discriminator'): base members, then the tag's variant struct's. */
+export interface QapiUnion {
+  readonly meta: 'union';
+  readonly name: string;
+  readonly members: readonly QapiMember[];
+  readonly discriminator: string;
+  /** Variant struct per tag value; tag values without one add no members. */
+  readonly variants: ReadonlyMap<string, string>;
+}
+/** An alternate (QAPI 'alternate'): one of several types, told apart by the JSON type. */
+export interface QapiAlternate {
+  readonly meta: 'alternate';
+  readonly name: string;
+  readonly choices: readonly string[];
+}
+export type QapiType = QapiStruct | QapiEnum | QapiUnion | QapiAlternate;
 
 /** QAPI built-in types and the JSON type introspection reports for each. */
 export const BUILTINS: Readonly<Record<string, string>> = {
@@ -69,6 +84,22 @@ function members(data: unknown, where: string): QapiMember[] {
   });
 }
 
+function unionOf(e: Expr, name: string): QapiUnion {
+  const discriminator = e['discriminator'];
+  if (typeof discriminator !== 'string') throw new Error(`schema: ${name}: a union needs a discriminator`);
+  const base = members(e['base'], name);
+  if (!base.some((m) => m.name === discriminator && !m.optional)) throw new Error(`schema: ${name}: discriminator ${discriminator} is not a base member`);
+  return { meta: 'union', name, members: base, discriminator, variants: new Map(Object.entries(e['data'] as Record<string, string>)) };
+}
+
+/** A union's members for one value: the base's, then the tag's variant struct's (QAPI flat union). */
+export function unionMembers(schema: QapiSchema, u: QapiUnion, value: unknown): readonly QapiMember[] {
+  const tag = typeof value === 'object' && value !== null ? (value as Record<string, unknown>)[u.discriminator] : undefined;
+  const variant = typeof tag === 'string' ? u.variants.get(tag) : undefined;
+  const def = variant === undefined ? undefined : schema.types.get(variant);
+  return def?.meta === 'struct' ? [...u.members, ...def.members] : u.members;
+}
+
 /** Build the schema from parsed files (each a JSON array of QAPI expressions). */
 export function buildSchema(files: readonly (readonly Expr[])[]): QapiSchema {
   const types = new Map<string, QapiType>();
@@ -78,6 +109,10 @@ export function buildSchema(files: readonly (readonly Expr[])[]): QapiSchema {
     for (const e of exprs) {
       if (typeof e['enum'] === 'string') types.set(e['enum'], { meta: 'enum', name: e['enum'], values: e['data'] as string[] });
       else if (typeof e['struct'] === 'string') types.set(e['struct'], { meta: 'struct', name: e['struct'], members: members(e['data'], e['struct']) });
+      else if (typeof e['union'] === 'string') types.set(e['union'], unionOf(e, e['union']));
+      else if (typeof e['alternate'] === 'string') {
+        types.set(e['alternate'], { meta: 'alternate', name: e['alternate'], choices: Object.values(e['data'] as Record<string, string>) });
+      }
       else if (typeof e['command'] === 'string') {
         commands.set(e['command'], {
           meta: 'command',
@@ -96,7 +131,11 @@ export function buildSchema(files: readonly (readonly Expr[])[]): QapiSchema {
     const n = typeof t === 'string' ? t : t[0];
     if (!(n in BUILTINS) && !types.has(n)) throw new Error(`schema: ${where} refers to unknown type ${n}`);
   };
-  for (const t of types.values()) if (t.meta === 'struct') for (const m of t.members) check(m.type, t.name);
+  for (const t of types.values()) {
+    if (t.meta === 'struct' || t.meta === 'union') for (const m of t.members) check(m.type, t.name);
+    if (t.meta === 'union') for (const v of t.variants.values()) check(v, t.name);
+    if (t.meta === 'alternate') for (const v of t.choices) check(v, t.name);
+  }
   for (const c of commands.values()) {
     for (const m of c.args) check(m.type, c.name);
     check(c.returns, c.name);
@@ -163,7 +202,7 @@ export function introspect(schema: QapiSchema): SchemaEntry[] {
     names.set(t, masked);
     const def = schema.types.get(t)!;
     const m = masked;
-    queue.push(() => out.push(typeInfo(def, m, ref)));
+    queue.push(() => out.push(typeInfo(def, m, ref, schema)));
     return masked;
   };
   const objectRef = (ms: readonly QapiMember[], key: string): string => {
@@ -193,7 +232,17 @@ function objectInfo(ms: readonly QapiMember[], name: string, ref: (t: TypeRef) =
   };
 }
 
-function typeInfo(def: QapiType, name: string, ref: (t: TypeRef) => string): SchemaEntry {
+function typeInfo(def: QapiType, name: string, ref: (t: TypeRef) => string, schema: QapiSchema): SchemaEntry {
   if (def.meta === 'enum') return { name, members: def.values.map((v) => ({ name: v })), 'meta-type': 'enum', values: [...def.values] };
+  if (def.meta === 'alternate') return { name, members: def.choices.map((c) => ({ type: ref(c) })), 'meta-type': 'alternate' };
+  if (def.meta === 'union') {
+    // QEMU lists a variant for every tag value, the empty object ("0") where the union names none.
+    const tag = def.members.find((m) => m.name === def.discriminator)!;
+    const tagDef = typeof tag.type === 'string' ? schema.types.get(tag.type) : undefined;
+    const cases = tagDef?.meta === 'enum' ? tagDef.values : [...def.variants.keys()];
+    const variants = cases.map((c) => ({ case: c, type: def.variants.has(c) ? ref(def.variants.get(c)!) : '0' }));
+    const { members: ms, 'meta-type': meta } = objectInfo(def.members, name, ref);
+    return { name, tag: def.discriminator, variants, members: ms, 'meta-type': meta };
+  }
   return objectInfo(def.members, name, ref);
 }

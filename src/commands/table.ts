@@ -24,6 +24,7 @@ import { dumpGuestMemory, queryDump, queryDumpGuestMemoryCapability } from './du
 import { querySev, querySevAttestationReport, querySevCapabilities, querySevLaunchMeasure, sevInjectLaunchSecret } from './sev.js';
 import { pageMap, queryDebug, readMemory } from './inspect.js';
 import { humanMonitorCommand } from './human-monitor.js';
+import { qmpTransaction } from './transaction.js';
 
 export type CommandName = keyof QmpCommands;
 export type CommandArgs<K extends CommandName> = QmpCommands[K]['args'];
@@ -69,6 +70,8 @@ export const COMMAND_TABLE = {
   'dump-guest-memory': { handler: dumpGuestMemory },
   'query-dump': { handler: queryDump },
   'query-dump-guest-memory-capability': { handler: queryDumpGuestMemoryCapability },
+  // transactions (qapi/transaction.json)
+  transaction: { handler: qmpTransaction },
   // HMP passthrough (qapi/misc.json)
   'human-monitor-command': { handler: humanMonitorCommand },
   // cgmon extensions (schema/cgmon.json)

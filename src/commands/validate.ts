@@ -5,7 +5,7 @@
 
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import { CgmonError } from '../errors.js';
-import { loadSchema, type QapiCommand, type QapiMember, type QapiSchema, type TypeRef } from './schema.js';
+import { BUILTINS, loadSchema, unionMembers, type QapiAlternate, type QapiCommand, type QapiMember, type QapiSchema, type QapiUnion, type TypeRef } from './schema.js';
 
 const INT_RANGES: Readonly<Record<string, readonly [bigint, bigint]>> = {
   int8: [-128n, 127n], int16: [-32768n, 32767n], int32: [-(1n << 31n), (1n << 31n) - 1n],
@@ -17,7 +17,7 @@ const UINT64_MAX = (1n << 64n) - 1n;
 
 interface QapiKeywordError {
   /** 'type': Invalid parameter type (full name); 'value': Parameter expects (raw or full name); 'enum': does not accept value. */
-  readonly kind: 'type' | 'expects-full' | 'expects-raw' | 'enum';
+  readonly kind: 'type' | 'type-raw' | 'expects-full' | 'expects-raw' | 'enum';
   readonly expected: string;
 }
 
@@ -34,7 +34,14 @@ function asInt64(v: unknown): bigint | undefined {
 }
 
 /** The qapiType keyword: QAPI's own type rules (int64 vs uint64 vs double, enums). */
-export function checkQapiType(kind: string | { enum: readonly string[] }, v: unknown): QapiKeywordError | undefined {
+export type QapiKind = string | { enum: readonly string[] } | { alternate: string; choices: readonly string[] };
+
+export function checkQapiType(kind: QapiKind, v: unknown): QapiKeywordError | undefined {
+  if (typeof kind !== 'string' && 'alternate' in kind) {
+    // qobject-input-visitor's start_alternate: the JSON type picks the branch.
+    const json = typeof v === 'string' ? 'str' : isPlainObject(v) ? 'object' : typeof v === 'boolean' ? 'bool' : 'other';
+    return kind.choices.includes(json) ? undefined : { kind: 'type-raw', expected: kind.alternate };
+  }
   if (typeof kind !== 'string') {
     if (typeof v !== 'string') return { kind: 'type', expected: 'string' };
     return kind.enum.includes(v) ? undefined : { kind: 'enum', expected: v };
@@ -87,6 +94,35 @@ function typeSchema(schema: QapiSchema, t: TypeRef): Json {
   return { $ref: `#/definitions/${t}` };
 }
 
+/**
+ * A flat union: the tag first (QEMU visits the base first), then, for the tag's
+ * value, the whole member list of base plus variant, closed to others.
+ */
+function unionSchema(schema: QapiSchema, u: QapiUnion): Json {
+  const tag = u.members.find((m) => m.name === u.discriminator)!;
+  const cases = [...u.variants.keys()];
+  const tagDef = typeof tag.type === 'string' ? schema.types.get(tag.type) : undefined;
+  const all = tagDef?.meta === 'enum' ? tagDef.values : cases;
+  return {
+    qapiType: 'object',
+    properties: { [tag.name]: typeSchema(schema, tag.type) },
+    required: [tag.name],
+    allOf: all.map((c) => ({
+      if: { properties: { [tag.name]: { const: c } }, required: [tag.name] },
+      then: structSchema(schema, unionMembers(schema, u, { [u.discriminator]: c })),
+    })),
+  };
+}
+
+/** An alternate: a string is its `str` choice, an object its struct choice; anything else is the wrong type. */
+function alternateSchema(schema: QapiSchema, a: QapiAlternate): Json {
+  const struct = a.choices.find((c) => schema.types.get(c)?.meta === 'struct');
+  return {
+    qapiType: { alternate: a.name, choices: a.choices.map((c) => (c in BUILTINS ? c : 'object')) },
+    ...(struct ? { if: { type: 'object' }, then: { $ref: `#/definitions/${struct}` } } : {}),
+  };
+}
+
 function structSchema(schema: QapiSchema, ms: readonly QapiMember[]): Json {
   return {
     qapiType: 'object',
@@ -113,6 +149,8 @@ function fullName(path: readonly Seg[]): string {
 
 export class ArgumentValidator {
   private readonly validators = new Map<string, ValidateFunction>();
+  /** The arguments being explained (a union's members depend on them). */
+  private args: unknown;
 
   constructor(private readonly schema: QapiSchema = loadSchema()) {
     const ajv = new Ajv({ allErrors: true, strict: true, strictTypes: false, strictRequired: false });
@@ -120,7 +158,7 @@ export class ArgumentValidator {
       keyword: 'qapiType',
       schemaType: ['string', 'object'],
       errors: true,
-      validate: function qapiType(this: unknown, kind: string | { enum: string[] }, data: unknown): boolean {
+      validate: function qapiType(this: unknown, kind: QapiKind, data: unknown): boolean {
         const e = checkQapiType(kind, data);
         if (!e) return true;
         (qapiType as unknown as { errors: Partial<ErrorObject>[] }).errors = [{ keyword: 'qapiType', params: e as unknown as Record<string, unknown> }];
@@ -128,7 +166,11 @@ export class ArgumentValidator {
       },
     });
     const definitions: Json = {};
-    for (const t of schema.types.values()) if (t.meta === 'struct') definitions[t.name] = structSchema(schema, t.members);
+    for (const t of schema.types.values()) {
+      if (t.meta === 'struct') definitions[t.name] = structSchema(schema, t.members);
+      else if (t.meta === 'union') definitions[t.name] = unionSchema(schema, t);
+      else if (t.meta === 'alternate') definitions[t.name] = alternateSchema(schema, t);
+    }
     for (const c of schema.commands.values()) {
       this.validators.set(c.name, ajv.compile({ definitions, ...structSchema(schema, c.args) }));
     }
@@ -144,6 +186,7 @@ export class ArgumentValidator {
     const v = this.validators.get(command);
     if (!v || v(args)) return undefined;
     const members = this.schema.commands.get(command)!.args;
+    this.args = args;
     let best: { key: number[]; msg: string } | undefined;
     for (const e of v.errors ?? []) {
       const r = this.translate(e, members, args);
@@ -171,7 +214,7 @@ export class ArgumentValidator {
       const raw = typeof last === 'string' ? last : 'null';
       const value = path.reduce<unknown>((o, s) => (o as Record<string | number, unknown>)[s], args);
       const msg =
-        p.kind === 'type' ? `Invalid parameter type for '${fullName(path)}', expected: ${p.expected}`
+        p.kind === 'type' || p.kind === 'type-raw' ? `Invalid parameter type for '${p.kind === 'type' ? fullName(path) : raw}', expected: ${p.expected}`
         : p.kind === 'enum' ? `Parameter '${raw}' does not accept value '${String(value)}'`
         : `Parameter '${p.kind === 'expects-raw' ? raw : fullName(path)}' expects ${p.expected}`;
       return { key, msg };
@@ -179,21 +222,30 @@ export class ArgumentValidator {
     return undefined;
   }
 
-  private resolve(t: TypeRef): { members?: readonly QapiMember[]; list?: TypeRef } {
+  /** The members or list element of a type, for this value (a union's members depend on its tag). */
+  private resolve(t: TypeRef, value: unknown): { members?: readonly QapiMember[]; list?: TypeRef } {
     if (typeof t !== 'string') return { list: t[0] };
-    const def = this.schema.types.get(t);
-    return def?.meta === 'struct' ? { members: def.members } : {};
+    let def = this.schema.types.get(t);
+    if (def?.meta === 'alternate' && isPlainObject(value)) {
+      const struct = def.choices.find((c) => this.schema.types.get(c)?.meta === 'struct');
+      def = struct === undefined ? undefined : this.schema.types.get(struct);
+    }
+    if (def?.meta === 'struct') return { members: def.members };
+    if (def?.meta === 'union') return { members: unionMembers(this.schema, def, value) };
+    return {};
   }
 
   /** The type at a path (undefined past a leaf). */
   private typeAt(top: readonly QapiMember[], path: readonly Seg[]): { members?: readonly QapiMember[]; list?: TypeRef } {
     let cur: { members?: readonly QapiMember[]; list?: TypeRef } = { members: top };
+    let value: unknown = this.args;
     for (const seg of path) {
-      if (cur.list !== undefined) cur = this.resolve(cur.list);
+      value = typeof value === 'object' && value !== null ? (value as Record<string | number, unknown>)[seg] : undefined;
+      if (cur.list !== undefined) cur = this.resolve(cur.list, value);
       else {
         const m = cur.members?.find((x) => x.name === seg);
         if (!m) return {};
-        cur = this.resolve(m.type);
+        cur = this.resolve(m.type, value);
       }
     }
     return cur;

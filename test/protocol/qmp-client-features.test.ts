@@ -41,3 +41,20 @@ describe('query-uuid and info uuid', () => {
     }
   });
 });
+
+describe('transaction', () => {
+  const err = (desc: string): string => `{"error": {"class": "GenericError", "desc": "${desc}"}}\r\n`;
+  it.each([
+    ['{"actions":[]}', '{"return": {}}\r\n'],
+    ['{"actions":[],"properties":{"completion-mode":"grouped"}}', '{"return": {}}\r\n'],
+    ['{"actions":[{"type":"abort","data":{}}]}', err('Transaction aborted using Abort action')],
+    ['{"actions":[{"type":"blockdev-snapshot-sync","data":{"device":"ide0","snapshot-file":"s"}}]}', err("Cannot find device='ide0' nor node-name=''")],
+    ['{"actions":[{"type":"block-dirty-bitmap-clear","data":{"node":"n","name":"b"}}],"properties":{"completion-mode":"grouped"}}',
+      err("Action 'block-dirty-bitmap-clear' does not support Transaction property completion-mode = grouped")],
+    ['{"actions":[],"properties":{"completion-mode":"all"}}', err("Parameter 'completion-mode' does not accept value 'all'")],
+    ['{"actions":[{"type":"abort","data":{"x":1}}]}', err("Parameter 'actions[0].data.x' is unexpected")],
+    ['{"actions":[{"type":"drive-backup","data":{"device":"d","target":"t"}}]}', err("Parameter 'actions[0].data.sync' is missing")],
+  ])('%s', async (args, want) => {
+    expect(await ask(`{"execute":"transaction","arguments":${args}}`)).toBe(want);
+  });
+});

@@ -12,14 +12,14 @@ import { buildSchema, loadSchema, type QapiSchema } from '../../src/commands/sch
 import { ArgumentValidator } from '../../src/commands/validate.js';
 import { goldenPath } from '../helpers/golden.js';
 
-type Info = { name: string; 'meta-type': string; members?: { name: string; type?: string; default?: null }[]; 'arg-type'?: string; 'ret-type'?: string; 'element-type'?: string; 'json-type'?: string; values?: string[]; 'allow-oob'?: boolean; variants?: unknown };
+type Info = { name: string; 'meta-type': string; members?: { name: string; type?: string; default?: null }[]; 'arg-type'?: string; 'ret-type'?: string; 'element-type'?: string; 'json-type'?: string; values?: string[]; 'allow-oob'?: boolean; variants?: unknown; tag?: string };
 
 /** A type name resolved to a comparable structure (masked names replaced by their content). */
 function resolver(infos: readonly Info[]): (name: string) => unknown {
   const by = new Map(infos.map((i) => [i.name, i]));
   const resolve = (name: string, depth = 0): unknown => {
     const i = by.get(name);
-    if (!i || depth > 6) return name;
+    if (!i || depth > 10) return name;
     switch (i['meta-type']) {
       case 'builtin':
         return i.name;
@@ -27,8 +27,15 @@ function resolver(infos: readonly Info[]): (name: string) => unknown {
         return { enum: i.values };
       case 'array':
         return [resolve(i['element-type']!, depth + 1)];
-      case 'object':
-        return (i.members ?? []).map((m) => ({ name: m.name, optional: m.default === null, type: resolve(m.type!, depth + 1) }));
+      case 'object': {
+        const members = (i.members ?? []).map((m) => ({ name: m.name, optional: m.default === null, type: resolve(m.type!, depth + 1) }));
+        // A union: its tag and each case's variant, resolved like members.
+        const variants = i.variants as { case: string; type: string }[] | undefined;
+        if (!variants) return members;
+        return { members, tag: i.tag, variants: variants.map((v) => ({ case: v.case, type: resolve(v.type, depth + 1) })) };
+      }
+      case 'alternate':
+        return { alternate: (i.members ?? []).map((m) => resolve(m.type!, depth + 1)) };
       default:
         return i.name;
     }
