@@ -208,6 +208,7 @@ export function buildMachine(opts: CliOptions): BuiltMachine {
   }
   // -uuid belongs to the machine whatever its guest came from.
   if (config.uuid !== undefined) machine.config.uuid = config.uuid;
+  registerChardevs(machine, opts);
   for (const props of objects) createObject(machine, props);
   const cgsId = config.confidentialGuestSupport;
   if (cgsId !== undefined) {
@@ -218,6 +219,20 @@ export function buildMachine(opts: CliOptions): BuiltMachine {
   const source: GuestSource = opts.guest !== undefined ? { kind: 'guest-file', file: opts.guest }
     : opts.loadDump !== undefined ? { kind: 'dump', file: opts.loadDump } : { kind: 'demo' };
   return { machine, ops: createDebugOps(machine), demo: source.kind === 'demo', source };
+}
+
+/**
+ * The character devices QEMU would create for this command line, for the QOM
+ * tree's /chardevs: each -chardev by its id, and compat_monitorN for each
+ * -qmp / -monitor (QEMU's monitor_parse), or the default monitors.
+ */
+function registerChardevs(machine: Machine, opts: CliOptions): void {
+  for (const c of opts.chardev) {
+    const id = c.get('id');
+    if (id !== undefined) machine.chardevs.set(id, `chardev-${c.get('backend') ?? 'socket'}`);
+  }
+  const monitors = wantsDefaults(opts) ? ['tcp', 'telnet'] : [...opts.qmp.map((q) => q.spec), ...opts.monitor];
+  monitors.forEach((spec, i) => machine.chardevs.set(`compat_monitor${i}`, spec.startsWith('stdio') ? 'chardev-stdio' : 'chardev-socket'));
 }
 
 /** A running front-end listener, whatever its protocol. */

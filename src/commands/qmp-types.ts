@@ -267,6 +267,54 @@ export interface TransactionProperties {
   "completion-mode"?: ActionCompletionMode;
 }
 
+export interface ObjectPropertyInfo {
+  "name": string;
+  "type": string;
+  "description"?: string;
+  "default-value"?: unknown;
+}
+
+export interface ObjectTypeInfo {
+  "name": string;
+  "abstract"?: boolean;
+  "parent"?: string;
+}
+
+export interface SevGuestProperties {
+  "sev-device"?: string;
+  "dh-cert-file"?: string;
+  "session-file"?: string;
+  "policy"?: QmpInt;
+  "handle"?: QmpInt;
+  "cbitpos"?: QmpInt;
+  "reduced-phys-bits": QmpInt;
+  "kernel-hashes"?: boolean;
+}
+
+export interface SevSnpGuestProperties {
+  "sev-device"?: string;
+  "cbitpos"?: QmpInt;
+  "reduced-phys-bits": QmpInt;
+  "kernel-hashes"?: boolean;
+  "policy"?: QmpInt;
+  "guest-visible-workarounds"?: string;
+  "id-block"?: string;
+  "id-auth"?: string;
+  "author-key-enabled"?: boolean;
+  "host-data"?: string;
+  "vcek-disabled"?: boolean;
+}
+
+export type ObjectType = "sev-guest" | "sev-snp-guest";
+
+export type ObjectOptions =
+  | ({ "qom-type": "sev-guest" } & {
+    "id": string;
+  } & SevGuestProperties)
+  | ({ "qom-type": "sev-snp-guest" } & {
+    "id": string;
+  } & SevSnpGuestProperties);
+
 export type CgmonMemoryView = "debug" | "host";
 
 export interface CgmonReadChunk {
@@ -404,6 +452,36 @@ export type TransactionArguments = {
   "properties"?: TransactionProperties;
 };
 
+export type QomListArguments = {
+  "path": string;
+};
+
+export type QomGetArguments = {
+  "path": string;
+  "property": string;
+};
+
+export type QomSetArguments = {
+  "path": string;
+  "property": string;
+  "value": unknown;
+};
+
+export type QomListTypesArguments = {
+  "implements"?: string;
+  "abstract"?: boolean;
+};
+
+export type QomListPropertiesArguments = {
+  "typename": string;
+};
+
+export type ObjectAddArguments = ObjectOptions;
+
+export type ObjectDelArguments = {
+  "id": string;
+};
+
 export type XCgmonReadMemoryArguments = {
   "addr": QmpInt;
   "size": QmpInt;
@@ -448,6 +526,13 @@ export interface QmpCommands {
   "quit": { args: QuitArguments; returns: Record<string, never> };
   "migrate-pause": { args: MigratePauseArguments; returns: Record<string, never> };
   "transaction": { args: TransactionArguments; returns: Record<string, never> };
+  "qom-list": { args: QomListArguments; returns: ObjectPropertyInfo[] };
+  "qom-get": { args: QomGetArguments; returns: unknown };
+  "qom-set": { args: QomSetArguments; returns: Record<string, never> };
+  "qom-list-types": { args: QomListTypesArguments; returns: ObjectTypeInfo[] };
+  "qom-list-properties": { args: QomListPropertiesArguments; returns: ObjectPropertyInfo[] };
+  "object-add": { args: ObjectAddArguments; returns: Record<string, never> };
+  "object-del": { args: ObjectDelArguments; returns: Record<string, never> };
   "x-cgmon-read-memory": { args: XCgmonReadMemoryArguments; returns: CgmonReadMemory };
   "x-cgmon-page-map": { args: XCgmonPageMapArguments; returns: CgmonPageMap };
   "x-cgmon-query-debug": { args: XCgmonQueryDebugArguments; returns: CgmonDebugInfo };

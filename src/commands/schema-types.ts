@@ -66,7 +66,7 @@ export function generateTypes(schema: QapiSchema): string {
   const cmds: string[] = [];
   for (const c of schema.commands.values()) {
     const args = `${pascal(c.name)}Arguments`;
-    out.push(`export type ${args} = ${body(c.args)};`, '');
+    out.push(`export type ${args} = ${c.boxed ?? body(c.args)};`, '');
     cmds.push(`  ${JSON.stringify(c.name)}: { args: ${args}; returns: ${c.returns === undefined ? 'Record<string, never>' : tsType(c.returns)} };`);
   }
   out.push('/** Every QMP command: its arguments and what it returns. */', `export interface QmpCommands {\n${cmds.join('\n')}\n}`, '');

@@ -7,7 +7,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { SchemaInfo } from './qmp-types.js';
 
-export const SCHEMA_FILES = ['control', 'machine', 'memory', 'sev', 'dump', 'misc', 'transaction', 'cgmon'] as const;
+export const SCHEMA_FILES = ['control', 'machine', 'memory', 'sev', 'dump', 'misc', 'transaction', 'qom', 'cgmon'] as const;
 
 /** A type reference: a type name, or a one-element array for a list. */
 export type TypeRef = string | readonly [string];
@@ -21,6 +21,8 @@ export interface QapiStruct {
   readonly meta: 'struct';
   readonly name: string;
   readonly members: readonly QapiMember[];
+  /** Member descriptions (QAPI doc comments), by member name. */
+  readonly docs?: Readonly<Record<string, string>>;
 }
 export interface QapiEnum {
   readonly meta: 'enum';
@@ -32,6 +34,8 @@ export interface QapiCommand {
   readonly name: string;
   readonly args: readonly QapiMember[];
   readonly returns: TypeRef | undefined;
+  /** 'boxed': the arguments are this struct or union type, not members listed here. */
+  readonly boxed?: string;
   readonly allowOob: boolean;
   readonly features: readonly string[];
 }
@@ -108,16 +112,21 @@ export function buildSchema(files: readonly (readonly Expr[])[]): QapiSchema {
   for (const exprs of files) {
     for (const e of exprs) {
       if (typeof e['enum'] === 'string') types.set(e['enum'], { meta: 'enum', name: e['enum'], values: e['data'] as string[] });
-      else if (typeof e['struct'] === 'string') types.set(e['struct'], { meta: 'struct', name: e['struct'], members: members(e['data'], e['struct']) });
+      else if (typeof e['struct'] === 'string') {
+        const docs = e['member-docs'] as Record<string, string> | undefined;
+        types.set(e['struct'], { meta: 'struct', name: e['struct'], members: members(e['data'], e['struct']), ...(docs ? { docs } : {}) });
+      }
       else if (typeof e['union'] === 'string') types.set(e['union'], unionOf(e, e['union']));
       else if (typeof e['alternate'] === 'string') {
         types.set(e['alternate'], { meta: 'alternate', name: e['alternate'], choices: Object.values(e['data'] as Record<string, string>) });
       }
       else if (typeof e['command'] === 'string') {
+        const boxed = e['boxed'] === true && typeof e['data'] === 'string' ? e['data'] : undefined;
         commands.set(e['command'], {
           meta: 'command',
           name: e['command'],
-          args: members(e['data'], e['command']),
+          args: boxed === undefined ? members(e['data'], e['command']) : [],
+          ...(boxed === undefined ? {} : { boxed }),
           returns: e['returns'] as TypeRef | undefined,
           allowOob: e['allow-oob'] === true,
           features: (e['features'] as string[] | undefined) ?? [],
@@ -138,6 +147,7 @@ export function buildSchema(files: readonly (readonly Expr[])[]): QapiSchema {
   }
   for (const c of commands.values()) {
     for (const m of c.args) check(m.type, c.name);
+    check(c.boxed, c.name);
     check(c.returns, c.name);
   }
   for (const ev of events.values()) for (const m of ev.data) check(m.type, ev.name);
@@ -214,7 +224,9 @@ export function introspect(schema: QapiSchema): SchemaEntry[] {
   };
   const head: SchemaEntry[] = [];
   for (const c of schema.commands.values()) {
-    const info: SchemaEntry = { name: c.name, 'ret-type': c.returns === undefined ? EMPTY : ref(c.returns), 'meta-type': 'command', 'arg-type': objectRef(c.args, `:${c.name}`) };
+    const retType = c.returns === undefined ? EMPTY : ref(c.returns);
+    const argType = c.boxed === undefined ? objectRef(c.args, `:${c.name}`) : ref(c.boxed);
+    const info: SchemaEntry = { name: c.name, 'ret-type': retType, 'meta-type': 'command', 'arg-type': argType };
     if (c.allowOob) info['allow-oob'] = true;
     if (c.features.length) info['features'] = [...c.features];
     head.push(info);

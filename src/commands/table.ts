@@ -25,6 +25,7 @@ import { querySev, querySevAttestationReport, querySevCapabilities, querySevLaun
 import { pageMap, queryDebug, readMemory } from './inspect.js';
 import { humanMonitorCommand } from './human-monitor.js';
 import { qmpTransaction } from './transaction.js';
+import { objectAdd, objectDel, qomGet, qomList, qomListProperties, qomListTypes, qomSet } from './qom.js';
 
 export type CommandName = keyof QmpCommands;
 export type CommandArgs<K extends CommandName> = QmpCommands[K]['args'];
@@ -72,6 +73,14 @@ export const COMMAND_TABLE = {
   'query-dump-guest-memory-capability': { handler: queryDumpGuestMemoryCapability },
   // transactions (qapi/transaction.json)
   transaction: { handler: qmpTransaction },
+  // QOM (qapi/qom.json)
+  'qom-list': { handler: qomList },
+  'qom-get': { handler: qomGet },
+  'qom-set': { handler: qomSet },
+  'qom-list-types': { handler: qomListTypes },
+  'qom-list-properties': { handler: qomListProperties },
+  'object-add': { handler: objectAdd },
+  'object-del': { handler: objectDel },
   // HMP passthrough (qapi/misc.json)
   'human-monitor-command': { handler: humanMonitorCommand },
   // cgmon extensions (schema/cgmon.json)

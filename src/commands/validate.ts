@@ -151,9 +151,13 @@ export class ArgumentValidator {
   private readonly validators = new Map<string, ValidateFunction>();
   /** The arguments being explained (a union's members depend on them). */
   private args: unknown;
+  private readonly ajv: Ajv;
+  private readonly definitions: Json = {};
+  private readonly memberValidators = new Map<string, ValidateFunction>();
 
   constructor(private readonly schema: QapiSchema = loadSchema()) {
     const ajv = new Ajv({ allErrors: true, strict: true, strictTypes: false, strictRequired: false });
+    this.ajv = ajv;
     ajv.addKeyword({
       keyword: 'qapiType',
       schemaType: ['string', 'object'],
@@ -165,14 +169,15 @@ export class ArgumentValidator {
         return false;
       },
     });
-    const definitions: Json = {};
+    const definitions: Json = this.definitions;
     for (const t of schema.types.values()) {
       if (t.meta === 'struct') definitions[t.name] = structSchema(schema, t.members);
       else if (t.meta === 'union') definitions[t.name] = unionSchema(schema, t);
       else if (t.meta === 'alternate') definitions[t.name] = alternateSchema(schema, t);
     }
     for (const c of schema.commands.values()) {
-      this.validators.set(c.name, ajv.compile({ definitions, ...structSchema(schema, c.args) }));
+      const args = c.boxed === undefined ? structSchema(schema, c.args) : { $ref: `#/definitions/${c.boxed}` };
+      this.validators.set(c.name, ajv.compile({ definitions, ...args }));
     }
   }
 
@@ -184,8 +189,25 @@ export class ArgumentValidator {
   /** QEMU's error for these arguments, or undefined when they are valid. */
   validate(command: string, args: Record<string, unknown>): CgmonError | undefined {
     const v = this.validators.get(command);
-    if (!v || v(args)) return undefined;
-    const members = this.schema.commands.get(command)!.args;
+    if (!v) return undefined;
+    const c = this.schema.commands.get(command)!;
+    return this.explain(v, c.boxed === undefined ? c.args : (this.resolve(c.boxed, args).members ?? []), args);
+  }
+
+  /** QEMU's error for a value of a QAPI type visited under `name` (a QOM property's setter), or undefined. */
+  validateValue(type: TypeRef, name: string, value: unknown): CgmonError | undefined {
+    const m: QapiMember = { name, type, optional: false };
+    const key = `:${JSON.stringify(type)}:${name}`;
+    let v = this.memberValidators.get(key);
+    if (!v) {
+      v = this.ajv.compile({ definitions: this.definitions, ...structSchema(this.schema, [m]) });
+      this.memberValidators.set(key, v);
+    }
+    return this.explain(v, [m], { [name]: value });
+  }
+
+  private explain(v: ValidateFunction, members: readonly QapiMember[], args: Record<string, unknown>): CgmonError | undefined {
+    if (v(args)) return undefined;
     this.args = args;
     let best: { key: number[]; msg: string } | undefined;
     for (const e of v.errors ?? []) {

@@ -81,6 +81,8 @@ export class Machine {
   readonly memory = new AddressSpace();
   readonly cpus: X86CpuState[];
   readonly objects = new Map<string, MachineObject>();
+  /** Character devices by id and QOM type (chardev-socket, ...): the front ends' wiring registers them. */
+  readonly chardevs = new Map<string, string>();
   /**
    * Guest-physical ranges the guest shares with the host (unencrypted): the
    * page-encryption bitmap that a confidential guest's launch and hypercalls

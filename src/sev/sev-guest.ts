@@ -7,6 +7,8 @@ import { CgmonError, propertyNotFound } from '../errors.js';
 import type { ConfidentialGuestSupport, Machine, PolicyDescription } from '../machine/machine.js';
 import { parseBoolProp, parseIntProp, type KeyValues } from '../util/qemu-opts.js';
 import { SevFirmware, type SevGuestState } from './firmware.js';
+import type { QomProperty } from '../machine/qom.js';
+import { sevQomProperties } from './sev-qom.js';
 import { launchSev, launchSnp, type LaunchedGuest } from './launch.js';
 import { describePolicy, SEV_DEFAULT_POLICY, SNP_DEFAULT_POLICY, type GuestPolicy, type SevKind } from './policy.js';
 
@@ -38,10 +40,11 @@ export class SevGuest implements ConfidentialGuestSupport, GuestPolicy {
   readonly type: 'sev-guest' | 'sev-snp-guest';
   readonly id: string;
   readonly kind: SevKind;
-  readonly policy: bigint;
-  readonly cbitpos: number;
-  readonly reducedPhysBits: number;
-  readonly props: ReadonlyMap<string, string>;
+  // Launch parameters: set at creation, changed by qom-set only before the launch (sev-qom.ts).
+  policy: bigint;
+  cbitpos: number;
+  reducedPhysBits: number;
+  readonly props: Map<string, string>;
   private launched: (LaunchedGuest & { fw: SevFirmware }) | undefined;
 
   constructor(type: 'sev-guest' | 'sev-snp-guest', id: string, props: KeyValues) {
@@ -61,7 +64,25 @@ export class SevGuest implements ConfidentialGuestSupport, GuestPolicy {
     if (this.kind === 'sev' && this.policy > 0xffff_ffffn) throw new CgmonError(`Parameter 'policy' expects uint32_t`, 'bad-option');
     this.cbitpos = Number(num('cbitpos', BigInt(DEFAULT_CBITPOS)));
     this.reducedPhysBits = Number(num('reduced-phys-bits', 0n));
-    this.props = props;
+    this.props = new Map(props);
+  }
+
+  /** One property as -object would give it (QEMU's string form), before the launch. */
+  setLaunchParameter(name: string, value: string): void {
+    if (this.launched) throw new CgmonError(`${this.id}: guest already launched`);
+    const next = new Map(this.props).set(name, value);
+    const checked = new SevGuest(this.type, this.id, next);
+    this.props.set(name, value);
+    [this.policy, this.cbitpos, this.reducedPhysBits] = [checked.policy, checked.cbitpos, checked.reducedPhysBits];
+  }
+
+  qomProperties(): QomProperty[] {
+    return sevQomProperties(this);
+  }
+
+  /** object-del: the machine's launched guest is in use. */
+  qomCanDelete(machine: Machine): boolean {
+    return machine.confidentialGuest() !== this;
   }
 
   /** sev_kvm_init's checks, then the launch flow up to launch-secret (SEV) or running (SNP). */
