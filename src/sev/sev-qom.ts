@@ -4,7 +4,19 @@
 
 import { CgmonError } from '../errors.js';
 import { registerQomType, type QomProperty, type QomPropertyInfo } from '../machine/qom.js';
-import type { SevGuest } from './sev-guest.js';
+
+/** What this file reads and changes of a SevGuest (sev-guest.ts implements it). */
+export interface SevQomTarget {
+  readonly type: 'sev-guest' | 'sev-snp-guest';
+  readonly id: string;
+  readonly policy: bigint;
+  readonly cbitpos: number;
+  readonly reducedPhysBits: number;
+  readonly props: ReadonlyMap<string, string>;
+  readonly isLaunched: boolean;
+  readonly handle: number;
+  setLaunchParameter(name: string, value: string): void;
+}
 
 /** QOM type string of each QAPI property type (object_property_add_uint32_ptr & co.). */
 const QOM_TYPE: Readonly<Record<string, string>> = { str: 'string', bool: 'bool', uint32: 'uint32', uint64: 'uint64' };
@@ -36,7 +48,7 @@ registerQomType({
 /** QEMU's defaults where a property was not given. */
 const DEFAULTS: Readonly<Record<string, string>> = { 'sev-device': '/dev/sev', 'kernel-hashes': 'off', 'author-key-enabled': 'off', 'vcek-disabled': 'off' };
 
-function value(g: SevGuest, name: string, qapi: string): unknown {
+function value(g: SevQomTarget, name: string, qapi: string): unknown {
   switch (name) {
     case 'policy':
       return Number(g.policy) === Number(BigInt.asUintN(53, g.policy)) ? Number(g.policy) : g.policy;
@@ -53,7 +65,7 @@ function value(g: SevGuest, name: string, qapi: string): unknown {
 }
 
 /** The object's QOM properties; qom-set changes a launch parameter only before the launch. */
-export function sevQomProperties(g: SevGuest): QomProperty[] {
+export function sevQomProperties(g: SevQomTarget): QomProperty[] {
   const list = g.type === 'sev-guest' ? SEV_GUEST : SEV_SNP_GUEST;
   return list.map(([name, qapi]) => ({
     name,
