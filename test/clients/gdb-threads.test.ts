@@ -20,6 +20,9 @@ afterAll(async () => {
 describe.skipIf(!hasGdb)('gdb with two threads', () => {
   it('stepi and si report the thread that stopped, with its registers', async () => {
     const m = buildDemoGuest({ type: 'pc', ramSize: 128 << 20, smp: 2 });
+    // The demo's vCPU 0 sits in its idle hlt, and a step of a halted vCPU waits for an
+    // interrupt (test/unit/gdb-session.test.ts): wake it so that both threads step.
+    m.cpus[0]!.halted = false;
     const [rip0, rip1] = [m.cpus[0]!.rip, m.cpus[1]!.rip];
     expect(rip0).not.toBe(rip1);
     const ctx = makeContext(m, createDebugOps(m), { quit: () => undefined });
