@@ -5,6 +5,7 @@
 import { createRequire } from 'node:module';
 import type { MemTxResult } from '../machine/memattrs.js';
 import { CgmonError } from '../errors.js';
+import { qemuOperands, type CodeSize } from './capstone-compat.js';
 
 type Reader = (addr: bigint, buf: Uint8Array) => MemTxResult;
 type Fault = Exclude<MemTxResult, { ok: true }>;
@@ -33,7 +34,7 @@ interface CsModule {
   OPT_ON: number;
 }
 
-export type CodeSize = 16 | 32 | 64;
+export type { CodeSize };
 
 /** x86 cap_insn_split: bytes shown on the instruction's first line. */
 const SPLIT = 8;
@@ -134,7 +135,8 @@ export async function disassemble(
     const insn = d.disasm(bytes, pc, 1)[0];
     const size = insn?.size ?? 1;
     const raw = insn ? insn.bytes : [bytes[0]!];
-    out.push(formatInsn(pc, raw, insn?.mnemonic ?? '.byte', insn?.op_str ?? `0x${hex2(bytes[0]!)}`));
+    const ops = insn ? qemuOperands(insn.mnemonic, insn.op_str, codeSize) : `0x${hex2(bytes[0]!)}`;
+    out.push(formatInsn(pc, raw, insn?.mnemonic ?? '.byte', ops));
     pc = (pc + BigInt(size)) & U64;
     if (--left <= 0) break;
   }
