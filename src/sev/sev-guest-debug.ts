@@ -11,7 +11,7 @@ import type { MemoryRegion } from '../machine/address-space.js';
 import type { Machine } from '../machine/machine.js';
 import { MEMTX_OK, memFault, type MemTxAttrs, type MemTxResult } from '../machine/memattrs.js';
 import { isCgmonError } from '../errors.js';
-import { isSharedRange, sameSharingRun } from './launch.js';
+import { isSharedRange, sameSharingRun } from '../machine/page-state.js';
 import { PAGE } from './guest-ram.js';
 import { debugAllowed, debugRefusal, registersProtected } from './policy.js';
 import { sevGuestOf, type SevGuest } from './sev-guest.js';
