@@ -16,6 +16,7 @@ import { createDebugOps } from './debug/registry.js';
 import { buildDemoGuest, DEMO_MACHINE_DEFAULTS, DEMO_OBJECT, DEMO_TRY_FIRST } from './guests/demo.js';
 import { guestSummary, type GuestSource } from './commands/guest-summary.js';
 import './sev/index.js';
+import './tdx/index.js';
 import type { MemoryDebugOps } from './debug/ops.js';
 import { makeContext, type CommandContext } from './commands/index.js';
 import { startRpcServer, type RpcServer } from './rpc/server.js';
@@ -46,13 +47,15 @@ export interface CliOptions {
   gdb: string[];
   rpc: string[];
   nodefaults: boolean;
+  /** -cpu MODEL,phys-bits=N: only phys-bits is used (a TD's GPAW). */
+  physBits?: number;
 }
 
 const collect = (v: string, prev: string[] = []): string[] => [...prev, v];
 
 function program(): Command {
   const p = new Command('cgmon')
-    .description('QMP/HMP-compatible monitor daemon for confidential virtual machines (AMD SEV, SEV-ES, SEV-SNP).\n' +
+    .description('QMP/HMP-compatible monitor daemon for confidential virtual machines (AMD SEV, SEV-ES, SEV-SNP, Intel TDX).\n' +
       'Options use QEMU\'s syntax (single dash). With no guest option, serves the embedded demo SEV guest.')
     .version(VERSION, '--version', 'print the version and exit')
     .helpOption('--help', 'list every option')
@@ -135,7 +138,19 @@ export function parseCli(argv: readonly string[]): CliOptions {
   if (typeof o['uuid'] === 'string') result.uuid = parseUuid(o['uuid']);
   if (typeof o['loadDump'] === 'string') result.loadDump = o['loadDump'];
   if (typeof o['guest'] === 'string') result.guest = o['guest'];
+  if (typeof o['cpu'] === 'string') {
+    const bits = parseKeyValues(o['cpu'], 'model').get('phys-bits');
+    if (bits !== undefined) result.physBits = parsePhysBits(bits);
+  }
   return result;
+}
+
+/** x86_cpu_realizefn's range check of phys-bits. */
+function parsePhysBits(text: string): number {
+  const n = /^\d+$/.test(text) ? Number(text) : NaN;
+  if (!Number.isInteger(n)) throw new CgmonError(`Parameter 'phys-bits' expects uint32`, 'bad-option');
+  if (n < 32 || n > 52) throw new CgmonError(`phys-bits should be between 32 and 52  (but is ${n})`, 'bad-option');
+  return n;
 }
 
 function machineConfig(opts: CliOptions): MachineConfig {
@@ -154,6 +169,7 @@ function machineConfig(opts: CliOptions): MachineConfig {
   if (cgs !== undefined) c.confidentialGuestSupport = cgs;
   if (opts.name !== undefined) c.name = opts.name;
   if (opts.uuid !== undefined) c.uuid = opts.uuid;
+  if (opts.physBits !== undefined) c.physBits = opts.physBits;
   return c;
 }
 

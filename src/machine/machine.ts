@@ -29,6 +29,8 @@ export interface MachineConfig {
   confidentialGuestSupport?: string;
   /** -S: start with vCPUs stopped. */
   startPaused?: boolean;
+  /** -cpu ...,phys-bits=N: the guest's physical address width (TDX derives GPAW from it). */
+  physBits?: number;
 }
 
 /** A -object instance (sev-guest, ...); vendors define the concrete types. */

@@ -19,6 +19,7 @@ import { HmpExecutor } from '../../src/hmp/executor.js';
 import { resetFormatDefaults } from '../../src/hmp/args.js';
 import { NOT_MODELLED_HEADING } from '../../src/hmp/help.js';
 import { SCENARIOS, goldenPath, hmpRecords, loadScenario } from '../helpers/golden.js';
+import { tdScenario } from '../helpers/td.js';
 
 /** Commands whose output depends on state the dump does not carry (docs/compat.md). */
 function knownDivergence(cmd: string): string | undefined {
@@ -75,6 +76,30 @@ async function replay(
   return { mismatches, compared };
 }
 
+/** memsave/pmemsave files written by a replay in `filesDir` equal QEMU's (files.json sha256). */
+function checkSaves(name: string, filesDir: string): void {
+  const json = JSON.parse(readFileSync(goldenPath('scenarios', name, 'files.json'), 'utf8')) as {
+    memsave_pmemsave: Record<string, { size: number; sha256: string }>;
+  };
+  const saves = Object.entries(json.memsave_pmemsave);
+  const failedSaves = new Set(
+    hmpRecords(name)
+      .filter((r) => /^p?memsave /.test(r.cmd) && ((r.out ?? '').startsWith('Error: Invalid addr') || knownDivergence(r.cmd)))
+      .map((r) => r.cmd.split(/\s+/).pop()!.replace(/^files\//, '')),
+  );
+  expect(saves.length).toBeGreaterThan(3);
+  for (const [f, meta] of saves) {
+    const p = join(filesDir, f);
+    // A failed save leaves no file in cgmon (memsave.ts renames a temp file into
+    // place); QEMU leaves the chunks before the failure.
+    if (!existsSync(p) && failedSaves.has(f)) continue;
+    expect(existsSync(p), f).toBe(true);
+    const data = readFileSync(p);
+    expect(data.length, f).toBe(meta.size);
+    expect(createHash('sha256').update(data).digest('hex'), f).toBe(meta.sha256);
+  }
+}
+
 describe.each(SCENARIOS)('HMP replay %s', (name) => {
   const cwd = process.cwd();
   let dir = '';
@@ -108,26 +133,24 @@ describe.each(SCENARIOS)('HMP replay %s', (name) => {
     expect(compared).toBeGreaterThan(hmpRecords(name).length - 15);
   });
 
-  it('writes memsave/pmemsave files identical to QEMU (files.json sha256)', () => {
-    const json = JSON.parse(readFileSync(goldenPath('scenarios', name, 'files.json'), 'utf8')) as {
-      memsave_pmemsave: Record<string, { size: number; sha256: string }>;
-    };
-    const saves = Object.entries(json.memsave_pmemsave);
-    const failedSaves = new Set(
-      hmpRecords(name)
-        .filter((r) => /^p?memsave /.test(r.cmd) && ((r.out ?? '').startsWith('Error: Invalid addr') || knownDivergence(r.cmd)))
-        .map((r) => r.cmd.split(/\s+/).pop()!.replace(/^files\//, '')),
-    );
-    expect(saves.length).toBeGreaterThan(3);
-    for (const [f, meta] of saves) {
-      const p = join(dir, 'files', f);
-      // A failed save leaves no file in cgmon (memsave.ts renames a temp file into
-      // place); QEMU leaves the chunks before the failure.
-      if (!existsSync(p) && failedSaves.has(f)) continue;
-      expect(existsSync(p), f).toBe(true);
-      const data = readFileSync(p);
-      expect(data.length, f).toBe(meta.size);
-      expect(createHash('sha256').update(data).digest('hex'), f).toBe(meta.sha256);
+  it.each([[48, 48], [52, 52]])('gives the same output as a TD (phys-bits %i, GPAW %i, DEBUG) through tdx-guest-debug', async (physBits) => {
+    const m = tdScenario(name, physBits);
+    const tdDir = mkdtempSync(join(tmpdir(), `cgmon-hmp-td-${name}-`));
+    mkdirSync(join(tdDir, 'files'));
+    process.chdir(tdDir);
+    const { mismatches, compared } = await replay(name, m, createDebugOps(m)).finally(() => process.chdir(dir));
+    try {
+      // No shared pages in these guests: a TD's tables are the plain ones, so even pmemsave of a table matches QEMU.
+      checkSaves(name, join(tdDir, 'files'));
+    } finally {
+      rmSync(tdDir, { recursive: true, force: true });
     }
+    expect(m.confidentialGuest()?.type).toBe('tdx-guest');
+    expect(mismatches.slice(0, 20).join('\n')).toBe('');
+    expect(compared).toBeGreaterThan(hmpRecords(name).length - 15);
+  });
+
+  it('writes memsave/pmemsave files identical to QEMU (files.json sha256)', () => {
+    checkSaves(name, join(dir, 'files'));
   });
 });
