@@ -15,7 +15,8 @@ const BUILTIN_TS: Readonly<Record<string, string>> = {
 const INT_TS = 'QmpInt';
 
 function pascal(name: string): string {
-  return name.split(/[-_]/).map((p) => (p ? p[0]!.toUpperCase() + p.slice(1) : '')).join('');
+  // Downstream names (__com.cgmon_query-tdx) carry '.' too: every non-identifier character splits.
+  return name.split(/[^A-Za-z0-9]+/).map((p) => (p ? p[0]!.toUpperCase() + p.slice(1) : '')).join('');
 }
 
 function tsType(t: TypeRef): string {
