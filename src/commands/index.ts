@@ -9,4 +9,5 @@ export * from './run-state.js';
 export * from './memsave.js';
 export * from './dump.js';
 export * from './sev.js';
+export * from './tdx.js';
 export * from './human-monitor.js';

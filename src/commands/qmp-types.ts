@@ -103,6 +103,27 @@ export interface SevAttestationReport {
   "data": string;
 }
 
+export interface CgmonTdxAttribute {
+  "bit": QmpInt;
+  "name": string;
+  "set": boolean;
+}
+
+export interface CgmonTdxInfo {
+  "enabled": boolean;
+  "attributes"?: QmpInt;
+  "attribute-bits"?: CgmonTdxAttribute[];
+  "debug"?: boolean;
+  "gpaw"?: QmpInt;
+  "shared-bit"?: QmpInt;
+  "state"?: string;
+  "mrtd"?: string;
+  "rtmr"?: string[];
+  "mrconfigid"?: string;
+  "mrowner"?: string;
+  "mrownerconfig"?: string;
+}
+
 export type DumpGuestMemoryFormat = "elf" | "kdump-zlib" | "kdump-lzo" | "kdump-snappy" | "win-dmp";
 
 export type DumpStatus = "none" | "active" | "completed" | "failed";
@@ -425,6 +446,8 @@ export type QuerySevAttestationReportArguments = {
   "mnonce": string;
 };
 
+export type ComCgmonQueryTdxArguments = {};
+
 export type DumpGuestMemoryArguments = {
   "paging": boolean;
   "protocol": string;
@@ -519,6 +542,7 @@ export interface QmpCommands {
   "query-sev-capabilities": { args: QuerySevCapabilitiesArguments; returns: SevCapability };
   "sev-inject-launch-secret": { args: SevInjectLaunchSecretArguments; returns: Record<string, never> };
   "query-sev-attestation-report": { args: QuerySevAttestationReportArguments; returns: SevAttestationReport };
+  "__com.cgmon_query-tdx": { args: ComCgmonQueryTdxArguments; returns: CgmonTdxInfo };
   "dump-guest-memory": { args: DumpGuestMemoryArguments; returns: Record<string, never> };
   "query-dump": { args: QueryDumpArguments; returns: DumpQueryResult };
   "query-dump-guest-memory-capability": { args: QueryDumpGuestMemoryCapabilityArguments; returns: DumpGuestMemoryCapability };

@@ -7,7 +7,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { SchemaInfo } from './qmp-types.js';
 
-export const SCHEMA_FILES = ['control', 'machine', 'memory', 'sev', 'dump', 'misc', 'transaction', 'qom', 'cgmon'] as const;
+export const SCHEMA_FILES = ['control', 'machine', 'memory', 'sev', 'tdx', 'dump', 'misc', 'transaction', 'qom', 'cgmon'] as const;
 
 /** A type reference: a type name, or a one-element array for a list. */
 export type TypeRef = string | readonly [string];

@@ -22,6 +22,7 @@ import { qmpCont, qmpMigratePause, qmpQuit, qmpStop, qmpSystemPowerdown, qmpSyst
 import { qmpMemsave, qmpPmemsave } from './memsave.js';
 import { dumpGuestMemory, queryDump, queryDumpGuestMemoryCapability } from './dump.js';
 import { querySev, querySevAttestationReport, querySevCapabilities, querySevLaunchMeasure, sevInjectLaunchSecret } from './sev.js';
+import { cgmonQueryTdx } from './tdx.js';
 import { pageMap, queryDebug, readMemory } from './inspect.js';
 import { humanMonitorCommand } from './human-monitor.js';
 import { qmpTransaction } from './transaction.js';
@@ -67,6 +68,8 @@ export const COMMAND_TABLE = {
   'query-sev-capabilities': { handler: querySevCapabilities },
   'sev-inject-launch-secret': { handler: sevInjectLaunchSecret },
   'query-sev-attestation-report': { handler: querySevAttestationReport },
+  // Intel TDX status (schema/tdx.json; cgmon's own, QAPI downstream name)
+  '__com.cgmon_query-tdx': { handler: cgmonQueryTdx },
   // dump (qapi/dump.json)
   'dump-guest-memory': { handler: dumpGuestMemory },
   'query-dump': { handler: queryDump },

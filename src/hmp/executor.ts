@@ -12,6 +12,7 @@ import { parseArguments } from './args.js';
 import { hmpError, hmpErrorLine } from './errors.js';
 import { HmpParseError } from './expr.js';
 import { HMP_COMMANDS, INFO_COMMANDS } from './commands.js';
+import { downstreamInfo } from './info-downstream.js';
 import { warmDisassembler } from './disas.js';
 import type { HmpCall, HmpCommand, HmpOutput } from './types.js';
 
@@ -74,7 +75,8 @@ export class HmpExecutor {
     const start = p;
     while (p < line.length && line[p] !== '/' && !isSpace(line[p])) p++;
     const name = line.slice(start, p);
-    const cmd = findCommand(table, name);
+    // Past QEMU's info table, cgmon's downstream queries answer by name (info-downstream.ts).
+    const cmd = findCommand(table, name) ?? (table === INFO_COMMANDS ? downstreamInfo(name) : undefined);
     if (!cmd) return `unknown command: '${line.slice(0, p)}'\n`;
     while (isSpace(line[p])) p++;
     // `info` with a sub-command name: resolve it in the sub-table (QEMU recurses too).
