@@ -260,6 +260,7 @@ export function buildGuest(description: unknown, options: GuestFileOptions = {})
   if (options.debug !== undefined) config.debug = options.debug;
   if (options.confidentialGuestSupport !== undefined) config.confidentialGuestSupport = options.confidentialGuestSupport;
   if (options.startPaused !== undefined) config.startPaused = options.startPaused;
+  if (options.physBits !== undefined) config.physBits = options.physBits;
   const machine = new Machine(config);
   readShared(machine, doc);
   const { builder, maps } = buildPaging(machine, doc);

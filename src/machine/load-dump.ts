@@ -231,6 +231,7 @@ export function loadDump(input: Uint8Array, options: LoadDumpOptions = {}): Mach
   if (options.debug !== undefined) config.debug = options.debug;
   if (options.confidentialGuestSupport !== undefined) config.confidentialGuestSupport = options.confidentialGuestSupport;
   if (options.startPaused !== undefined) config.startPaused = options.startPaused;
+  if (options.physBits !== undefined) config.physBits = options.physBits;
   const machine = new Machine(config);
   cpus.forEach((c, i) => (machine.cpus[i] = c));
   const pteNote = core.notes.find((n) => n.name === CGMON_NOTE_NAME && n.type === NT_CGMON_PTE_NON_ADDRESS);
