@@ -288,9 +288,12 @@ function hmpAddress(c: HmpListener): string {
 }
 
 /** What to type first on the demo guest at the default endpoints (printed once at start-up). */
-function tryFirst(): string {
+function tryFirst(machine: Machine): string {
+  // A TD's status is cgmon's own `info tdx`; QEMU's `info sev` only knows SEV.
+  const tdx = machine.confidentialGuest()?.describePolicy?.().technology === 'TDX';
+  const first = DEMO_TRY_FIRST.map((l) => (l === 'info sev' && tdx ? 'info tdx' : l));
   return [
-    '  try:  telnet 127.0.0.1 4445   and type: ' + DEMO_TRY_FIRST.join(' | '),
+    '  try:  telnet 127.0.0.1 4445   and type: ' + first.join(' | '),
     '        open http://127.0.0.1:8080/ for the memory view, address map and ciphertext-vs-plaintext panel',
     "        gdb -ex 'target remote 127.0.0.1:1234' -ex 'x/8gx $rsp'",
     '        socat - TCP:127.0.0.1:4444 for QMP (send {"execute":"qmp_capabilities"} first)',
@@ -345,7 +348,7 @@ async function serve(opts: CliOptions, built: BuiltMachine): Promise<number> {
     }
     // QEMU prints nothing at start-up; cgmon says what it serves, and hints at `npm start` with no options.
     log(guestSummary(machine, ops, source));
-    if (demo && defaults) log(tryFirst());
+    if (demo && defaults) log(tryFirst(machine));
     listeners.push(...(await startHmpConsoles(stdio, { base: ctx })));
   } catch (e) {
     await Promise.all(listeners.map((l) => l.close()));
