@@ -4,7 +4,7 @@
 
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
-import { CgmonError, couldNotOpen, nothingToServe, optionError, propertyNotFound } from './errors.js';
+import { CgmonError, couldNotOpen, nothingToServe, optionError, parameterExpects, propertyNotFound } from './errors.js';
 import { removeTemporaryFiles } from './util/atomic-file.js';
 import { CLI_OPTIONS, cliOption, parseEndpoint, parseKeyValues, parseSize, type KeyValues } from './options.js';
 import { parseUuid } from './util/qemu-opts.js';
@@ -148,7 +148,7 @@ export function parseCli(argv: readonly string[]): CliOptions {
 /** x86_cpu_realizefn's range check of phys-bits. */
 function parsePhysBits(text: string): number {
   const n = /^\d+$/.test(text) ? Number(text) : NaN;
-  if (!Number.isInteger(n)) throw new CgmonError(`Parameter 'phys-bits' expects uint32`, 'bad-option');
+  if (!Number.isInteger(n)) throw parameterExpects('phys-bits', 'uint32');
   if (n < 32 || n > 52) throw new CgmonError(`phys-bits should be between 32 and 52  (but is ${n})`, 'bad-option');
   return n;
 }

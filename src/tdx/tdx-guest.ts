@@ -4,7 +4,7 @@
 // SHA-384 values), quote-generation-socket. As the machine's
 // confidential-guest-support it builds the guest into a TD on launch.
 
-import { CgmonError } from '../errors.js';
+import { CgmonError, parameterExpects, propertyNotFound } from '../errors.js';
 import type { ConfidentialGuestSupport, Machine, PolicyDescription } from '../machine/machine.js';
 import { parseBoolProp, parseIntProp, type KeyValues } from '../util/qemu-opts.js';
 import { describeAttributes, hex64, TDX_ATTRIBUTES, TDX_DEFAULT_ATTRIBUTES, TDX_SUPPORTED_ATTRIBUTES } from './attributes.js';
@@ -54,10 +54,10 @@ export class TdxGuest implements ConfidentialGuestSupport {
     this.id = id;
     let attributes = TDX_DEFAULT_ATTRIBUTES;
     for (const [k, v] of props) {
-      if (!(PROPS as readonly string[]).includes(k)) throw new CgmonError(`Property 'tdx-guest.${k}' not found`, 'bad-option');
+      if (!(PROPS as readonly string[]).includes(k)) throw propertyNotFound('tdx-guest', k, ['id', ...PROPS]);
       if (k === 'attributes') {
         const n = parseIntProp(v, k);
-        if (n > U64_MAX) throw new CgmonError(`Parameter 'attributes' expects uint64`, 'bad-option');
+        if (n > U64_MAX) throw parameterExpects('attributes', 'uint64');
         attributes = n;
       } else if (k === 'sept-ve-disable') {
         attributes = parseBoolProp(v, k) ? attributes | TDX_ATTRIBUTES.SEPT_VE_DISABLE : attributes & ~TDX_ATTRIBUTES.SEPT_VE_DISABLE;
