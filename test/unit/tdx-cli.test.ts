@@ -51,7 +51,7 @@ describe('TDs on the command line', () => {
   it.each([
     [['-cpu', 'host,phys-bits=60'], 'cgmon: phys-bits should be between 32 and 52  (but is 60)\n'],
     [['-cpu', 'host,phys-bits=x'], "cgmon: Parameter 'phys-bits' expects uint32\n"],
-    [['-object', 'tdx-guest,id=tdx0,debug=on'], "cgmon: Property 'tdx-guest.debug' not found\n"],
+    [['-object', 'tdx-guest,id=tdx0,debug=on'], "cgmon: Property 'tdx-guest.debug' not found (valid: id, attributes, sept-ve-disable, mrconfigid, mrowner, mrownerconfig, quote-generation-socket)\n"],
     [['-object', 'tdx-guest,id=tdx0,attributes=0x4', '-machine', 'confidential-guest-support=tdx0'],
       'cgmon: Invalid attributes 0x4 for TDX VM (KVM supported: 0x8000000050000001)\n'],
     [['-object', 'tdx-guest,id=tdx0,mrconfigid=abc', '-machine', 'confidential-guest-support=tdx0'], 'cgmon: TDX: failed to decode mrconfigid\n'],
