@@ -13,6 +13,7 @@ const AREAS: [string, () => Promise<BenchModule>][] = [
   ['rpc', () => import('./rpc.js')],
   ['hmp-console', () => import('./hmp-console.js')],
   ['sev', () => import('./sev.js')],
+  ['tdx', () => import('./tdx.js')],
   ['gdb', () => import('./gdb.js')],
 ];
 
