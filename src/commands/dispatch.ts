@@ -7,6 +7,7 @@ import { commandNoOob, commandNotFound } from '../errors.js';
 import type { CommandContext } from './context.js';
 import { COMMAND_TABLE, type CommandName, type CommandTable } from './table.js';
 import { installArgumentValidator } from './validate.js';
+import type { TextProducer } from './output.js';
 
 export interface DispatchMode {
   /** QMP capabilities-negotiation mode: only commands marked `negotiation` exist. */
@@ -46,6 +47,12 @@ export function checkCommand(name: string, args: Record<string, unknown>, mode: 
 export function runChecked(name: CommandName, args: Record<string, unknown>, ctx: CommandContext): unknown {
   const handler = TABLE[name].handler as (a: Record<string, unknown>, c: CommandContext) => unknown;
   return handler(args, ctx);
+}
+
+/** A checked command's streaming form (table.ts `stream`), when it has one: a producer of its string return. */
+export function streamChecked(name: CommandName, args: Record<string, unknown>, ctx: CommandContext): TextProducer | undefined {
+  const stream = (TABLE[name] as { stream?: (a: Record<string, unknown>, c: CommandContext) => TextProducer | undefined }).stream;
+  return stream?.(args, ctx);
 }
 
 /** Look up, validate and run: the result, or a promise of it for asynchronous handlers. */

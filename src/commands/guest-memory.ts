@@ -67,3 +67,17 @@ export function visitPageTableLeaves(
     // onLeaf mode yields nothing
   }
 }
+
+/**
+ * visitPageTableLeaves for a producer that streams: iterate the result; each
+ * step is a pause point, reached after a leaf when `pause()` is true (its
+ * output chunk is full). Ending the iteration early (break) ends the walk.
+ */
+export function pageTableLeafSteps(
+  ctx: CommandContext,
+  onLeaf: (linear: number, lo: number, hi: number, size: number, prot: number) => void,
+  pause: () => boolean,
+  coalesce = false,
+): Generator<unknown, void, undefined> {
+  return pageWalk(ctx.ops, debugCpuState(ctx), undefined, { onLeaf, coalesce, pause });
+}

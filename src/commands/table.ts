@@ -24,7 +24,8 @@ import { dumpGuestMemory, queryDump, queryDumpGuestMemoryCapability } from './du
 import { querySev, querySevAttestationReport, querySevCapabilities, querySevLaunchMeasure, sevInjectLaunchSecret } from './sev.js';
 import { cgmonQueryTdx } from './tdx.js';
 import { pageMap, queryDebug, readMemory } from './inspect.js';
-import { humanMonitorCommand } from './human-monitor.js';
+import { humanMonitorCommand, humanMonitorCommandStream } from './human-monitor.js';
+import type { TextProducer } from './output.js';
 import { qmpTransaction } from './transaction.js';
 import { objectAdd, objectDel, qomGet, qomList, qomListProperties, qomListTypes, qomSet } from './qom.js';
 
@@ -36,6 +37,13 @@ export interface CommandSpec<K extends CommandName> {
   readonly handler: (args: CommandArgs<K>, ctx: CommandContext) => CommandResult<K> | Promise<CommandResult<K>>;
   /** Available in capabilities-negotiation mode (QEMU's qmp_cap_negotiation_commands). */
   readonly negotiation?: true;
+  /**
+   * For a command whose return is one long string: check the arguments
+   * (throwing the command's errors) and return a producer of the string's
+   * UTF-8 bytes, so QMP can stream the reply while it is produced
+   * (docs/streaming.md); undefined falls back to `handler`.
+   */
+  readonly stream?: (args: CommandArgs<K>, ctx: CommandContext) => TextProducer | undefined;
 }
 
 export type CommandTable = { readonly [K in CommandName]: CommandSpec<K> };
@@ -85,7 +93,7 @@ export const COMMAND_TABLE = {
   'object-add': { handler: objectAdd },
   'object-del': { handler: objectDel },
   // HMP passthrough (qapi/misc.json)
-  'human-monitor-command': { handler: humanMonitorCommand },
+  'human-monitor-command': { handler: humanMonitorCommand, stream: humanMonitorCommandStream },
   // cgmon extensions (schema/cgmon.json)
   'x-cgmon-read-memory': { handler: readMemory },
   'x-cgmon-page-map': { handler: pageMap },

@@ -72,7 +72,16 @@ export interface PageWalkOptions {
    * With `coalesce`, last-level runs arrive as one call (size = run length).
    */
   readonly onLeaf?: (linear: number, lo: number, hi: number, size: number, prot: number) => void;
+  /**
+   * With onLeaf: asked after each leaf; when true the walk yields WALK_PAUSE,
+   * so an async consumer can hand its output chunk on and let the event loop
+   * run before resuming the walk (or end it with return()).
+   */
+  readonly pause?: () => boolean;
 }
+
+/** What an onLeaf walk yields at a pause point (never a real leaf). */
+export const WALK_PAUSE: Leaf = Object.freeze({ va: -1n, linear: -1n, pa: -1n, size: 0, pte: 0n, prot: 0, cbit: false });
 
 /** One present entry as the walk meets it (for tools that edit tables, e.g. a SEV launch setting C-bits). */
 export interface PageTableEntryVisit {
@@ -159,6 +168,7 @@ export function* pageWalk(
   const onLeaf = onEntry ? undefined : options.onLeaf;
   const maskLo = Number(mask & 0xffff_ffffn);
   const maskHi = Number((mask >> 32n) & 0xffff_ffffn);
+  const pause = onLeaf ? options.pause : undefined;
 
   while (stack.length > 0) {
     const f = stack[stack.length - 1]!;
@@ -172,6 +182,7 @@ export function* pageWalk(
     if ((lo & PG_PRESENT) === 0) continue;
     if (onLeaf && !(options.coalesce && spec.leafOk === 'always') && isLeaf(spec, lo, regs)) {
       numericLeaf(onLeaf, f, i, maskLo, maskHi, spec.size, entryProt(f, lo));
+      if (pause?.()) yield WALK_PAUSE;
       continue;
     }
     if (options.coalesce && spec.leafOk === 'always' && !onEntry) {
@@ -180,8 +191,10 @@ export function* pageWalk(
       const prot = entryProt(f, lo);
       const j = runEnd(f, i, prot);
       f.index = j;
-      if (onLeaf) numericLeaf(onLeaf, f, i, maskLo, maskHi, (j - i) * 4096, prot);
-      else yield runLeaf(f, i, mask, (j - i) * 4096, prot);
+      if (onLeaf) {
+        numericLeaf(onLeaf, f, i, maskLo, maskHi, (j - i) * 4096, prot);
+        if (pause?.()) yield WALK_PAUSE;
+      } else yield runLeaf(f, i, mask, (j - i) * 4096, prot);
       continue;
     }
     const raw = f.u64 ? f.u64[i]! : BigInt(lo);

@@ -25,16 +25,16 @@ function codeSize(s: X86CpuState): CodeSize {
   return (s.cr0 & 1n) !== 0n && (s.seg.cs.flags & (1 << 22)) !== 0 ? 32 : 16;
 }
 
-async function dump(call: HmpCall, physical: boolean): Promise<string> {
+async function dump(call: HmpCall, physical: boolean): Promise<void> {
   const fmt = call.args.get('fmt') as FmtArg;
   const addr = num(call, 'addr');
   const read = physical ? physicalReader(call.ctx) : virtualReader(call.ctx);
-  if (fmt.format === 'i') return disassemble(fmt.count, addr, read, accessError, codeSize(call.cpuState()));
-  return memoryDump(fmt.count, fmt.format, fmt.size, addr, read);
+  if (fmt.format === 'i') return disassemble(call.out, fmt.count, addr, read, accessError, codeSize(call.cpuState()));
+  return memoryDump(call.out, fmt.count, fmt.format, fmt.size, addr, read);
 }
 
-export const hmpMemoryDump = (call: HmpCall): Promise<string> => dump(call, false);
-export const hmpPhysicalMemoryDump = (call: HmpCall): Promise<string> => dump(call, true);
+export const hmpMemoryDump = (call: HmpCall): Promise<void> => dump(call, false);
+export const hmpPhysicalMemoryDump = (call: HmpCall): Promise<void> => dump(call, true);
 
 /** hmp_print: %#o, %#x, %u, %d or printc of the value. */
 export function hmpPrint(call: HmpCall): string {

@@ -6,6 +6,7 @@ import { createRequire } from 'node:module';
 import type { MemTxResult } from '../machine/memattrs.js';
 import { CgmonError } from '../errors.js';
 import { qemuOperands, type CodeSize } from './capstone-compat.js';
+import { BufferSink, OutputWriter } from '../commands/output.js';
 
 type Reader = (addr: bigint, buf: Uint8Array) => MemTxResult;
 type Fault = Exclude<MemTxResult, { ok: true }>;
@@ -108,37 +109,52 @@ function fetch(pc: bigint, read: Reader): Uint8Array | Fault {
 
 /**
  * Disassemble `count` instructions from `addr` (at least one, as QEMU's
- * `--count <= 0` loop does). `accessError` renders a failed read.
+ * `--count <= 0` loop does) into `out`, streaming. `accessError` renders a
+ * failed read.
  */
 export async function disassemble(
+  out: OutputWriter,
   count: number,
   addr: bigint,
   read: Reader,
   accessError: (r: Fault) => string,
   codeSize: CodeSize = 64,
-): Promise<string> {
+): Promise<void> {
   let d: CsDecoder;
   try {
     d = await decoder(codeSize);
   } catch (e) {
     throw new CgmonError(`disassembler not available: ${(e as Error).message ?? String(e)}`);
   }
-  const out: string[] = [];
   let pc = addr & U64;
   let left = count;
   for (;;) {
     const bytes = fetch(pc, read);
     if (!(bytes instanceof Uint8Array)) {
-      out.push(`${addr8(pc)}: ${accessError(bytes)}\n`);
-      break;
+      out.put(`${addr8(pc)}: ${accessError(bytes)}\n`);
+      return;
     }
     const insn = d.disasm(bytes, pc, 1)[0];
     const size = insn?.size ?? 1;
     const raw = insn ? insn.bytes : [bytes[0]!];
     const ops = insn ? qemuOperands(insn.mnemonic, insn.op_str, codeSize) : `0x${hex2(bytes[0]!)}`;
-    out.push(formatInsn(pc, raw, insn?.mnemonic ?? '.byte', ops));
+    out.put(formatInsn(pc, raw, insn?.mnemonic ?? '.byte', ops));
     pc = (pc + BigInt(size)) & U64;
-    if (--left <= 0) break;
+    if (--left <= 0) return;
+    if (out.full) {
+      await out.flush();
+      if (out.cancelled) return;
+    }
   }
-  return out.join('');
+}
+
+/** disassemble() into a string with "\n" line ends (tests, one-off callers). */
+export async function disassembleText(
+  count: number, addr: bigint, read: Reader, accessError: (r: Fault) => string, codeSize: CodeSize = 64,
+): Promise<string> {
+  const sink = new BufferSink();
+  const out = new OutputWriter(sink);
+  await disassemble(out, count, addr, read, accessError, codeSize);
+  await out.end();
+  return sink.toString().replace(/\r\n/g, '\n');
 }

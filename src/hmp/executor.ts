@@ -6,10 +6,11 @@
 import type { CommandContext } from '../commands/context.js';
 import { withCpu } from '../commands/context.js';
 import { debugCpuState } from '../commands/guest-memory.js';
-import { isCgmonError } from '../errors.js';
+import { asCgmonError, isCgmonError } from '../errors.js';
 import { monitorPuts } from '../util/line-endings.js';
+import { BufferSink, OutputWriter, type OutputSink, type TextEncoding } from '../commands/output.js';
 import { parseArguments } from './args.js';
-import { hmpError, hmpErrorLine } from './errors.js';
+import { hmpErrorLine } from './errors.js';
 import { HmpParseError } from './expr.js';
 import { HMP_COMMANDS, INFO_COMMANDS } from './commands.js';
 import { downstreamInfo } from './info-downstream.js';
@@ -30,6 +31,7 @@ function findCommand(table: readonly HmpCommand[], name: string): HmpCommand | u
 
 /** monitor_puts: every "\n" becomes "\r\n"; big outputs come already in wire form. */
 export function toMonitorText(s: HmpOutput): string {
+  if (s === undefined) return '';
   return typeof s === 'string' ? monitorPuts(s) : s.crlf;
 }
 
@@ -59,13 +61,40 @@ export class HmpExecutor {
     return withCpu(this.base, this.current);
   }
 
-  /** Run one command line; resolves to exactly what QEMU would print. */
-  async run(line: string): Promise<string> {
+  /**
+   * Run one command line; resolves to exactly what QEMU would print. The
+   * output is gathered in a bounded buffer (gdb qRcmd, JSON-RPC, tests): past
+   * `limit` bytes the command is stopped and a last line says so.
+   */
+  async run(line: string, limit = RUN_OUTPUT_LIMIT): Promise<string> {
+    const sink = new BufferSink(limit);
+    await this.runTo(line, sink);
+    const text = sink.toString('utf8');
+    return sink.truncated ? `${text}\r\n[output truncated at ${limit} bytes]\r\n` : text;
+  }
+
+  /**
+   * Run one command line, streaming its output into `sink` in chunks (the HMP
+   * socket, a QMP human-monitor-command reply). A command error is printed as
+   * `Error: ...` like QEMU's error_report; an unexpected exception is thrown
+   * only while nothing was written, after that it becomes the last line too
+   * (docs/streaming.md).
+   */
+  async runTo(line: string, sink: OutputSink, encoding: TextEncoding = 'utf8'): Promise<void> {
+    const out = new OutputWriter(sink, encoding);
     try {
-      return toMonitorText(await this.handle(line));
+      await this.emit(out, await this.handle(line, out));
     } catch (e) {
-      return toMonitorText(hmpError(e));
+      if (!isCgmonError(e) && out.length === 0) throw e;
+      if (!out.cancelled) out.put(hmpErrorLine(asCgmonError(e).message));
     }
+    await out.end();
+  }
+
+  private async emit(out: OutputWriter, result: HmpOutput): Promise<void> {
+    if (result === undefined || result === '') return;
+    if (typeof result === 'string') await out.text(result);
+    else await out.bytes(Buffer.from(result.crlf, out.encoding));
   }
 
   private parseCommand(line: string, pos: number, table: readonly HmpCommand[]): Parsed | string | undefined {
@@ -84,7 +113,7 @@ export class HmpExecutor {
     return { cmd, argsPos: p };
   }
 
-  private async handle(line: string): Promise<HmpOutput> {
+  private async handle(line: string, out: OutputWriter): Promise<HmpOutput> {
     const parsed = this.parseCommand(line, 0, HMP_COMMANDS);
     if (parsed === undefined) return '';
     if (typeof parsed === 'string') return parsed;
@@ -110,10 +139,14 @@ export class HmpExecutor {
         this.current = i;
       },
       cpuState: () => debugCpuState(this.context()),
+      out,
     };
     return cmd.handler(call);
   }
 }
+
+/** run()'s buffer bound: above golden/big's 47 MB `info tlb`; streaming callers have none. */
+export const RUN_OUTPUT_LIMIT = 64 * 1024 * 1024;
 
 /** Top-level command names (aliases split) for Tab completion: QEMU's whole table. */
 export function hmpCommandNames(): string[] {

@@ -1,8 +1,11 @@
 // HMP memory_dump() layout (QEMU monitor/hmp-cmds-target.c, qemu-facts §1.4/§1.5):
 // 16-digit address prefix, 8 bytes per line for byte items else 16, widths per
-// format, `/c` quirks, and " Cannot access memory" ending the dump.
+// format, `/c` quirks, and " Cannot access memory" ending the dump. Lines are
+// streamed into the monitor's output chunk; `/x` lines are written as bytes.
 
 import type { MemTxResult } from '../machine/memattrs.js';
+import type { OutputWriter } from '../commands/output.js';
+import { put8b, putHexDigits } from './hex.js';
 
 export type DumpReader = (addr: bigint, buf: Uint8Array) => MemTxResult;
 
@@ -78,34 +81,72 @@ function load(buf: Uint8Array, dv: DataView, i: number, wsize: number): bigint {
   }
 }
 
+/** Little-endian uint32 at `i` of `b`. */
+const u32 = (b: Uint8Array, i: number): number => (b[i]! | (b[i + 1]! << 8) | (b[i + 2]! << 16) | (b[i + 3]! << 24)) >>> 0;
+
+/** One `/x` line written as bytes: address, then " 0x" and the item's digits per item. */
+function hexLine(out: OutputWriter, a: bigint, line: Uint8Array, wsize: number): void {
+  const items = line.length / wsize;
+  const at = out.reserve(17 + items * (3 + wsize * 2) + 2);
+  const o = out.buf;
+  put8b(o, at, Number(a >> 32n));
+  put8b(o, at + 8, Number(a & 0xffff_ffffn));
+  o[at + 16] = 0x3a; // ':'
+  let p = at + 17;
+  for (let i = 0; i < line.length; i += wsize) {
+    o[p] = 0x20;
+    o[p + 1] = 0x30; // '0'
+    o[p + 2] = 0x78; // 'x'
+    p += 3;
+    if (wsize === 8) {
+      put8b(o, p, u32(line, i + 4));
+      put8b(o, p + 8, u32(line, i));
+    } else if (wsize === 4) put8b(o, p, u32(line, i));
+    else putHexDigits(o, p, wsize === 2 ? line[i]! | (line[i + 1]! << 8) : line[i]!, wsize * 2);
+    p += wsize * 2;
+  }
+  o[p] = 0x0d;
+  o[p + 1] = 0x0a;
+}
+
+/** One line of the other formats, as text. */
+function textLine(out: OutputWriter, format: string, a: bigint, line: Uint8Array, wsize: number, digits: number): void {
+  const dv = new DataView(line.buffer, line.byteOffset, line.byteLength);
+  const items: string[] = [`${hex16(a)}:`];
+  for (let i = 0; i < line.length; i += wsize) items.push(formatItem(format, load(line, dv, i, wsize), wsize, digits));
+  out.put(`${items.join(' ')}\n`);
+}
+
 /**
- * Render `count` items of `wsize` bytes from `addr` in `format` (x d u o c).
- * Returns the output with "\n" line ends. `read` is the virtual or
- * physical debug read; a failed line ends the dump.
+ * Write `count` items of `wsize` bytes from `addr` in `format` (x d u o c)
+ * into `out`, streaming. `read` is the virtual or physical debug read; a
+ * failed line ends the dump.
  */
-export function memoryDump(count: number, format: string, wsize: number, addr: bigint, read: DumpReader): string {
+export async function memoryDump(
+  out: OutputWriter, count: number, format: string, wsize: number, addr: bigint, read: DumpReader,
+): Promise<void> {
   let len = wsize * count;
   const lineSize = wsize === 1 ? 8 : 16;
   const digits = maxDigits(format, wsize);
   if (format === 'c') wsize = 1;
-  const out: string[] = [];
   const ahead = new Prefetch(read);
   let a = addr & U64;
   while (len > 0) {
     const l = Math.min(len, lineSize);
     const line = ahead.line(a, l, len);
     if (!(line instanceof Uint8Array)) {
-      out.push(`${hex16(a)}: ${accessError(line)}\n`);
-      break;
+      out.put(`${hex16(a)}: ${accessError(line)}\n`);
+      return;
     }
-    const dv = new DataView(line.buffer, line.byteOffset, line.byteLength);
-    const items: string[] = [`${hex16(a)}:`];
-    for (let i = 0; i < l; i += wsize) items.push(formatItem(format, load(line, dv, i, wsize), wsize, digits));
-    out.push(items.join(' '), '\n');
+    if (format === 'x') hexLine(out, a, line, wsize);
+    else textLine(out, format, a, line, wsize, digits);
     a = (a + BigInt(l)) & U64;
     len -= l;
+    if (out.full) {
+      await out.flush();
+      if (out.cancelled) return;
+    }
   }
-  return out.join('');
 }
 
 const WINDOW = 64 * 1024;

@@ -1,15 +1,17 @@
 // HMP `info mem` (QEMU target/i386/monitor.c mem_info_* and mem_print,
 // qemu-facts §3.3): ranges merged on the linear address over the one page
 // walker's leaves; gaps act as QEMU's prot-0 entries; start, end and size are
-// canonicalised as addr_canonical does. LA57 prints the correct walk (QEMU 7.2
-// prints nothing; docs/compat.md).
+// canonicalised as addr_canonical does. One walk, ranges merged as it goes,
+// lines written as bytes into the streamed output. LA57 prints the correct
+// walk (QEMU 7.2 prints nothing; docs/compat.md).
 
-import { visitPageTableLeaves } from '../commands/guest-memory.js';
+import { pageTableLeafSteps } from '../commands/guest-memory.js';
+import type { OutputWriter } from '../commands/output.js';
 import type { PagingMode } from '../machine/cpu.js';
 import { PG_RW, PG_USER } from '../debug/walker.js';
 import { pagingGuard } from './info-tlb.js';
 import type { HmpCall, HmpOutput } from './types.js';
-import { FixedLines, put16n } from './hex.js';
+import { put16b } from './hex.js';
 import { encryptedWalkNote } from './encrypted-note.js';
 
 /*
@@ -38,22 +40,23 @@ const DASH = '-'.charCodeAt(0);
 class MemPrinter {
   private start = -1;
   private lastProt = 0;
-  readonly out = new FixedLines(LINE);
-
-  constructor(private readonly mode: PagingMode) {}
+  constructor(
+    private readonly mode: PagingMode,
+    private readonly out: OutputWriter,
+  ) {}
 
   print(end: number, prot: number): void {
     if (prot === this.lastProt) return;
     if (this.start !== -1) {
       const m = this.mode;
       const p = this.lastProt;
-      const at = this.out.reserve();
+      const at = this.out.reserve(LINE);
       const o = this.out.buf;
-      put16n(o, at, canonical(m, this.start));
+      put16b(o, at, canonical(m, this.start));
       o[at + 16] = 0x2d;
-      put16n(o, at + 17, canonical(m, end));
+      put16b(o, at + 17, canonical(m, end));
       o[at + 33] = 0x20;
-      put16n(o, at + 34, canonical(m, end - this.start));
+      put16b(o, at + 34, canonical(m, end - this.start));
       o[at + 50] = 0x20;
       o[at + 51] = p & PG_USER ? U : DASH;
       o[at + 52] = 0x72; // 'r' always
@@ -66,17 +69,22 @@ class MemPrinter {
   }
 }
 
-export function hmpInfoMem(call: HmpCall): HmpOutput {
+export async function hmpInfoMem(call: HmpCall): Promise<HmpOutput> {
   const guard = pagingGuard(call);
   if (!guard.walk) return guard.text;
   const m = guard.mode;
-  const printer = new MemPrinter(m);
+  const out = call.out;
+  const printer = new MemPrinter(m, out);
   let next = 0;
-  visitPageTableLeaves(call.ctx, (linear, _lo, _hi, size, prot) => {
+  const range = (linear: number, _lo: number, _hi: number, size: number, prot: number): void => {
     if (linear !== next) printer.print(next, 0);
     printer.print(linear, prot);
     next = linear + size;
-  }, true);
+  };
+  for (const _ of pageTableLeafSteps(call.ctx, range, () => out.full, true)) {
+    await out.flush();
+    if (out.cancelled) return;
+  }
   if (next === 0) {
     const note = encryptedWalkNote(call.ctx, 'info mem');
     if (note !== undefined) return note;
@@ -84,5 +92,4 @@ export function hmpInfoMem(call: HmpCall): HmpOutput {
   const limit = walkLimit(m);
   if (next < limit) printer.print(next, 0);
   printer.print(limit, 0);
-  return { crlf: printer.out.toString() };
 }

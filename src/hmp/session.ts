@@ -9,6 +9,7 @@ import { hmpCompletionFinder, type CompletionNames } from './completion.js';
 import { asCgmonError } from '../errors.js';
 import { toCrLf } from '../util/line-endings.js';
 import { hmpErrorLine } from './errors.js';
+import type { OutputSink, TextEncoding } from '../commands/output.js';
 
 /** QEMU's version as HMP prints it in the banner (golden: QEMU 7.2.22), from query-version's source. */
 export const HMP_QEMU_VERSION = `${QEMU_VERSION.major}.${QEMU_VERSION.minor}.${QEMU_VERSION.micro}`;
@@ -28,6 +29,8 @@ export interface HmpTransport {
 /** The HMP command executor (src/hmp/executor.ts): one per console, it keeps the sticky /fmt and `cpu N`. */
 export interface LineExecutor {
   run(line: string): Promise<string>;
+  /** Stream the output into `sink` chunk by chunk (HmpExecutor does; a test double may only run()). */
+  runTo?(line: string, sink: OutputSink, encoding: TextEncoding): Promise<void>;
 }
 
 export interface HmpSessionOptions {
@@ -188,8 +191,36 @@ export class HmpSession {
     if (!this.send(text) && !this.closed) await this.transport.drain();
   }
 
+  /**
+   * The HMP socket as an output sink: each chunk is copied to the transport;
+   * a full socket buffer holds the producer until it drains; a client that
+   * went away cancels the command.
+   */
+  private socketSink(): OutputSink {
+    const session = this;
+    return {
+      write: (bytes) => {
+        if (this.closed) return undefined;
+        return this.transport.write(Buffer.from(bytes)) ? undefined : this.transport.drain();
+      },
+      get cancelled(): boolean {
+        return session.closed;
+      },
+    };
+  }
+
   private async runLine(bytes: Uint8Array): Promise<void> {
     const { line, encoding } = decodeLine(bytes);
+    const executor = this.executor;
+    if (executor.runTo) {
+      try {
+        await executor.runTo(line, this.socketSink(), encoding);
+      } catch (e) {
+        await this.flush(toCrLf(hmpErrorLine(asCgmonError(e).message)));
+      }
+      if (!this.quitting) await this.flush(this.readline.showPrompt());
+      return;
+    }
     let output: string;
     try {
       output = await this.executor.run(line);

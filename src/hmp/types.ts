@@ -2,6 +2,7 @@
 // (QEMU monitor/monitor-internal.h HMPCommand: name, args_type, params, help).
 
 import type { CommandContext } from '../commands/context.js';
+import type { OutputWriter } from '../commands/output.js';
 import type { ParsedArgs } from './args.js';
 import type { X86CpuState } from '../machine/cpu.js';
 
@@ -14,13 +15,19 @@ export interface HmpCall {
   setCpu(index: number): void;
   /** Register state of the current CPU through the debug object (throws on refusal). */
   cpuState(): X86CpuState;
+  /**
+   * The monitor's output (src/commands/output.ts): long outputs are written
+   * here in chunks, with backpressure, instead of being returned whole.
+   */
+  readonly out: OutputWriter;
 }
 
 /**
  * Handlers return text with "\n" line ends (the executor adds the "\r", as
- * monitor_puts does), or `{ crlf }` already in wire form for big outputs.
+ * monitor_puts does), or `{ crlf }` already in wire form, or nothing when
+ * they wrote their output into `call.out` (the long outputs).
  */
-export type HmpOutput = string | { readonly crlf: string };
+export type HmpOutput = string | { readonly crlf: string } | void;
 export type HmpHandler = (call: HmpCall) => HmpOutput | Promise<HmpOutput>;
 
 /** One entry of QEMU's hmp-commands.hx / hmp-commands-info.hx, as data. */

@@ -71,25 +71,23 @@ function hex4(n: number): string {
   return n.toString(16).toUpperCase().padStart(4, '0');
 }
 
+/** The escape of one character (a code point, or a lone surrogate) that is not plain printable ASCII. */
+function escapeChar(ch: string): string {
+  let cp = ch.codePointAt(0)!;
+  const simple = SIMPLE_ESCAPES[cp];
+  if (simple !== undefined) return simple;
+  // Lone surrogates and noncharacters are what QEMU's decoder rejects.
+  if ((cp >= 0xd800 && cp <= 0xdfff) || (cp >= 0xfdd0 && cp <= 0xfdef) || (cp & 0xfffe) === 0xfffe) cp = 0xfffd;
+  if (cp > 0xffff) return `\\u${hex4(0xd800 + ((cp - 0x10000) >> 10))}\\u${hex4(0xdc00 + ((cp - 0x10000) & 0x3ff))}`;
+  return `\\u${hex4(cp)}`;
+}
+
+/** Everything but printable ASCII without quote and backslash, one code point (or lone surrogate) at a time. */
+const NEEDS_ESCAPE = /[^\x20-\x21\x23-\x5b\x5d-\x7e]/gu;
+
 /** A JS string quoted the way QEMU's quoted_str() writes it. */
 export function quoteString(s: string): string {
-  // Fast path: printable ASCII without quote or backslash.
-  if (/^[\x20-\x21\x23-\x5b\x5d-\x7e]*$/.test(s)) return `"${s}"`;
-  let out = '"';
-  for (const ch of s) {
-    let cp = ch.codePointAt(0)!;
-    const simple = SIMPLE_ESCAPES[cp];
-    if (simple !== undefined) {
-      out += simple;
-      continue;
-    }
-    // Lone surrogates and noncharacters are what QEMU's decoder rejects.
-    if ((cp >= 0xd800 && cp <= 0xdfff) || (cp >= 0xfdd0 && cp <= 0xfdef) || (cp & 0xfffe) === 0xfffe) cp = 0xfffd;
-    if (cp > 0xffff) out += `\\u${hex4(0xd800 + ((cp - 0x10000) >> 10))}\\u${hex4(0xdc00 + ((cp - 0x10000) & 0x3ff))}`;
-    else if (cp < 0x20 || cp >= 0x7f) out += `\\u${hex4(cp)}`;
-    else out += ch;
-  }
-  return `${out}"`;
+  return `"${s.replace(NEEDS_ESCAPE, escapeChar)}"`;
 }
 
 function newline(depth: number): string {

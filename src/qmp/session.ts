@@ -6,17 +6,19 @@ import {
   capabilityNotAvailable, qmpArgumentsNotObject, qmpInputNotObject, qmpLacksExecute, qmpMemberClash, qmpMemberNotString,
   qmpMemberUnexpected,
 } from '../errors.js';
-import { checkCommand, runChecked, type CommandContext } from '../commands/index.js';
+import { checkCommand, runChecked, streamChecked, type CommandContext } from '../commands/index.js';
+import type { TextProducer } from '../commands/output.js';
 import { qmpQueryVersion } from '../commands/control.js';
 import { qmpError } from './errors.js';
 import { JsonStreamer, QEMU_LIMITS, type Framed, type FramingLimits } from './framing.js';
 import type { JsonValue } from './json-parser.js';
 import { qdictOrder, writeQmpMessage } from './json-writer.js';
+import { streamedReplyFrame, streamReply } from './json-stream.js';
 
 /** What a session needs from its connection; server.ts implements it over a socket. */
 export interface Transport {
   /** Queue bytes; returns false when the peer is slow (the session then waits for drained()). */
-  write(data: string): boolean;
+  write(data: string | Uint8Array): boolean;
   /** Close after everything queued has been sent. */
   end(): void;
 }
@@ -29,6 +31,10 @@ export interface SessionOptions {
   readonly limits?: FramingLimits;
 }
 
+/** A command's string return, to be streamed (src/qmp/json-stream.ts). */
+class StreamedReturn {
+  constructor(readonly produce: TextProducer) {}
+}
 type Dict = { [k: string]: JsonValue };
 const isDict = (v: unknown): v is Dict => typeof v === 'object' && v !== null && !Array.isArray(v) && Object.getPrototypeOf(v) === Object.prototype;
 
@@ -55,6 +61,10 @@ export class QmpSession {
   /** Called after input was consumed asynchronously (the server re-checks flow control). */
   onIdle: (() => void) | undefined;
   private inputEnded = false;
+  /** A reply is being streamed: other messages (events) wait until it is complete. */
+  private streaming = false;
+  private held: string[] = [];
+  private drainWaiters: (() => void)[] = [];
 
   constructor(
     private readonly transport: Transport,
@@ -89,6 +99,7 @@ export class QmpSession {
 
   /** The transport drained its output: continue processing. */
   drained(): void {
+    this.wakeDrainWaiters();
     if (!this.blocked) return;
     this.blocked = false;
     this.pump();
@@ -110,7 +121,14 @@ export class QmpSession {
     this.transport.end();
   }
 
+  private wakeDrainWaiters(): void {
+    const w = this.drainWaiters;
+    this.drainWaiters = [];
+    for (const resolve of w) resolve();
+  }
+
   close(): void {
+    this.wakeDrainWaiters();
     this.unsubscribe?.();
     this.unsubscribe = undefined;
     this.closed = true;
@@ -130,7 +148,8 @@ export class QmpSession {
   private send(msg: unknown): void {
     if (this.closed) return;
     const text = writeQmpMessage(msg, this.opts.pretty === true);
-    if (this.pumping) {
+    if (this.streaming) this.held.push(text);
+    else if (this.pumping) {
       // Replies produced while draining one input batch go out in one write.
       this.out.push(text);
       this.outBytes += text.length;
@@ -199,7 +218,7 @@ export class QmpSession {
   }
 
   /** qmp_dispatch: envelope checks in QDict iteration order, then lookup, validation, the handler. */
-  private dispatch(req: JsonValue): Record<string, unknown> | Promise<Record<string, unknown>> {
+  private dispatch(req: JsonValue): Record<string, unknown> | Promise<Record<string, unknown> | undefined> {
     if (!isDict(req)) return this.errorResponse(qmpInputNotObject(), undefined);
     const id = Object.prototype.hasOwnProperty.call(req, 'id') ? req['id'] : undefined;
     try {
@@ -210,11 +229,42 @@ export class QmpSession {
         return rsp;
       };
       const ret = this.run(command, args, oob);
+      if (ret instanceof StreamedReturn) return this.stream(ret.produce, id).catch((e: unknown) => this.errorResponse(e, id));
       if (ret instanceof Promise) return ret.then(ok, (e: unknown) => this.errorResponse(e, id));
       return ok(ret);
     } catch (e) {
       return this.errorResponse(e, id);
     }
+  }
+
+  /**
+   * Write the reply while the command produces it (docs/streaming.md): the
+   * bytes are the ones the buffered reply would have, events wait until the
+   * closing brace, and a peer that disconnects cancels the command.
+   */
+  private async stream(produce: TextProducer, id: JsonValue | undefined): Promise<undefined> {
+    this.flush();
+    try {
+      const session = this;
+      const channel = {
+        write: (data: string | Uint8Array): boolean => this.closed || this.transport.write(data),
+        drained: (): Promise<void> => (this.closed ? Promise.resolve() : new Promise<void>((resolve) => this.drainWaiters.push(resolve))),
+        get closed(): boolean {
+          return session.closed;
+        },
+        begin: (): void => {
+          this.flush();
+          this.streaming = true;
+        },
+      };
+      await streamReply(produce, streamedReplyFrame(id, id !== undefined, this.opts.pretty === true), channel);
+    } finally {
+      this.streaming = false;
+      const held = this.held;
+      this.held = [];
+      for (const text of held) if (!this.closed && !this.transport.write(text)) this.blocked = true;
+    }
+    return undefined;
   }
 
   private checkEnvelope(req: Dict): { command: string; args: Dict; oob: boolean } {
@@ -241,6 +291,9 @@ export class QmpSession {
     // and there it changes this session's mode rather than running the table's handler.
     const name = checkCommand(command, args, { negotiation: !this.negotiated, oob });
     if (!this.negotiated) return this.capabilitiesCommand(args);
+    // In-band, a command with a streaming form (human-monitor-command) replies as it produces.
+    const produce = oob ? undefined : streamChecked(name, args, this.opts.ctx);
+    if (produce) return new StreamedReturn(produce);
     return runChecked(name, args, this.opts.ctx);
   }
 

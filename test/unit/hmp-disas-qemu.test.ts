@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { disassemble, type CodeSize } from '../../src/hmp/disas.js';
+import { disassembleText, type CodeSize } from '../../src/hmp/disas.js';
 import { qemuOperands } from '../../src/hmp/capstone-compat.js';
 import { MEMTX_OK, type MemTxResult } from '../../src/machine/memattrs.js';
 
@@ -46,7 +46,7 @@ async function decodeAlone(c: Case): Promise<string> {
     buf.set(c.bytes.slice(Number(a - c.addr), Number(a - c.addr) + buf.length));
     return MEMTX_OK;
   };
-  return disassemble(1, c.addr, read, () => 'unreadable', c.size);
+  return disassembleText(1, c.addr, read, () => 'unreadable', c.size);
 }
 
 /** Capstone 4 bugs cgmon does not copy (docs/compat.md, "x /i"): cgmon's line. */
