@@ -12,8 +12,9 @@ import { Machine, type MachineConfig } from './machine/machine.js';
 import { loadDump } from './machine/load-dump.js';
 import { loadGuestFile } from './machine/guest-file.js';
 import { createObject } from './machine/objects.js';
+import { createDevice } from './machine/devices.js';
 import { createDebugOps } from './debug/registry.js';
-import { buildDemoGuest, DEMO_MACHINE_DEFAULTS, DEMO_OBJECT, DEMO_TRY_FIRST } from './guests/demo.js';
+import { buildDemoGuest, DEMO_MACHINE_DEFAULTS, DEMO_OBJECT, DEMO_TRY_FIRST, publishDemoVmcoreinfo } from './guests/demo.js';
 import { guestSummary, type GuestSource } from './commands/guest-summary.js';
 import './sev/index.js';
 import './tdx/index.js';
@@ -35,6 +36,7 @@ export interface CliOptions {
   smp: number;
   machine: KeyValues;
   objects: KeyValues[];
+  devices: KeyValues[];
   name?: string;
   uuid?: string;
   startPaused: boolean;
@@ -121,6 +123,7 @@ export function parseCli(argv: readonly string[]): CliOptions {
     smp,
     machine,
     objects: list('object').map((s) => parseKeyValues(s, 'qom-type')),
+    devices: list('device').map((s) => parseKeyValues(s, 'driver')),
     startPaused: o['S'] === true,
     qmp: [...list('qmp').map((spec) => ({ spec, pretty: false })), ...list('qmpPretty').map((spec) => ({ spec, pretty: true }))],
     monitor: list('monitor'),
@@ -226,6 +229,9 @@ export function buildMachine(opts: CliOptions): BuiltMachine {
   if (config.uuid !== undefined) machine.config.uuid = config.uuid;
   registerChardevs(machine, opts);
   for (const props of objects) createObject(machine, props);
+  for (const props of opts.devices) createDevice(machine, props);
+  // The demo kernel, like Linux, writes its VMCOREINFO note's place into etc/vmcoreinfo when it exists.
+  if (opts.loadDump === undefined && opts.guest === undefined) publishDemoVmcoreinfo(machine);
   const cgsId = config.confidentialGuestSupport;
   if (cgsId !== undefined) {
     const cgs = machine.confidentialGuest();
@@ -310,7 +316,11 @@ async function serve(opts: CliOptions, built: BuiltMachine): Promise<number> {
     monitor: (line) => new HmpExecutor(ctx).run(line),
     onKill: () => stop(),
   });
-  const ctx = makeContext(machine, ops, { quit: () => stop(), gdbserver: (device) => gdb.gdbserver(device) });
+  const ctx = makeContext(machine, ops, {
+    quit: () => stop(),
+    gdbserver: (device) => gdb.gdbserver(device),
+    warn: (message) => process.stderr.write(`cgmon: warning: ${message}\n`),
+  });
   // Argument validators from schema/ are compiled once, for every front end that goes through the registry.
   installArgumentValidator();
   // Capstone (x /i) compiles its WebAssembly in the background, so the first

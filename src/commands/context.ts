@@ -13,6 +13,8 @@ export interface DaemonServices {
   quit(): void;
   /** HMP gdbserver: start ("tcp::1234") or stop ("none") the gdb stub; returns the message. */
   gdbserver?(device: string): Promise<string>;
+  /** QEMU's warn_report: a message for the operator that does not fail the command. */
+  warn?(message: string): void;
 }
 
 export interface CommandContext {

@@ -7,8 +7,10 @@ import { EFER_LMA } from '../machine/cpu.js';
 import {
   NT_PRSTATUS, NT_QEMU_CPUSTATE, PRSTATUS32_PID, PRSTATUS32_REGS, PRSTATUS32_REG_ORDER, PRSTATUS32_SIZE,
   PRSTATUS64_PID, PRSTATUS64_REGS, PRSTATUS64_REG_ORDER, PRSTATUS64_SIZE, QCS_CR, QCS_GPRS, QCS_RFLAGS, QCS_RIP,
-  QCS_SEGS, QCS_SEG_ORDER, QCS_SEG_SIZE, QEMU_CPUSTATE_GPR_ORDER, QEMU_CPUSTATE_SIZE, QEMU_CPUSTATE_VERSION, align4,
+  QCS_SEGS, QCS_SEG_ORDER, QCS_SEG_SIZE, QEMU_CPUSTATE_GPR_ORDER, QEMU_CPUSTATE_SIZE, QEMU_CPUSTATE_VERSION, elfNote,
 } from '../machine/elf-core.js';
+
+export { elfNote };
 
 /** QEMU 7.2's QEMUCPUState carries kernel_gs_base after cr[5]: 432 + 8 bytes. */
 export const QEMU_CPUSTATE_SIZE_V1_KGS = QEMU_CPUSTATE_SIZE + 8;
@@ -16,18 +18,6 @@ export const QCS_KERNEL_GS_BASE = QEMU_CPUSTATE_SIZE;
 
 export function isLongMode(cpu: X86CpuState): boolean {
   return (cpu.efer & EFER_LMA) !== 0n;
-}
-
-/** One ELF note: Nhdr (namesz, descsz, type), name padded to 4, desc padded to 4. */
-export function elfNote(name: string, type: number, desc: Uint8Array): Buffer {
-  const nameBytes = Buffer.from(name + '\0', 'latin1');
-  const out = Buffer.alloc(12 + align4(nameBytes.length) + align4(desc.length));
-  out.writeUInt32LE(nameBytes.length, 0);
-  out.writeUInt32LE(desc.length, 4);
-  out.writeUInt32LE(type, 8);
-  nameBytes.copy(out, 12);
-  out.set(desc, 12 + align4(nameBytes.length));
-  return out;
 }
 
 function prstatus64(cpu: X86CpuState): Buffer {

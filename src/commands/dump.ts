@@ -4,13 +4,14 @@
 
 import { CgmonError, fdNotFound, parameterMissing, strerror } from '../errors.js';
 import { openAtomic, type AtomicFile } from '../util/atomic-file.js';
-import { CGMON_NOTE_NAME, EM_386, EM_X86_64, ELFCLASS32, ELFCLASS64, NT_CGMON_PTE_NON_ADDRESS } from '../machine/elf-core.js';
+import { EM_386, EM_X86_64, ELFCLASS32, ELFCLASS64 } from '../machine/elf-core.js';
 import type { Machine } from '../machine/machine.js';
 import type { X86CpuState } from '../machine/cpu.js';
-import { ALL_ONES, cpuPhysicalMemoryReadDebug, isFault } from '../debug/index.js';
+import { cpuPhysicalMemoryReadDebug, isFault } from '../debug/index.js';
 import type { CommandContext } from './context.js';
 import type { DumpGuestMemoryCapability } from './qmp-types.js';
-import { cpuNotes, elfNote, isLongMode } from './dump-notes.js';
+import { isLongMode } from './dump-notes.js';
+import { dumpNotes } from './dump-guest-note.js';
 import { buildElfHeader, SHSTRTAB } from './dump-elf.js';
 import { dataSize, dumpBlocks, filterMappings, pagingMappings, simpleMappings, type DumpBlock } from './dump-layout.js';
 
@@ -194,22 +195,9 @@ function planDump(args: DumpGuestMemoryArgs, ctx: CommandContext, filter: { begi
   // cpu_get_dump_info: ELF64 in long mode, or when memory reaches past 4 GiB.
   const elfClass = long || lastEnd > 0xffff_ffffn ? ELFCLASS64 : ELFCLASS32;
   const { header } = buildElfHeader({
-    elfClass, machine: long ? EM_X86_64 : EM_386, notes: dumpNotes(ctx, cpus), mappings, blocks, dataSize: dataSize(blocks),
+    elfClass, machine: long ? EM_X86_64 : EM_386, notes: dumpNotes(ctx, cpus, (m) => ctx.services.warn?.(m)).bytes, mappings, blocks, dataSize: dataSize(blocks),
   });
   return { header, blocks };
-}
-
-/**
- * QEMU's notes, plus cgmon's page-table note when the debug object masks entry
- * bits (a C-bit): the dump then reloads with the same walks (QEMU's dumps carry
- * none, so they load exactly as QEMU's monitor reads them).
- */
-function dumpNotes(ctx: CommandContext, cpus: readonly X86CpuState[]): Buffer {
-  const nonAddress = ALL_ONES & ~ctx.ops.pteMask();
-  if (nonAddress === 0n) return cpuNotes(cpus);
-  const desc = Buffer.alloc(8);
-  desc.writeBigUInt64LE(nonAddress);
-  return Buffer.concat([cpuNotes(cpus), elfNote(CGMON_NOTE_NAME, NT_CGMON_PTE_NON_ADDRESS, desc)]);
 }
 
 function completedEvent(m: Machine, s: DumpQueryResult, error?: string): void {

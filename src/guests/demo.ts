@@ -8,6 +8,8 @@
 import { createCpu, type X86CpuState } from '../machine/cpu.js';
 import { Machine, MiB, type MachineConfig } from '../machine/machine.js';
 import { PageTableBuilder, type PteFlags } from '../machine/page-tables.js';
+import { elfNote } from '../machine/elf-core.js';
+import { VMCOREINFO_NOTE_NAME, VmcoreinfoDevice } from '../machine/vmcoreinfo.js';
 
 /** What the CLI adds when the user names no debug object / confidential guest of their own. */
 export const DEMO_MACHINE_DEFAULTS = { debug: 'sev-guest-debug', 'confidential-guest-support': 'sev0' } as const;
@@ -46,6 +48,21 @@ export const DEMO = {
 export const LINUX_BANNER =
   'Linux version 6.8.0-cgmon-sev (builder@cgmon) (gcc (GCC) 13.2.0, GNU ld (GNU Binutils) 2.41) ' +
   '#1 SMP PREEMPT_DYNAMIC Sat Nov 21 09:00:00 UTC 2026\n';
+
+/** Where the demo kernel keeps its VMCOREINFO ELF note (Linux: vmcoreinfo_note, in kernel data). */
+export const DEMO_VMCOREINFO_PHYS = DEMO.kernelPhys + BigInt(2 * MiB) + 0x1000n;
+
+/**
+ * The kernel's VMCOREINFO text, as Linux's crash_save_vmcoreinfo_init writes it
+ * (the entries a dump reader needs first). The kernel runs at
+ * __START_KERNEL_map + 16 MiB from physical 16 MiB, so phys_base is 0.
+ */
+export const DEMO_VMCOREINFO =
+  'OSRELEASE=6.8.0-cgmon-sev\n' +
+  'PAGESIZE=4096\n' +
+  `SYMBOL(_stext)=${DEMO.kernelVa.toString(16)}\n` +
+  'NUMBER(phys_base)=0\n' +
+  'KERNELOFFSET=0\n';
 
 const KERNEL: PteFlags = { rw: false, global: true };
 const KDATA: PteFlags = { rw: true, global: true, nx: true };
@@ -183,6 +200,7 @@ export function buildDemoGuest(config: MachineConfig): Machine {
   const m = new Machine({ ...config, ramSize, smp: Math.max(config.smp, 2) });
   put(m, DEMO.kernelPhys, KERNEL_TEXT);
   put(m, DEMO.kernelPhys + BigInt(2 * MiB), ascii(LINUX_BANNER));
+  put(m, DEMO_VMCOREINFO_PHYS, elfNote(VMCOREINFO_NOTE_NAME, 0, ascii(DEMO_VMCOREINFO)));
   put(m, DEMO.userPhys, elfHeader(DEMO.userElfVa + 0x1000n));
   // _start: mov edi, 1; lea rsi, [rip+msg]; mov edx, 34; mov eax, 1 (write); syscall; jmp $
   put(m, DEMO.userPhys + 0x1000n, Uint8Array.from([0xbf, 1, 0, 0, 0, 0x48, 0x8d, 0x35, 0xf4, 0xef, 0x1f, 0, 0xba, 34, 0, 0, 0, 0xb8, 1, 0, 0, 0, 0x0f, 0x05, 0xeb, 0xfe]));
@@ -217,4 +235,10 @@ export function buildDemoGuest(config: MachineConfig): Machine {
   Object.assign(m.cpus[1]!, u);
   for (const c of m.cpus.slice(2)) Object.assign(c, longModeCpu(c.index, kpt, false), { halted: true, rip: k.rip });
   return m;
+}
+
+/** What the demo kernel does at boot when the host offers etc/vmcoreinfo (Linux's fw_cfg driver). */
+export function publishDemoVmcoreinfo(m: Machine): void {
+  const size = elfNote(VMCOREINFO_NOTE_NAME, 0, ascii(DEMO_VMCOREINFO)).length;
+  m.vmcoreinfo?.fwCfgWrite(0, VmcoreinfoDevice.guestRecord(DEMO_VMCOREINFO_PHYS, size));
 }

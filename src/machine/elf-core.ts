@@ -73,3 +73,15 @@ export function align4(n: number): number {
   // exceed 2^31, where 32-bit bit operations turn them negative.
   return n + ((4 - (n % 4)) % 4);
 }
+
+/** One ELF note: Nhdr (namesz, descsz, type), name padded to 4, desc padded to 4. */
+export function elfNote(name: string, type: number, desc: Uint8Array): Buffer {
+  const nameBytes = Buffer.from(name + '\0', 'latin1');
+  const out = Buffer.alloc(12 + align4(nameBytes.length) + align4(desc.length));
+  out.writeUInt32LE(nameBytes.length, 0);
+  out.writeUInt32LE(desc.length, 4);
+  out.writeUInt32LE(type, 8);
+  nameBytes.copy(out, 12);
+  out.set(desc, 12 + align4(nameBytes.length));
+  return out;
+}

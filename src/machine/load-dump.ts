@@ -9,8 +9,9 @@ import {
   CGMON_NOTE_NAME, NT_CGMON_PTE_NON_ADDRESS, EM_386, EM_X86_64, ELFCLASS32, ELFCLASS64, ELFDATA2LSB, ET_CORE, NT_PRSTATUS, NT_QEMU_CPUSTATE, PN_XNUM, PT_LOAD,
   PT_NOTE, PRSTATUS32_REGS, PRSTATUS32_REG_ORDER, PRSTATUS32_SIZE, PRSTATUS64_REGS, PRSTATUS64_REG_ORDER,
   PRSTATUS64_SIZE, QCS_CR, QCS_GPRS, QCS_RFLAGS, QCS_RIP, QCS_SEGS, QCS_SEG_ORDER, QCS_SEG_SIZE,
-  QEMU_CPUSTATE_GPR_ORDER, QEMU_CPUSTATE_SIZE, align4,
+  QEMU_CPUSTATE_GPR_ORDER, QEMU_CPUSTATE_SIZE, align4, elfNote,
 } from './elf-core.js';
+import { VMCOREINFO_NOTE_NAME } from './vmcoreinfo.js';
 import { createCpu, EFER_LMA, EFER_LME, EFER_NXE, type X86CpuState } from './cpu.js';
 import { Machine, pcLowMemSize, type MachineConfig } from './machine.js';
 
@@ -239,6 +240,9 @@ export function loadDump(input: Uint8Array, options: LoadDumpOptions = {}): Mach
     if (pteNote.desc.length < 8) throw bad('CGMON page-table note is shorter than 8 bytes');
     machine.pteNonAddressBits = new DataView(pteNote.desc.buffer, pteNote.desc.byteOffset, 8).getBigUint64(0, true);
   }
+  // The guest's VMCOREINFO (from -device vmcoreinfo, or a kernel's own vmcore) stays with the guest.
+  const vmcoreinfo = core.notes.find((n) => n.name === VMCOREINFO_NOTE_NAME);
+  if (vmcoreinfo) machine.loadedGuestNote = elfNote(vmcoreinfo.name, vmcoreinfo.type, vmcoreinfo.desc);
 
   for (const s of roms) {
     const data = new Uint8Array(s.memsz);

@@ -5,6 +5,7 @@
 import { AddressSpace, type MemoryRegion, type MmioOps } from './address-space.js';
 import { createCpu, type X86CpuState } from './cpu.js';
 import { SparseRam } from './ram.js';
+import type { VmcoreinfoDevice } from './vmcoreinfo.js';
 
 export const GiB = 1024 * 1024 * 1024;
 export const MiB = 1024 * 1024;
@@ -98,6 +99,14 @@ export class Machine {
    * mask them. 0n for every other guest, which then walks exactly as QEMU.
    */
   pteNonAddressBits = 0n;
+  /** -device vmcoreinfo: the fw_cfg file a guest fills with its VMCOREINFO note's place. */
+  vmcoreinfo: VmcoreinfoDevice | undefined;
+  /**
+   * The guest's ELF note (VMCOREINFO) that a loaded dump carried, as whole note
+   * bytes: a dump of this machine writes it again where QEMU writes the note it
+   * reads through -device vmcoreinfo.
+   */
+  loadedGuestNote: Uint8Array | undefined;
   private readonly listeners = new Set<MachineEventListener>();
 
   constructor(config: MachineConfig) {
