@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildMachine, parseCli } from '../../src/cli.js';
 import { makeContext, type CommandContext } from '../../src/commands/context.js';
-import { executeCommand } from '../../src/commands/registry.js';
+import { executeCommand } from '../../src/commands/dispatch.js';
 import '../../src/commands/dump.js';
 import { loadDump, parseCore } from '../../src/machine/load-dump.js';
 import { FW_CFG_VMCOREINFO_FORMAT_ELF, VmcoreinfoDevice, vmcoreinfoPhysBase } from '../../src/machine/vmcoreinfo.js';
