@@ -19,6 +19,8 @@ export interface DumpNotes {
   readonly vmcoreinfo: { readonly offset: number; readonly size: number } | undefined;
   /** The kernel's phys_base from VMCOREINFO (QEMU updates dump_info.phys_base), else 0. */
   readonly physBase: bigint;
+  /** Bytes of the guest's note (QEMU's guest_note_size), 0 without one. */
+  readonly guestNoteSize: number;
 }
 
 /**
@@ -68,5 +70,5 @@ export function dumpNotes(ctx: CommandContext, cpus: readonly X86CpuState[], war
     desc.writeBigUInt64LE(nonAddress);
     parts.push(elfNote(CGMON_NOTE_NAME, NT_CGMON_PTE_NON_ADDRESS, desc));
   }
-  return { bytes: Buffer.concat(parts), vmcoreinfo, physBase };
+  return { bytes: Buffer.concat(parts), vmcoreinfo, physBase, guestNoteSize: guest?.length ?? 0 };
 }

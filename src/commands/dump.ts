@@ -12,6 +12,8 @@ import type { CommandContext } from './context.js';
 import type { DumpGuestMemoryCapability } from './qmp-types.js';
 import { isLongMode } from './dump-notes.js';
 import { dumpNotes } from './dump-guest-note.js';
+import { availableFormats, resolveFormat, type FormatSpec } from './dump-formats.js';
+import { kdumpOutput, writeKdump, type KdumpOutput, type KdumpPlan } from './dump-kdump.js';
 import { buildElfHeader, SHSTRTAB } from './dump-elf.js';
 import { dataSize, dumpBlocks, filterMappings, pagingMappings, simpleMappings, type DumpBlock } from './dump-layout.js';
 
@@ -48,16 +50,6 @@ function parseProtocol(protocol: string): string {
   if (protocol.startsWith('file:')) return protocol.slice(5);
   if (protocol.startsWith('fd:')) throw fdNotFound(protocol.slice(3));
   throw new CgmonError("Invalid parameter 'protocol'", 'invalid-argument');
-}
-
-function checkFormat(args: DumpGuestMemoryArgs, hasFilter: boolean): void {
-  const format = args.format ?? 'elf';
-  if (format === 'elf') return;
-  if (format.startsWith('kdump') && (args.paging || hasFilter)) {
-    throw new CgmonError("kdump-compressed format doesn't support paging or filter", 'invalid-argument');
-  }
-  // Only QEMU's ELF format is implemented (query-dump-guest-memory-capability says so).
-  throw new CgmonError(`${format} is not available now`, 'invalid-argument');
 }
 
 function filterOf(args: DumpGuestMemoryArgs, machine: Machine): { begin: bigint; length: bigint } | undefined {
@@ -179,8 +171,14 @@ async function writeDump(job: DumpJob, file: AtomicFile, yieldBetweenChunks: boo
   }
 }
 
-/** Plan the file: blocks, mappings, notes and header. Throws QEMU's errors or the policy error. */
-function planDump(args: DumpGuestMemoryArgs, ctx: CommandContext, filter: { begin: bigint; length: bigint } | undefined): { header: Buffer; blocks: DumpBlock[] } {
+/** What every format starts from: the blocks, the vCPUs as the debug object shows them, and the notes. */
+interface DumpBasis {
+  all: DumpBlock[];
+  blocks: DumpBlock[];
+  cpus: X86CpuState[];
+}
+
+function dumpBasis(ctx: CommandContext, filter: { begin: bigint; length: bigint } | undefined): DumpBasis {
   const m = ctx.machine;
   const all = dumpBlocks(m);
   if (all.length === 0) throw new CgmonError('dump: no guest memory to dump');
@@ -188,16 +186,74 @@ function planDump(args: DumpGuestMemoryArgs, ctx: CommandContext, filter: { begi
   const cpus = dumpCpus(ctx);
   // Fail early, before any file exists, when the debug object refuses RAM.
   for (const b of blocks) readChunk(ctx, b.base, new Uint8Array(Math.min(16, b.size)));
+  return { all, blocks, cpus };
+}
+
+/** cpu_get_dump_info: ELF64 (and the 64-bit kdump headers) in long mode, or when memory reaches past 4 GiB. */
+function is64Bit(b: DumpBasis): boolean {
+  const last = b.all[b.all.length - 1]!;
+  return (b.cpus[0] !== undefined && isLongMode(b.cpus[0])) || last.base + BigInt(last.size) > 0xffff_ffffn;
+}
+
+const warnOf = (ctx: CommandContext) => (m: string): void => ctx.services.warn?.(m);
+
+/** Plan the ELF file: mappings, notes and header. Throws QEMU's errors or the policy error. */
+function planDump(args: DumpGuestMemoryArgs, ctx: CommandContext, filter: { begin: bigint; length: bigint } | undefined): { header: Buffer; blocks: DumpBlock[] } {
+  const m = ctx.machine;
+  const basis = dumpBasis(ctx, filter);
+  const { all, blocks, cpus } = basis;
   let mappings = args.paging ? pagingMappings(m, ctx.ops, cpus, all) : simpleMappings(all);
   if (filter) mappings = filterMappings(mappings, filter.begin, filter.length);
   const long = cpus[0] !== undefined && isLongMode(cpus[0]);
-  const lastEnd = all[all.length - 1]!.base + BigInt(all[all.length - 1]!.size);
-  // cpu_get_dump_info: ELF64 in long mode, or when memory reaches past 4 GiB.
-  const elfClass = long || lastEnd > 0xffff_ffffn ? ELFCLASS64 : ELFCLASS32;
+  const elfClass = is64Bit(basis) ? ELFCLASS64 : ELFCLASS32;
   const { header } = buildElfHeader({
-    elfClass, machine: long ? EM_X86_64 : EM_386, notes: dumpNotes(ctx, cpus, (m) => ctx.services.warn?.(m)).bytes, mappings, blocks, dataSize: dataSize(blocks),
+    elfClass, machine: long ? EM_X86_64 : EM_386, notes: dumpNotes(ctx, cpus, warnOf(ctx)).bytes, mappings, blocks, dataSize: dataSize(blocks),
   });
   return { header, blocks };
+}
+
+interface DumpWork {
+  /** Bytes of guest memory the dump covers (query-dump's total). */
+  total: number;
+  run(yieldBetweenChunks: boolean): Promise<void>;
+}
+
+/** QEMU's win_dump_available: a Windows guest publishes its crash-dump header as the vmcoreinfo note. */
+const VMCOREINFO_WIN_DUMP_NOTE_SIZE64 = 24 + 0x2000;
+const VMCOREINFO_WIN_DUMP_NOTE_SIZE32 = 24 + 0x1000;
+
+function planWinDump(ctx: CommandContext, cpus: readonly X86CpuState[]): never {
+  const size = dumpNotes(ctx, cpus, warnOf(ctx)).guestNoteSize;
+  if (size !== VMCOREINFO_WIN_DUMP_NOTE_SIZE64 && size !== VMCOREINFO_WIN_DUMP_NOTE_SIZE32) {
+    throw new CgmonError('win-dump: invalid vmcoreinfo note size');
+  }
+  // No modelled guest publishes a Windows header; say so rather than write a wrong file.
+  throw new CgmonError('win-dump: cgmon does not write Windows crash dumps');
+}
+
+function planWork(
+  format: FormatSpec, args: DumpGuestMemoryArgs, ctx: CommandContext, filter: { begin: bigint; length: bigint } | undefined,
+  file: AtomicFile, output: KdumpOutput | undefined,
+): DumpWork {
+  const s = state(ctx.machine);
+  if (format.kind === 'elf') {
+    const plan = planDump(args, ctx, filter);
+    const job: DumpJob = { ctx, path: file.path, header: plan.header, blocks: plan.blocks, status: s };
+    return { total: dataSize(plan.blocks), run: (y) => writeDump(job, file, y) };
+  }
+  const basis = dumpBasis(ctx, undefined);
+  if (format.kind === 'win-dmp' || !output) return planWinDump(ctx, basis.cpus);
+  const plan: KdumpPlan = { format, is64: is64Bit(basis), notes: dumpNotes(ctx, basis.cpus, warnOf(ctx)), nrCpus: basis.cpus.length, blocks: basis.blocks };
+  const run = async (y: boolean): Promise<void> => {
+    try {
+      await writeKdump({ plan, out: output, read: (gpa, buf) => readChunk(ctx, gpa, buf), progress: (n) => (s.completed += n), yieldBetweenChunks: y });
+      await file.commit();
+    } catch (e) {
+      await file.abort();
+      throw saveError(e);
+    }
+  };
+  return { total: dataSize(basis.blocks), run };
 }
 
 function completedEvent(m: Machine, s: DumpQueryResult, error?: string): void {
@@ -211,7 +267,7 @@ export async function dumpGuestMemory(args: DumpGuestMemoryArgs, ctx: CommandCon
   if (s.status === 'active') throw new CgmonError('There is a dump in process, please wait.');
   const path = parseProtocol(args.protocol);
   const filter = filterOf(args, m);
-  checkFormat(args, filter !== undefined);
+  const format = resolveFormat(args.format, args.paging, filter !== undefined);
   // QEMU opens the file before it stops the VM: an unwritable path fails with no STOP/RESUME.
   // A dump holds all of guest memory: a new file is private (0600), as QEMU's (0400) is.
   const file = await openAtomic(path, 0o600);
@@ -220,19 +276,26 @@ export async function dumpGuestMemory(args: DumpGuestMemoryArgs, ctx: CommandCon
     await file.abort();
     throw new CgmonError('There is a dump in process, please wait.');
   }
+  let output: KdumpOutput | undefined;
+  try {
+    // kdump-raw-* must seek: QEMU refuses a pipe before it stops the VM.
+    if (format.kind === 'kdump') output = kdumpOutput(file, format.flattened);
+  } catch (e) {
+    await file.abort();
+    throw e;
+  }
   const resume = m.running;
   m.stop();
-  let plan: { header: Buffer; blocks: DumpBlock[] };
+  let work: DumpWork;
   try {
-    plan = planDump(args, ctx, filter);
+    work = planWork(format, args, ctx, filter, file, output);
   } catch (e) {
     await file.abort();
     if (resume) m.cont();
     throw e;
   }
-  Object.assign(s, { status: 'active', completed: 0, total: dataSize(plan.blocks) });
-  const job: DumpJob = { ctx, path, header: plan.header, blocks: plan.blocks, status: s };
-  const run = writeDump(job, file, args.detach === true).then(
+  Object.assign(s, { status: 'active', completed: 0, total: work.total });
+  const run = work.run(args.detach === true).then(
     () => {
       s.status = 'completed';
       completedEvent(m, s);
@@ -256,5 +319,5 @@ export function queryDump(_args: unknown, ctx: CommandContext): DumpQueryResult 
 }
 
 export function queryDumpGuestMemoryCapability(): DumpGuestMemoryCapability {
-  return { formats: ['elf'] };
+  return { formats: availableFormats() };
 }

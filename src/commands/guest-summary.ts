@@ -8,9 +8,12 @@ import type { Machine } from '../machine/machine.js';
 /** Where the guest came from, as the command line said. */
 export type GuestSource = { kind: 'demo' } | { kind: 'dump'; file: string } | { kind: 'guest-file'; file: string };
 
-function sourceText(s: GuestSource): string {
+function sourceText(s: GuestSource, machine: Machine): string {
   if (s.kind === 'demo') return 'the embedded demo guest';
-  return s.kind === 'dump' ? `the dump ${s.file}` : `the guest file ${s.file}`;
+  if (s.kind !== 'dump') return `the guest file ${s.file}`;
+  // A kdump file may leave pages out (makedumpfile's dump level): they read as zeros.
+  const n = machine.dumpExcludedPages;
+  return n === undefined ? `the dump ${s.file}` : `the kdump file ${s.file} (${n} page${n === 1 ? '' : 's'} excluded by the dump, read as zeros)`;
 }
 
 /** `sev-guest sev0 (SEV, policy 0x0: debugging allowed)`, or what is missing. */
@@ -34,5 +37,5 @@ function debugText(machine: Machine, ops: MemoryDebugOps): string {
 
 /** The one line that says what is being served. */
 export function guestSummary(machine: Machine, ops: MemoryDebugOps, source: GuestSource): string {
-  return `cgmon: serving ${sourceText(source)}: ${confidentialText(machine)}, ${debugText(machine, ops)}`;
+  return `cgmon: serving ${sourceText(source, machine)}: ${confidentialText(machine)}, ${debugText(machine, ops)}`;
 }

@@ -124,7 +124,7 @@ export interface CgmonTdxInfo {
   "mrownerconfig"?: string;
 }
 
-export type DumpGuestMemoryFormat = "elf" | "kdump-zlib" | "kdump-lzo" | "kdump-snappy" | "win-dmp";
+export type DumpGuestMemoryFormat = "elf" | "kdump-zlib" | "kdump-lzo" | "kdump-snappy" | "kdump-raw-zlib" | "kdump-raw-lzo" | "kdump-raw-snappy" | "win-dmp";
 
 export type DumpStatus = "none" | "active" | "completed" | "failed";
 

@@ -107,6 +107,8 @@ export class Machine {
    * reads through -device vmcoreinfo.
    */
   loadedGuestNote: Uint8Array | undefined;
+  /** Pages a loaded kdump file excluded (they read as zeros); undefined for other guests. */
+  dumpExcludedPages: number | undefined;
   private readonly listeners = new Set<MachineEventListener>();
 
   constructor(config: MachineConfig) {

@@ -60,7 +60,7 @@ describe('dump-guest-memory', () => {
     const total = 64 * 1024 * 1024 + 256 * 1024;
     expect(events[1]!.data).toEqual({ result: { status: 'completed', completed: total, total } });
     expect(await executeCommand('query-dump', {}, ctx)).toEqual({ status: 'completed', completed: total, total });
-    expect(await executeCommand('query-dump-guest-memory-capability', {}, ctx)).toEqual({ formats: ['elf'] });
+    expect(await executeCommand('query-dump-guest-memory-capability', {}, ctx)).toEqual({ formats: ['elf', 'kdump-zlib', 'kdump-snappy', 'kdump-raw-zlib', 'kdump-raw-snappy', 'win-dmp'] });
   });
 
   it('detach returns at once; query-dump shows progress; a second dump is refused while active', async () => {
