@@ -137,3 +137,12 @@ export const propertyNotFound = (owner: string, name: string, valid: readonly st
 
 export const nothingToServe = (): CgmonError =>
   new CgmonError('-nodefaults: nothing to serve (add -qmp, -monitor, -gdb or -rpc)', 'bad-option');
+
+// ---- dump-guest-memory formats (dump/dump.c qmp_dump_guest_memory, dump/win_dump.c) ----
+
+export const kdumpNoPagingOrFilter = (): CgmonError =>
+  new CgmonError("kdump-compressed format doesn't support paging or filter", 'invalid-argument');
+/** QEMU's text when built without the format's library (`kdump-lzo`, `kdump-snappy`). */
+export const dumpFormatNotAvailable = (format: string): CgmonError => new CgmonError(`${format} is not available now`, 'invalid-argument');
+export const kdumpRawNotSeekable = (): CgmonError => new CgmonError('kdump-raw formats require a seekable file', 'invalid-argument');
+export const winDumpNoteSize = (): CgmonError => new CgmonError('win-dump: invalid vmcoreinfo note size');

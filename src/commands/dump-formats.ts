@@ -3,7 +3,7 @@
 // work here, their page compressors, and QEMU's refusals for the rest.
 
 import { deflateSync } from 'node:zlib';
-import { CgmonError } from '../errors.js';
+import { dumpFormatNotAvailable, kdumpNoPagingOrFilter } from '../errors.js';
 import { DUMP_DH_COMPRESSED_LZO, DUMP_DH_COMPRESSED_SNAPPY, DUMP_DH_COMPRESSED_ZLIB } from '../machine/kdump-format.js';
 import { snappyBinding } from '../machine/kdump-codecs.js';
 
@@ -64,10 +64,10 @@ export function availableFormats(): DumpFormat[] {
 export function resolveFormat(format: string | undefined, paging: boolean, hasFilter: boolean): FormatSpec {
   const f = format ?? 'elf';
   if (f === 'elf') return { kind: 'elf' };
-  if (paging || hasFilter) throw new CgmonError("kdump-compressed format doesn't support paging or filter", 'invalid-argument');
+  if (paging || hasFilter) throw kdumpNoPagingOrFilter();
   if (f === 'win-dmp') return { kind: 'win-dmp' };
   const k = kdumpFamily(f);
   const compress = k && compressorFor(k.family);
-  if (!k || !compress) throw new CgmonError(`kdump-${k?.family ?? f} is not available now`, 'invalid-argument');
+  if (!k || !compress) throw dumpFormatNotAvailable(`kdump-${k?.family ?? f}`);
   return { kind: 'kdump', flag: FLAGS[k.family], flattened: k.flattened, compress };
 }

@@ -2,7 +2,7 @@
 // write_dump_bitmap, write_dump_pages; makedumpfile's format): every page of every
 // dumped block through the debug API, zero pages sharing one page of data.
 
-import { CgmonError } from '../errors.js';
+import { kdumpRawNotSeekable } from '../errors.js';
 import type { AtomicFile } from '../util/atomic-file.js';
 import {
   DISKDUMP_HEADER_BLOCKS, DUMP_LEVEL, KDUMP_HEADER_VERSION, KDUMP_SIGNATURE, kdumpLayout, LAYOUT32, LAYOUT64,
@@ -33,7 +33,7 @@ export interface KdumpOutput {
 
 export function kdumpOutput(file: AtomicFile, flattened: boolean): KdumpOutput {
   if (!flattened) {
-    if (!file.regular) throw new CgmonError('kdump-raw formats require a seekable file', 'invalid-argument');
+    if (!file.regular) throw kdumpRawNotSeekable();
     return { put: (offset, data) => file.write(data, offset), end: () => Promise.resolve() };
   }
   let pos = 0;

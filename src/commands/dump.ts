@@ -2,7 +2,7 @@
 // qapi/dump.json) for QMP and HMP. Memory and registers come through the debug API:
 // plaintext of a debuggable SEV guest, the policy error and no file where refused.
 
-import { CgmonError, fdNotFound, parameterMissing, strerror } from '../errors.js';
+import { CgmonError, fdNotFound, parameterMissing, strerror, winDumpNoteSize } from '../errors.js';
 import { openAtomic, type AtomicFile } from '../util/atomic-file.js';
 import { EM_386, EM_X86_64, ELFCLASS32, ELFCLASS64 } from '../machine/elf-core.js';
 import type { Machine } from '../machine/machine.js';
@@ -225,7 +225,7 @@ const VMCOREINFO_WIN_DUMP_NOTE_SIZE32 = 24 + 0x1000;
 function planWinDump(ctx: CommandContext, cpus: readonly X86CpuState[]): never {
   const size = dumpNotes(ctx, cpus, warnOf(ctx)).guestNoteSize;
   if (size !== VMCOREINFO_WIN_DUMP_NOTE_SIZE64 && size !== VMCOREINFO_WIN_DUMP_NOTE_SIZE32) {
-    throw new CgmonError('win-dump: invalid vmcoreinfo note size');
+    throw winDumpNoteSize();
   }
   // No modelled guest publishes a Windows header; say so rather than write a wrong file.
   throw new CgmonError('win-dump: cgmon does not write Windows crash dumps');

@@ -2,7 +2,7 @@
 // `vmcoreinfo` exists; QEMU's realize rules and texts for it and for unknown drivers.
 
 import { CgmonError } from '../errors.js';
-import type { KeyValues } from '../options.js';
+import type { KeyValues } from '../util/qemu-opts.js';
 import type { Machine } from './machine.js';
 import { VMCOREINFO_DEVICE, VmcoreinfoDevice } from './vmcoreinfo.js';
 
