@@ -15,6 +15,7 @@ const AREAS: [string, () => Promise<BenchModule>][] = [
   ['sev', () => import('./sev.js')],
   ['tdx', () => import('./tdx.js')],
   ['gdb', () => import('./gdb.js')],
+  ['dump', () => import('./dump.js')],
 ];
 
 async function main(argv: string[]): Promise<number> {

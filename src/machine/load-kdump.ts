@@ -165,6 +165,10 @@ export function parseKdump(bytes: Uint8Array): KdumpInfo {
   const offPage = offBitmap + 2 * lenBitmap;
   if (offPage + dumpedPages * PAGE_DESC_SIZE > bytes.length) throw bad('page descriptors run past the end of the file');
   const descIndex = descriptorIndex(dumpedRuns);
+  const zero = Buffer.alloc(blockSize);
+  // Writers share one zero page among many descriptors: once seen, its descriptor is known to be all zeros.
+  const zeroDescs = new Set<string>();
+  /** A page's bytes, or undefined when it is not in the dump or all zero (RAM already reads as zeros). */
   const page = (pfn: number): Uint8Array | undefined => {
     const i = descIndex(pfn);
     if (i === undefined) return undefined;
@@ -172,11 +176,15 @@ export function parseKdump(bytes: Uint8Array): KdumpInfo {
     const off = u64(dv, d, 'page offset');
     const size = dv.getUint32(d + 8, true);
     const flags = dv.getUint32(d + 12, true);
+    const key = `${off}:${size}:${flags}`;
+    if (zeroDescs.has(key)) return undefined;
     if (size > blockSize * 2 || off + size > bytes.length) throw bad(`page ${pfn}'s data is out of range`);
     const data = decompressPage(bytes.subarray(off, off + size), flags, blockSize);
     if (typeof data === 'string') throw bad(`page ${pfn}: ${data}`);
     if (data.length !== blockSize) throw bad(`page ${pfn} holds ${data.length} bytes, not ${blockSize}`);
-    return data;
+    if (zero.compare(data) !== 0) return data;
+    zeroDescs.add(key);
+    return undefined;
   };
   const ranges: ImageRange[] = validRuns.map(([first, count]) => ({
     paddr: BigInt(first) * BigInt(blockSize),
@@ -184,7 +192,7 @@ export function parseKdump(bytes: Uint8Array): KdumpInfo {
     emit: (put) => {
       for (let p = first; p < first + count; p++) {
         const data = page(p);
-        if (data && data.some((b) => b !== 0)) put((p - first) * blockSize, data);
+        if (data) put((p - first) * blockSize, data);
       }
     },
   }));

@@ -12,6 +12,7 @@ import { loadSchema } from '../../src/commands/schema.js';
 import { HmpExecutor } from '../../src/hmp/index.js';
 import type { Machine } from '../../src/machine/machine.js';
 import { DEMO } from '../../src/guests/demo.js';
+import { loadDump } from '../../src/machine/load-dump.js';
 
 /** A 64-bit canary whose dword halves and bytes are all distinctive. */
 function makeCanary(): bigint {
@@ -83,7 +84,9 @@ export async function runEverything(m: Machine, ops: MemoryDebugOps, tag: string
   const lines = [...hmpLines,
     `memsave 0xffff888000300000 4096 "${join(dir, tag + '-m.bin')}"`,
     `pmemsave 0x300000 8192 "${join(dir, tag + '-p.bin')}"`,
-    `dump-guest-memory "${join(dir, tag + '-d.elf')}"`];
+    `dump-guest-memory "${join(dir, tag + '-d.elf')}"`,
+    `dump-guest-memory -z "${join(dir, tag + '-z.kdump')}"`,
+    `dump-guest-memory -s "${join(dir, tag + '-s.kdump')}"`];
   for (const line of lines) scanText(`${tag} HMP ${line}`, await hmp.run(line).catch((e: Error) => e.message));
   const bag: Record<string, unknown> = {
     // int64 on the wire, as QMP clients send an upper-half address.
@@ -106,4 +109,16 @@ export async function runEverything(m: Machine, ops: MemoryDebugOps, tag: string
   const files = readdirSync(dir);
   expect(files.some((f) => f.startsWith(tag))).toBe(true);
   for (const f of files) scanBytes(`${tag} file ${f}`, readFileSync(join(dir, f)));
+  // Compressed pages hide bytes from a file scan: scan what the kdump files decompress to.
+  for (const f of files.filter((x) => x.startsWith(tag) && x.endsWith('.kdump'))) scanBytes(`${tag} kdump ${f} decompressed`, kdumpRam(join(dir, f)));
+}
+
+/** Every byte of guest memory a kdump file holds, decompressed by the kdump loader. */
+export function kdumpRam(path: string): Buffer {
+  const k = loadDump(readFileSync(path));
+  return Buffer.concat(k.regions().filter((r) => r.kind !== 'mmio').map((r) => {
+    const b = new Uint8Array(r.size);
+    k.memory.read(r.base, b, {});
+    return b;
+  }));
 }

@@ -176,3 +176,63 @@ describe('-load-dump of QEMU 7.2\'s kdump-zlib (test/golden/data/scenarios/*/kdu
     expect(fromKdump.length).toBe(qemu.length);
   });
 });
+
+describe('-load-dump of kdump files it did not write', () => {
+  const m = loadScenario('d-lm4');
+  const rawOf = async (): Promise<Buffer> => readFileSync(await dump(ctxOf(m), 'x.raw', 'kdump-raw-zlib'));
+
+  it('pages the dump excluded (1st bitmap, not 2nd) read as zeros and are counted', async () => {
+    const raw = await rawOf();
+    const subBlocks = raw.readUInt32LE(LAYOUT64.subHdrSize);
+    const len = (raw.readUInt32LE(LAYOUT64.bitmapBlocks) / 2) * 4096;
+    const second = 4096 * (1 + subBlocks) + len;
+    // The last two pages (the BIOS's top): their descriptors are the last, so the others keep their order.
+    const last = 0xfffff;
+    raw[second + (last >> 3)]! &= ~(0b11 << ((last - 1) & 7));
+    const k = loadDump(raw);
+    expect(k.dumpExcludedPages).toBe(2);
+    const top = new Uint8Array(8192);
+    k.memory.read(0xffffe000n, top, {});
+    expect(top.every((b) => b === 0)).toBe(true);
+    const before = new Uint8Array(4096);
+    const want = new Uint8Array(4096);
+    k.memory.read(0xffffd000n, before, {});
+    m.memory.read(0xffffd000n, want, {});
+    expect(Buffer.from(before).equals(want)).toBe(true);
+    const ram = new Uint8Array(4096);
+    k.memory.read(0x3fff000n, ram, {});
+    m.memory.read(0x3fff000n, want, {});
+    expect(Buffer.from(ram).equals(want)).toBe(true);
+  });
+
+  it('refuses damaged files with an error that names the problem, never a half-loaded guest', async () => {
+    const raw = await rawOf();
+    const flat = readFileSync(await dump(ctxOf(m), 'x.flat', 'kdump-zlib'));
+    const descs = (): number => 4096 * (1 + raw.readUInt32LE(LAYOUT64.subHdrSize)) + raw.readUInt32LE(LAYOUT64.bitmapBlocks) * 4096;
+    const cases: [string, Buffer, RegExp][] = [
+      ['truncated after the header', raw.subarray(0, 600), /not a valid kdump file: file ends before the kdump sub-header/],
+      ['truncated in the bitmaps', raw.subarray(0, 4096 * 3), /bitmaps run past the end/],
+      ['no block size', Buffer.concat([raw.subarray(0, LAYOUT64.blockSize), Buffer.alloc(8), raw.subarray(LAYOUT64.blockSize + 8)]), /no valid block size/],
+      ['a flattened stream without its end', flat.subarray(0, flat.length - 16), /flattened stream has no end marker/],
+      ['a flattened record past the data', (() => {
+        const b = Buffer.from(flat);
+        b.writeBigInt64BE(1n << 40n, 4096 + 8);
+        return b;
+      })(), /out of range/],
+      ['a page offset past the end', (() => {
+        const b = Buffer.from(raw);
+        for (let i = 0; i < 16384; i++) b.writeBigUInt64LE(1n << 40n, descs() + i * PAGE_DESC_SIZE);
+        return b;
+      })(), /page \d+'s data is out of range/],
+      ['corrupt zlib data', (() => {
+        const b = Buffer.from(raw);
+        const d = descs() + 0x400 * PAGE_DESC_SIZE;
+        const off = Number(b.readBigUInt64LE(d));
+        b.fill(0x5a, off, off + b.readUInt32LE(d + 8));
+        b.writeUInt32LE(1, d + 12);
+        return b;
+      })(), /not a valid kdump file: page 1024: /],
+    ];
+    for (const [name, bytes, message] of cases) expect(() => loadDump(bytes), name).toThrow(message);
+  });
+});

@@ -15,7 +15,7 @@ import type { Machine } from '../../src/machine/machine.js';
 import { parseKeyValues } from '../../src/util/qemu-opts.js';
 import { buildDemoGuest, DEMO } from '../../src/guests/demo.js';
 import '../../src/sev/index.js';
-import { plantCanaries, runEverything, V } from '../helpers/canary.js';
+import { kdumpRam, plantCanaries, runEverything, V, vBytes } from '../helpers/canary.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'cgmon-canary-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -88,5 +88,8 @@ describe('control: the canary is visible when policy allows debugging', () => {
     const hmp = new HmpExecutor(makeContext(m, ops, { quit: () => undefined }));
     expect((await hmp.run('info registers')).toLowerCase()).toContain(V.toString(16));
     expect((await hmp.run('xp /1xg 0x300000')).toLowerCase()).toContain(V.toString(16));
+    const path = join(dir, 'control.kdump');
+    expect(await hmp.run(`dump-guest-memory -z "${path}"`)).toBe('');
+    expect(kdumpRam(path).includes(vBytes)).toBe(true);
   });
 });
