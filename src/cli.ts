@@ -10,6 +10,7 @@ import { CLI_OPTIONS, cliOption, parseEndpoint, parseKeyValues, parseSize, type 
 import { parseUuid } from './util/qemu-opts.js';
 import { Machine, type MachineConfig } from './machine/machine.js';
 import { loadDump } from './machine/load-dump.js';
+import { collectGarbage } from './util/release-memory.js';
 import { loadGuestFile } from './machine/guest-file.js';
 import { createObject } from './machine/objects.js';
 import { createDevice } from './machine/devices.js';
@@ -209,7 +210,7 @@ export function buildMachine(opts: CliOptions): BuiltMachine {
     const { ramSize: _ram, smp: _smp, ...rest } = config;
     machine = loadGuestFile(opts.guest, opts.ramSize !== undefined ? { ...rest, ramSize: opts.ramSize } : rest);
   } else if (opts.loadDump !== undefined) {
-    let bytes: Uint8Array;
+    let bytes: Uint8Array | undefined;
     try {
       bytes = readFileSync(opts.loadDump);
     } catch (e) {
@@ -221,6 +222,9 @@ export function buildMachine(opts: CliOptions): BuiltMachine {
     } catch (e) {
       throw e instanceof CgmonError ? optionError('-load-dump', opts.loadDump, e) : e;
     }
+    // The file (and its decompressed copy) is garbage now that its pages are in guest RAM.
+    bytes = undefined;
+    collectGarbage();
   } else {
     objects = applyDemoDefaults(config, opts);
     machine = buildDemoGuest(config);

@@ -30,10 +30,15 @@ export interface ParsedCore {
 }
 
 
+const GUNZIP_CHUNK = 16 << 20;
+
 export function maybeGunzip(bytes: Uint8Array): Uint8Array {
   if (bytes.length >= 2 && bytes[0] === 0x1f && bytes[1] === 0x8b) {
     try {
-      return gunzipSync(bytes);
+      // Large output chunks: malloc serves them with mmap, so once the
+      // decompressed file is collected its memory goes back to the OS
+      // (zlib's default 16 KiB chunks leave it fragmented in the heap).
+      return gunzipSync(bytes, { chunkSize: GUNZIP_CHUNK });
     } catch (e) {
       throw bad(`corrupt gzip data (${(e as Error).message})`);
     }
