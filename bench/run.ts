@@ -16,6 +16,7 @@ const AREAS: [string, () => Promise<BenchModule>][] = [
   ['tdx', () => import('./tdx.js')],
   ['gdb', () => import('./gdb.js')],
   ['dump', () => import('./dump.js')],
+  ['stream', () => import('./stream.js')],
 ];
 
 async function main(argv: string[]): Promise<number> {
