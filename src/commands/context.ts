@@ -17,12 +17,27 @@ export interface DaemonServices {
   warn?(message: string): void;
 }
 
+/**
+ * The calling QMP connection's descriptors (QEMU's per-monitor fd list): those
+ * that came with its last read (SCM_RIGHTS) and those getfd named. Implemented in
+ * fds.ts; absent for front ends that cannot pass descriptors.
+ */
+export interface ConnectionFds {
+  receive(fds: readonly number[]): void;
+  take(): number | undefined;
+  name(name: string, fd: number): void;
+  claim(name: string): number | undefined;
+  drop(name: string): boolean;
+  close(): void;
+}
+
 export interface CommandContext {
   readonly machine: Machine;
   readonly ops: MemoryDebugOps;
   /** The caller's current CPU index (defaults to 0, like QEMU's first_cpu). */
   readonly cpuIndex: number;
   readonly services: DaemonServices;
+  readonly monitor?: ConnectionFds;
 }
 
 export function makeContext(machine: Machine, ops: MemoryDebugOps, services: DaemonServices, cpuIndex = 0): CommandContext {

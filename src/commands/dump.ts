@@ -2,8 +2,9 @@
 // qapi/dump.json) for QMP and HMP. Memory and registers come through the debug API:
 // plaintext of a debuggable SEV guest, the policy error and no file where refused.
 
-import { CgmonError, fdNotFound, parameterMissing, strerror, winDumpNoteSize } from '../errors.js';
-import { openAtomic, type AtomicFile } from '../util/atomic-file.js';
+import { CgmonError, parameterMissing, strerror, winDumpNoteSize } from '../errors.js';
+import type { AtomicFile } from '../util/atomic-file.js';
+import { dumpTargetLabel, openDumpTarget, parseDumpProtocol } from './dump-target.js';
 import { EM_386, EM_X86_64, ELFCLASS32, ELFCLASS64 } from '../machine/elf-core.js';
 import type { Machine } from '../machine/machine.js';
 import type { X86CpuState } from '../machine/cpu.js';
@@ -44,12 +45,6 @@ function state(m: Machine): DumpQueryResult {
     states.set(m, s);
   }
   return s;
-}
-
-function parseProtocol(protocol: string): string {
-  if (protocol.startsWith('file:')) return protocol.slice(5);
-  if (protocol.startsWith('fd:')) throw fdNotFound(protocol.slice(3));
-  throw new CgmonError("Invalid parameter 'protocol'", 'invalid-argument');
 }
 
 function filterOf(args: DumpGuestMemoryArgs, machine: Machine): { begin: bigint; length: bigint } | undefined {
@@ -265,12 +260,13 @@ export async function dumpGuestMemory(args: DumpGuestMemoryArgs, ctx: CommandCon
   const m = ctx.machine;
   const s = state(m);
   if (s.status === 'active') throw new CgmonError('There is a dump in process, please wait.');
-  const path = parseProtocol(args.protocol);
+  const target = parseDumpProtocol(args.protocol);
+  const path = dumpTargetLabel(target);
   const filter = filterOf(args, m);
   const format = resolveFormat(args.format, args.paging, filter !== undefined);
   // QEMU opens the file before it stops the VM: an unwritable path fails with no STOP/RESUME.
   // A dump holds all of guest memory: a new file is private (0600), as QEMU's (0400) is.
-  const file = await openAtomic(path, 0o600);
+  const file = await openDumpTarget(target, ctx);
   // Another dump may have started while the file was opening.
   if ((s.status as DumpStatus) === 'active') {
     await file.abort();

@@ -138,6 +138,21 @@ export interface DumpGuestMemoryCapability {
   "formats": DumpGuestMemoryFormat[];
 }
 
+export interface AddfdInfo {
+  "fdset-id": QmpInt;
+  "fd": QmpInt;
+}
+
+export interface FdsetFdInfo {
+  "fd": QmpInt;
+  "opaque"?: string;
+}
+
+export interface FdsetInfo {
+  "fdset-id": QmpInt;
+  "fds": FdsetFdInfo[];
+}
+
 export interface Abort {}
 
 export type ActionCompletionMode = "individual" | "grouped";
@@ -468,6 +483,26 @@ export type HumanMonitorCommandArguments = {
 
 export type QuitArguments = {};
 
+export type GetfdArguments = {
+  "fdname": string;
+};
+
+export type ClosefdArguments = {
+  "fdname": string;
+};
+
+export type AddFdArguments = {
+  "fdset-id"?: QmpInt;
+  "opaque"?: string;
+};
+
+export type RemoveFdArguments = {
+  "fdset-id": QmpInt;
+  "fd"?: QmpInt;
+};
+
+export type QueryFdsetsArguments = {};
+
 export type MigratePauseArguments = {};
 
 export type TransactionArguments = {
@@ -548,6 +583,11 @@ export interface QmpCommands {
   "query-dump-guest-memory-capability": { args: QueryDumpGuestMemoryCapabilityArguments; returns: DumpGuestMemoryCapability };
   "human-monitor-command": { args: HumanMonitorCommandArguments; returns: string };
   "quit": { args: QuitArguments; returns: Record<string, never> };
+  "getfd": { args: GetfdArguments; returns: Record<string, never> };
+  "closefd": { args: ClosefdArguments; returns: Record<string, never> };
+  "add-fd": { args: AddFdArguments; returns: AddfdInfo };
+  "remove-fd": { args: RemoveFdArguments; returns: Record<string, never> };
+  "query-fdsets": { args: QueryFdsetsArguments; returns: FdsetInfo[] };
   "migrate-pause": { args: MigratePauseArguments; returns: Record<string, never> };
   "transaction": { args: TransactionArguments; returns: Record<string, never> };
   "qom-list": { args: QomListArguments; returns: ObjectPropertyInfo[] };

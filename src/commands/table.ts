@@ -27,6 +27,7 @@ import { pageMap, queryDebug, readMemory } from './inspect.js';
 import { humanMonitorCommand, humanMonitorCommandStream } from './human-monitor.js';
 import type { TextProducer } from './output.js';
 import { qmpTransaction } from './transaction.js';
+import { qmpAddFd, qmpClosefd, qmpGetfd, qmpQueryFdsets, qmpRemoveFd } from './fds.js';
 import { objectAdd, objectDel, qomGet, qomList, qomListProperties, qomListTypes, qomSet } from './qom.js';
 
 export type CommandName = keyof QmpCommands;
@@ -84,6 +85,12 @@ export const COMMAND_TABLE = {
   'query-dump-guest-memory-capability': { handler: queryDumpGuestMemoryCapability },
   // transactions (qapi/transaction.json)
   transaction: { handler: qmpTransaction },
+  // descriptors passed by the client (qapi/misc.json)
+  getfd: { handler: qmpGetfd },
+  closefd: { handler: qmpClosefd },
+  'add-fd': { handler: qmpAddFd },
+  'remove-fd': { handler: qmpRemoveFd },
+  'query-fdsets': { handler: qmpQueryFdsets },
   // QOM (qapi/qom.json)
   'qom-list': { handler: qomList },
   'qom-get': { handler: qomGet },

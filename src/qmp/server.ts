@@ -1,6 +1,7 @@
 // QMP socket glue (QEMU -qmp / -qmp-pretty / -chardev socket + -mon mode=control):
 // unix and tcp listeners, one QmpSession per connection. Unlike QEMU, every
 // client is served at once. Back-pressure: reading pauses while a session is saturated.
+// A unix client's bytes come with the descriptors it passes (scm-rights.ts).
 
 import { createServer, type Server, type Socket } from 'node:net';
 import { CgmonError } from '../errors.js';
@@ -9,6 +10,8 @@ import type { CommandContext } from '../commands/index.js';
 import { installArgumentValidator } from '../commands/validate.js';
 import type { FramingLimits } from './framing.js';
 import { QmpSession } from './session.js';
+import { ScmReader } from './scm-rights.js';
+import { MonitorFds } from '../commands/fds.js';
 import { listenOn, removeSocketFile, type ListenAddress } from '../util/listen.js';
 
 export interface QmpEndpoint {
@@ -82,7 +85,8 @@ export class QmpServer {
   static async listen(endpoint: QmpEndpoint, opts: QmpServerOptions): Promise<QmpServer> {
     // Compile the schema's validators now rather than on the first command.
     installArgumentValidator();
-    const server = createServer({ noDelay: true, allowHalfOpen: true });
+    // A unix client may pass descriptors (SCM_RIGHTS): its bytes are read by scm-rights.ts, not by Node.
+    const server = createServer({ noDelay: true, allowHalfOpen: true, pauseOnConnect: endpoint.kind === 'unix' });
     const qs = new QmpServer(server, endpoint);
     server.on('connection', (s) => qs.accept(s, opts));
     await listenOn(server, listenAddress(endpoint), `${endpoint.label}: `);
@@ -107,6 +111,9 @@ export class QmpServer {
 
   private accept(socket: Socket, opts: QmpServerOptions): void {
     this.sockets.add(socket);
+    // Each connection has its own descriptor table (getfd, fd:NAME), closed with it.
+    const fds = new MonitorFds(opts.ctx.machine);
+    const ctx = { ...opts.ctx, monitor: fds };
     const session = new QmpSession(
       {
         write: (data) => {
@@ -116,28 +123,53 @@ export class QmpServer {
         },
         end: () => socket.end(),
       },
-      { ctx: opts.ctx, pretty: this.endpoint.pretty, ...(opts.limits ? { limits: opts.limits } : {}) },
+      { ctx, pretty: this.endpoint.pretty, ...(opts.limits ? { limits: opts.limits } : {}) },
     );
-    const flow = (): void => {
-      if (session.saturated) socket.pause();
-      else if (socket.isPaused()) socket.resume();
+    let readEnded = false;
+    const endOfInput = (): void => {
+      readEnded = true;
+      session.endOfInput();
+      if (socket.writableFinished) socket.destroy();
     };
-    session.onIdle = flow;
-    socket.on('data', (chunk: Buffer) => {
+    const onData = (chunk: Buffer, received: readonly number[] = []): void => {
+      // Descriptors count as sent with the commands of this chunk (QEMU: with this read).
+      fds.receive(received);
       // The session answers a whole chunk with one write.
       session.feed(chunk);
       flow();
-    });
+    };
+    // libuv's descriptor of the connection (no public API; absent once the socket is closed).
+    const fdOf = (): number | undefined => (socket as unknown as { _handle?: { fd?: number } | null })._handle?.fd;
+    const fd = fdOf();
+    const scm = this.endpoint.kind === 'unix'
+      ? ScmReader.attach(fd, () => fdOf() === fd, { data: onData, end: endOfInput, error: () => socket.destroy() })
+      : undefined;
+    const input: { pause(): void; resume(): void } = scm ?? socket;
+    const flow = (): void => {
+      if (session.saturated) input.pause();
+      else input.resume();
+    };
+    session.onIdle = flow;
+    if (!scm) {
+      socket.on('data', (chunk: Buffer) => onData(chunk));
+      socket.on('end', endOfInput);
+    }
     socket.on('drain', () => {
       session.drained();
       flow();
     });
-    socket.on('end', () => session.endOfInput());
+    // Node does not see the end of input it did not read: the socket closes once both sides are done.
+    socket.on('finish', () => {
+      if (readEnded) socket.destroy();
+    });
     socket.on('error', () => socket.destroy());
     socket.on('close', () => {
+      scm?.close();
+      fds.close();
       session.close();
       this.sockets.delete(socket);
     });
+    if (!scm) socket.resume();
     session.start();
   }
 

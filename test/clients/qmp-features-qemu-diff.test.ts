@@ -72,6 +72,15 @@ export const QOM: string[] = [
   get('/objects/sev4', 'type'), q('object-del', { id: 'sev4' }), q('object-del', { id: 'sev0' }), get('/objects/sev0', 'type'),
 ];
 
+/** Descriptor commands without a descriptor (the Python client test passes real ones). */
+export const FDS: string[] = [
+  q('getfd', { fdname: 'p' }), q('getfd', { fdname: '1p' }), q('getfd', {}), q('closefd', { fdname: 'nosuch' }),
+  q('add-fd'), q('add-fd', { 'fdset-id': -1 }), q('add-fd', { 'fdset-id': 'x' }), q('query-fdsets'),
+  q('remove-fd', { 'fdset-id': 7 }), q('remove-fd', { 'fdset-id': 1, fd: 99 }), q('remove-fd', {}),
+  q('dump-guest-memory', { paging: false, protocol: 'fd:nosuch' }), q('dump-guest-memory', { paging: false, protocol: 'pipe:x' }),
+  q('dump-guest-memory', { paging: false, protocol: 'fd:nosuch', begin: 0 }),
+];
+
 let qemu: ChildProcess | undefined;
 let qemuSock = '';
 let dir = '';
@@ -156,5 +165,14 @@ describe.skipIf(!available)('cgmon vs QEMU 7.2: QOM', () => {
     // cgmon describes every property (schema/qom.json); where QEMU has a description it is QEMU's.
     want.forEach((p, i) => expect(p.description === undefined || got[i]!.description === p.description, p.name).toBe(true));
     expect(got.filter((p) => p.name !== 'type').every((p) => (p.description ?? '') !== '')).toBe(true);
+  }, 60_000);
+});
+
+describe.skipIf(!available)('cgmon vs QEMU 7.2: descriptor commands', () => {
+  it('answers getfd, closefd, add-fd, remove-fd, query-fdsets and fd: outputs with the same bytes', async () => {
+    const want = await replies(qemuSock, FDS);
+    const got = await replies(cg!.path, FDS);
+    expect(differences(FDS, want, got)).toBe('');
+    expect(want[0]).toContain('No file descriptor supplied via SCM_RIGHTS');
   }, 60_000);
 });
