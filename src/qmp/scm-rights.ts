@@ -109,6 +109,8 @@ class Poller {
   private stop: Int32Array | undefined;
   private readonly ready = new Map<number, () => void>();
   private nextId = 1;
+  /** Listening unix servers: the worker runs while any listens, so a first client waits for nothing. */
+  listeners = 0;
 
   constructor(private readonly n: Native) {}
 
@@ -127,10 +129,15 @@ class Poller {
   remove(fd: number | undefined, id: number): void {
     if (fd !== undefined) this.n.epollCtl(this.n.epfd, EPOLL_CTL_DEL, fd, { events: 0, data: 0n });
     this.ready.delete(id);
-    if (this.ready.size === 0) this.halt();
+    this.idle();
   }
 
-  private start(): void {
+  /** Stop the worker when nothing needs it. */
+  idle(): void {
+    if (this.ready.size === 0 && this.listeners === 0) this.halt();
+  }
+
+  start(): void {
     if (this.worker) return;
     const stop = new SharedArrayBuffer(4);
     this.stop = new Int32Array(stop);
@@ -163,6 +170,26 @@ export interface ScmHandlers {
   error(e: Error): void;
 }
 
+/**
+ * A unix QMP server starts listening: load koffi and start the worker now, so the
+ * first client's bytes are read at once. False where descriptors cannot be received.
+ */
+export function holdScmRights(): boolean {
+  const n = loadNative();
+  if (!n) return false;
+  poller ??= new Poller(n);
+  poller.listeners++;
+  poller.start();
+  return true;
+}
+
+/** The server stopped listening (after holdScmRights returned true). */
+export function releaseScmRights(): void {
+  if (!poller || poller.listeners === 0) return;
+  poller.listeners--;
+  poller.idle();
+}
+
 /** Reads one connected unix socket with recvmsg; the socket must not be read by Node (pauseOnConnect). */
 export class ScmReader {
   private paused = false;
@@ -180,6 +207,10 @@ export class ScmReader {
     const id = poller.add(fd, () => this.readable());
     if (id === undefined) throw new Error('epoll_ctl failed');
     this.id = id;
+    // Bytes that came with the connection are read now, not when the worker next reports.
+    setImmediate(() => {
+      if (!this.closed && !this.paused) this.readable();
+    });
   }
 
   /**

@@ -10,7 +10,7 @@ import type { CommandContext } from '../commands/index.js';
 import { installArgumentValidator } from '../commands/validate.js';
 import type { FramingLimits } from './framing.js';
 import { QmpSession } from './session.js';
-import { ScmReader } from './scm-rights.js';
+import { holdScmRights, releaseScmRights, ScmReader } from './scm-rights.js';
 import { MonitorFds } from '../commands/fds.js';
 import { listenOn, removeSocketFile, type ListenAddress } from '../util/listen.js';
 
@@ -80,14 +80,17 @@ export class QmpServer {
   private constructor(
     private readonly server: Server,
     readonly endpoint: QmpEndpoint,
+    /** Connections are read with recvmsg, so they can pass descriptors (scm-rights.ts). */
+    private scm: boolean,
   ) {}
 
   static async listen(endpoint: QmpEndpoint, opts: QmpServerOptions): Promise<QmpServer> {
     // Compile the schema's validators now rather than on the first command.
     installArgumentValidator();
     // A unix client may pass descriptors (SCM_RIGHTS): its bytes are read by scm-rights.ts, not by Node.
-    const server = createServer({ noDelay: true, allowHalfOpen: true, pauseOnConnect: endpoint.kind === 'unix' });
-    const qs = new QmpServer(server, endpoint);
+    const scm = endpoint.kind === 'unix' && holdScmRights();
+    const server = createServer({ noDelay: true, allowHalfOpen: true, pauseOnConnect: scm });
+    const qs = new QmpServer(server, endpoint, scm);
     server.on('connection', (s) => qs.accept(s, opts));
     await listenOn(server, listenAddress(endpoint), `${endpoint.label}: `);
     return qs;
@@ -141,7 +144,7 @@ export class QmpServer {
     // libuv's descriptor of the connection (no public API; absent once the socket is closed).
     const fdOf = (): number | undefined => (socket as unknown as { _handle?: { fd?: number } | null })._handle?.fd;
     const fd = fdOf();
-    const scm = this.endpoint.kind === 'unix'
+    const scm = this.scm
       ? ScmReader.attach(fd, () => fdOf() === fd, { data: onData, end: endOfInput, error: () => socket.destroy() })
       : undefined;
     const input: { pause(): void; resume(): void } = scm ?? socket;
@@ -174,6 +177,10 @@ export class QmpServer {
   }
 
   async close(): Promise<void> {
+    if (this.scm) {
+      this.scm = false;
+      releaseScmRights();
+    }
     for (const s of this.sockets) s.destroy();
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
     if (this.endpoint.kind === 'unix') removeSocketFile(this.endpoint.path ?? '');
