@@ -1,7 +1,8 @@
 // A Python QMP client in qemu.qmp's manner (test/clients/qmp_client.py; qemu.qmp
 // itself is only on PyPI) against a real cgmon unix socket: qom-get / qom-list as
 // qmp-shell users type them, and descriptors passed with getfd (SCM_RIGHTS) that
-// dump-guest-memory writes to as fd:NAME - into a pipe, byte for byte the file dump.
+// dump-guest-memory writes to as fd:NAME - into a pipe, ELF and kdump-zlib (flattened), byte
+// for byte the file dump.
 import { execFile } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -100,12 +101,34 @@ except QMPError as e:
 print(json.dumps(out))
 `;
 
-async function fileDump(path: string): Promise<string> {
+/** Dump in `format` into a pipe passed with getfd; argv: socket, output file, format. */
+const FD_DUMP_FORMAT = `
+import json, os, sys, threading
+from qmp_client import QMPClient
+c = QMPClient(sys.argv[1])
+r, w = os.pipe()
+c.cmd('getfd', fds=[w], fdname='out')
+os.close(w)
+chunks = []
+def drain():
+  while True:
+    b = os.read(r, 1 << 20)
+    if not b: return
+    chunks.append(b)
+t = threading.Thread(target=drain)
+t.start()
+reply = c.cmd('dump-guest-memory', paging=False, protocol='fd:out', format=sys.argv[3])
+t.join()
+open(sys.argv[2], 'wb').write(b''.join(chunks))
+print(json.dumps(reply))
+`;
+
+async function fileDump(path: string, format = 'elf'): Promise<string> {
   const c = await RawClient.connect(d.path);
   await c.readLine();
   c.send('{"execute":"qmp_capabilities"}');
   await c.readLine();
-  c.send(JSON.stringify({ execute: 'dump-guest-memory', arguments: { paging: false, protocol: `file:${path}` } }));
+  c.send(JSON.stringify({ execute: 'dump-guest-memory', arguments: { paging: false, protocol: `file:${path}`, format } }));
   const r = await c.readThrough('"return"', 60_000);
   c.close();
   return r;
@@ -148,6 +171,21 @@ c.close()
 eof = [bool(select.select([fd], [], [], 10)[0]) and os.read(fd, 1) == b'' for fd in (r, r2)]
 print(json.dumps({'sets': len(sets), 'eof': eof}))
 `;
+
+describe.skipIf(!PYTHON)('kdump-zlib to fd:NAME', () => {
+  it('writes the flattened kdump into a pipe, byte for byte the file dump', async () => {
+    const piped = join(d.dir, 'piped.kdump');
+    // kdump-zlib is QEMU's flattened form, the one for pipes (kdump-raw-* must seek).
+    expect(await python(FD_DUMP_FORMAT, d.path, piped, 'kdump-zlib')).toEqual({});
+    const file = join(d.dir, 'file.kdump');
+    expect(await fileDump(file, 'kdump-zlib')).toContain('{"return": {}}');
+    const [a, b] = [readFileSync(piped), readFileSync(file)];
+    // makedumpfile's flattened format opens with its signature.
+    expect(a.subarray(0, 16).toString('latin1')).toBe('makedumpfile\0\0\0\0');
+    expect(a.length).toBeGreaterThan(4096);
+    expect(a.equals(b)).toBe(true);
+  }, 120_000);
+});
 
 describe.skipIf(!PYTHON)('descriptors of a client that disconnects', () => {
   it('are closed by the daemon, as QEMU closes them', async () => {
