@@ -21,8 +21,8 @@ import { compareDisassembly, memAgreesWithTlb, registerLines } from '../helpers/
 
 const CBIT = 51;
 
-function plain(mode: LinuxMode): { m: Machine; ops: MemoryDebugOps } {
-  const m = loadDump(readFileSync(linuxPath(mode, 'dump.elf')));
+function plain(mode: LinuxMode, file = 'dump.elf'): { m: Machine; ops: MemoryDebugOps } {
+  const m = loadDump(readFileSync(linuxPath(mode, file)));
   return { m, ops: new DefaultDebugOps(m) };
 }
 
@@ -111,6 +111,13 @@ describe.each(LINUX_MODES)('real Linux (%s) replayed from QEMU 7.2 dump', (mode)
     expect(t.la57InfoMem).toBe(mode === 'la57' ? 1 : 0);
     // blake2s_compress_avx512 is in the battery: the EVEX class is exercised, not assumed.
     expect(t.evex).toBeGreaterThan(0);
+  });
+
+  it.skipIf(!have)("matches them loaded from QEMU's kdump-zlib dump (makedumpfile's flattened format)", { timeout: 300_000 }, async () => {
+    const t = await replay(mode, plain(mode, 'dump.kdump-zlib'), false);
+    expect(t.diffs.slice(0, 10).join('\n')).toBe('');
+    expect(t.registers).toBe(2);
+    expect(t.exact).toBeGreaterThan(20);
   });
 
   it.skipIf(!have)(`matches them as a SEV guest (cbitpos ${CBIT}) through sev-guest-debug`, { timeout: 300_000 }, async () => {
