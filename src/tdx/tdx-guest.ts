@@ -9,6 +9,8 @@ import type { ConfidentialGuestSupport, Machine, PolicyDescription } from '../ma
 import { parseBoolProp, parseIntProp, type KeyValues } from '../util/qemu-opts.js';
 import { describeAttributes, hex64, TDX_ATTRIBUTES, TDX_DEFAULT_ATTRIBUTES, TDX_SUPPORTED_ATTRIBUTES } from './attributes.js';
 import { launchTd } from './launch.js';
+import type { QomProperty } from '../machine/qom.js';
+import { tdxQomProperties } from './tdx-qom.js';
 import { TdxModule, type TdParams } from './module.js';
 
 const PROPS = ['attributes', 'sept-ve-disable', 'mrconfigid', 'mrowner', 'mrownerconfig', 'quote-generation-socket'] as const;
@@ -86,6 +88,16 @@ export class TdxGuest implements ConfidentialGuestSupport {
     };
     const module = tdxModuleFor(machine);
     this.launched = { module, tdr: launchTd(machine, module, params), params };
+  }
+
+  /** /objects/ID in the QOM tree (qom-list, qom-get). */
+  qomProperties(): QomProperty[] {
+    return tdxQomProperties(this);
+  }
+
+  /** object-del: the machine's launched TD is in use. */
+  qomCanDelete(machine: Machine): boolean {
+    return machine.confidentialGuest() !== this;
   }
 
   describePolicy(): PolicyDescription {

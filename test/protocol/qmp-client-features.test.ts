@@ -114,7 +114,8 @@ describe('QOM on a launched SEV guest (NODBG demo)', () => {
     expect(await get('/objects/snp1', 'policy')).toBe('{"return": 720896}\r\n');
     expect(await say('{"execute":"qom-list-types","arguments":{"implements":"confidential-guest-support","abstract":true}}')).toBe(
       '{"return": [{"abstract": true, "name": "confidential-guest-support", "parent": "object"}, ' +
-      '{"name": "sev-guest", "parent": "confidential-guest-support"}, {"name": "sev-snp-guest", "parent": "confidential-guest-support"}]}\r\n');
+      '{"name": "sev-guest", "parent": "confidential-guest-support"}, {"name": "sev-snp-guest", "parent": "confidential-guest-support"}, ' +
+      '{"name": "tdx-guest", "parent": "confidential-guest-support"}]}\r\n');
     expect(await say('{"execute":"object-del","arguments":{"id":"snp1"}}')).toBe('{"return": {}}\r\n');
     expect(await get('/objects/snp1', 'type')).toBe(`{"error": {"class": "DeviceNotFound", "desc": "Device '/objects/snp1' not found"}}\r\n`);
   });

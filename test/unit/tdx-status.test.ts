@@ -82,3 +82,20 @@ describe('HMP info tdx (the downstream-query rule)', () => {
     expect(await hmp.run('help info')).not.toContain('tdx');
   });
 });
+
+describe('tdx-guest in the QOM tree', () => {
+  it('shows its properties under /objects/ID, read-only, and cannot be deleted once launched', async () => {
+    const ctx = tdCtx('0x10000001');
+    const list = (await executeCommand('qom-list', { path: '/objects/tdx0' }, ctx)) as { name: string; type: string }[];
+    expect(list.map((p) => `${p.name}:${p.type}`)).toEqual(expect.arrayContaining([
+      'type:string', 'attributes:uint64', 'sept-ve-disable:bool', 'mrconfigid:string', 'mrowner:string', 'mrownerconfig:string',
+    ]));
+    expect(await executeCommand('qom-get', { path: '/objects/tdx0', property: 'type' }, ctx)).toBe('tdx-guest');
+    expect(await executeCommand('qom-get', { path: '/objects/tdx0', property: 'attributes' }, ctx)).toBe(0x10000001);
+    expect(await executeCommand('qom-get', { path: '/objects/tdx0', property: 'sept-ve-disable' }, ctx)).toBe(true);
+    expect(await executeCommand('qom-get', { path: '/objects/tdx0', property: 'mrowner' }, ctx)).toBe(Buffer.alloc(48, 0xab).toString('base64'));
+    await expect(executeCommand('qom-set', { path: '/objects/tdx0', property: 'attributes', value: 1 }, ctx))
+      .rejects.toThrow("Property 'tdx-guest.attributes' is not writable");
+    await expect(executeCommand('object-del', { id: 'tdx0' }, ctx)).rejects.toThrow("object 'tdx0' is in use, can not be deleted");
+  });
+});
