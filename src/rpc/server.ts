@@ -168,7 +168,8 @@ function serveHttp(
     return;
   }
   const path = new URL(req.url ?? '/', 'http://x').pathname;
-  const file = files.get(path === '/' ? '/index.html' : path);
+  // Browsers ask for /favicon.ico whatever the page links: it is the SVG icon.
+  const file = files.get(path === '/' ? '/index.html' : path === '/favicon.ico' ? '/favicon.svg' : path);
   if (!file) {
     res.writeHead(404, { 'Content-Type': 'text/plain' }).end('Not Found\n');
     return;

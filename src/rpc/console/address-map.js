@@ -13,23 +13,24 @@ export function humanSize(n) {
   return `${Number.isInteger(n) ? n : n.toFixed(1)} ${units[i]}`;
 }
 
-/** Fill `list` from the page map; `onPick(va)` when a range is chosen. */
-export async function drawAddressMap(rpc, list, summary, onPick) {
+/** Fill `list` from vCPU `cpu`'s page map; `onPick(va)` when a range is chosen. Returns the map, or undefined. */
+export async function drawAddressMap(rpc, list, summary, onPick, cpu = 0) {
   let map;
   try {
-    map = await rpc.call('x-cgmon-page-map');
+    map = await rpc.call('x-cgmon-page-map', { 'cpu-index': cpu });
   } catch (e) {
     summary.textContent = '';
     list.replaceChildren(Object.assign(document.createElement('li'), { className: 'error', textContent: e.message }));
-    return;
+    return undefined;
   }
   const total = map.ranges.reduce((a, r) => a + r.length, 0);
   summary.textContent = `${map.mode} paging · ${map.ranges.length} ranges · ${humanSize(total)} mapped` + (map.truncated ? ' (truncated)' : '');
   if (map.mode === 'none') {
     list.replaceChildren(Object.assign(document.createElement('li'), { className: 'muted', textContent: 'PG disabled: virtual = physical' }));
-    return;
+    return map;
   }
   list.replaceChildren(...map.ranges.map((r) => rangeItem(r, onPick)));
+  return map;
 }
 
 function rangeItem(r, onPick) {

@@ -13,6 +13,7 @@ export class MemoryView {
   #rows;
   #base = 0n;
   #space = 'virtual';
+  #cpu = 0;
   #serial = 0;
   #listeners = new Set();
 
@@ -34,6 +35,12 @@ export class MemoryView {
 
   get base() { return this.#base; }
   get space() { return this.#space; }
+  get cpu() { return this.#cpu; }
+
+  /** Virtual addresses go through this vCPU's page tables (from the next goto/refresh on). */
+  setCpu(index) {
+    this.#cpu = index;
+  }
 
   /** Called with (base, space) whenever the window moves. */
   onMove(listener) { this.#listeners.add(listener); }
@@ -57,7 +64,9 @@ export class MemoryView {
     const size = this.#rows * 16;
     let result;
     try {
-      result = await this.#rpc.call('x-cgmon-read-memory', { addr: this.#base, size, physical: this.#space === 'physical' });
+      result = await this.#rpc.call('x-cgmon-read-memory', {
+        addr: this.#base, size, physical: this.#space === 'physical', 'cpu-index': this.#cpu,
+      });
     } catch (e) {
       if (serial === this.#serial) this.#el.replaceChildren(message(e.message));
       return;
