@@ -271,17 +271,20 @@ function wantsDefaults(o: CliOptions): boolean {
   return !o.nodefaults && o.qmp.length + o.monitor.length + o.mon.length + o.gdb.length + o.rpc.length === 0;
 }
 
-/** -rpc ws:HOST:PORT[,token=T]: JSON-RPC over WebSocket plus the browser console. */
+/** -rpc ws:HOST:PORT[,token=T][,allow-host=NAME]: JSON-RPC over WebSocket plus the browser console. */
 async function startRpc(spec: string, ctx: CommandContext): Promise<Listener> {
   const ep = parseEndpoint(spec);
   if (ep.kind !== 'ws' || ep.host === undefined || ep.port === undefined) {
     throw new CgmonError(`-rpc ${spec}: expects ws:HOST:PORT`, 'bad-option');
   }
   const token = ep.props.get('token');
+  const allowHost = ep.props.get('allow-host');
   const hmp = (c: CommandContext): HmpExecutor => new HmpExecutor(c);
   let server: RpcServer;
   try {
-    server = await startRpcServer({ host: ep.host, port: ep.port, ctx, hmp, ...(token !== undefined ? { token } : {}) });
+    server = await startRpcServer({
+      host: ep.host, port: ep.port, ctx, hmp, ...(token !== undefined ? { token } : {}), ...(allowHost !== undefined ? { allowHost } : {}),
+    });
   } catch (e) {
     throw new CgmonError(`-rpc ${spec}: ${(e as Error).message}`, 'bad-option');
   }

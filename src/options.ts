@@ -36,7 +36,7 @@ export const CLI_OPTIONS: readonly CliOption[] = [
   { name: 'mon', value: 'opts', help: 'chardev=ID[,mode=control|readline][,pretty=on]', repeat: true },
   { name: 'gdb', value: 'dev', help: 'gdb stub on tcp:HOST:PORT or unix:PATH,server=on', repeat: true },
   { name: 's', help: 'shorthand for -gdb tcp::1234' },
-  { name: 'rpc', value: 'dev', help: 'JSON-RPC over WebSocket and the browser console on ws:HOST:PORT', repeat: true },
+  { name: 'rpc', value: 'dev', help: 'JSON-RPC over WebSocket and the browser console on ws:HOST:PORT[,token=T][,allow-host=NAME]', repeat: true },
   { name: 'nodefaults', help: 'serve only the endpoints given on the command line' },
   { name: 'display', value: 'v', help: IGNORED, hidden: true },
   { name: 'accel', value: 'v', help: IGNORED, hidden: true },

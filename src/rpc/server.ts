@@ -19,8 +19,10 @@ export interface RpcServerOptions {
   /** 0 picks a free port. */
   port: number;
   ctx: CommandContext;
-  /** Required token; generated when binding a non-loopback address and none is given. */
+  /** Required token; generated when binding a non-loopback address and none is given. An empty token is refused. */
   token?: string;
+  /** A DNS name (besides loopback names, IP literals and the bind address) that clients may use in Host. */
+  allowHost?: string;
   /**
    * HMP line runner per connection (cli.ts passes the HMP executor: a front
    * end may not import another). Without it, `hmp` uses human-monitor-command.
@@ -83,7 +85,37 @@ function hostName(hostHeader: string): string {
   return hostHeader.startsWith('[') ? hostHeader.slice(0, hostHeader.indexOf(']') + 1) : hostHeader.replace(/:\d+$/, '');
 }
 
+/** An IP literal in Host cannot be a rebound DNS name. */
+function isIpLiteral(name: string): boolean {
+  return /^\d{1,3}(\.\d{1,3}){3}$/.test(name) || /^\[[0-9a-fA-F:.]+\]$/.test(name);
+}
+
+/**
+ * The Host check against DNS rebinding holds whatever the token: a page on a
+ * rebound name would otherwise reach a token-less console or guess the token
+ * from the same origin.
+ */
+function hostChecker(bindHost: string, allowHost: string | undefined): (hostHeader: string | undefined) => boolean {
+  const bind = bindHost.toLowerCase();
+  return (hostHeader) => {
+    if (hostHeader === undefined) return false;
+    const name = hostName(hostHeader).toLowerCase();
+    return isLoopback(name) || isIpLiteral(name) || name === bind || (allowHost !== undefined && name === allowHost.toLowerCase());
+  };
+}
+
+/** The request target's path, or undefined for a target that is not a URL (`GET //[ HTTP/1.1`). */
+export function requestPath(rawUrl: string | undefined): { path: string; query: URLSearchParams } | undefined {
+  try {
+    const url = new URL(rawUrl ?? '/', 'http://x');
+    return { path: url.pathname, query: url.searchParams };
+  } catch {
+    return undefined;
+  }
+}
+
 export async function startRpcServer(opts: RpcServerOptions): Promise<RpcServer> {
+  if (opts.token === '') throw new Error("token= is empty: give a token, or leave token= out to get a generated one on a non-loopback address");
   const token = opts.token ?? (isLoopback(opts.host) ? undefined : randomBytes(16).toString('hex'));
   const files = loadConsole();
   const wss = new WebSocketServer({ noServer: true, maxPayload: opts.maxPayload ?? MAX_PAYLOAD });
@@ -91,18 +123,34 @@ export async function startRpcServer(opts: RpcServerOptions): Promise<RpcServer>
   const maxConnections = opts.maxConnections ?? MAX_CONNECTIONS;
   let port = opts.port;
 
-  /** Without a token only loopback names reach us: a rebound DNS name is refused. */
-  const hostAllowed = (hostHeader: string | undefined): boolean =>
-    hostHeader !== undefined && (token !== undefined || isLoopback(hostName(hostHeader)) || hostName(hostHeader) === opts.host);
+  const hostAllowed = hostChecker(opts.host, opts.allowHost);
 
-  const server: Server = createServer((req, res) => serveHttp(req, res, files, hostAllowed, port));
-  server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
-    const refusal = checkUpgrade(req, token, hostAllowed, wss.clients.size >= maxConnections);
-    if (refusal) {
-      socket.end(`HTTP/1.1 ${refusal}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
-      return;
+  const server: Server = createServer((req, res) => {
+    try {
+      serveHttp(req, res, files, hostAllowed, port);
+    } catch (e) {
+      faultOnce('HTTP request', e);
+      if (!res.headersSent) res.writeHead(500, { 'Content-Type': 'text/plain', Connection: 'close' });
+      res.end();
     }
-    wss.handleUpgrade(req, socket, head, (ws) => attach(ws, opts, sessions));
+  });
+  server.on('clientError', (_e: Error, socket: Duplex) => {
+    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+    else socket.destroy();
+  });
+  server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    socket.on('error', () => socket.destroy());
+    try {
+      const refusal = checkUpgrade(req, token, hostAllowed, wss.clients.size >= maxConnections);
+      if (refusal) {
+        socket.end(`HTTP/1.1 ${refusal}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+        return;
+      }
+      wss.handleUpgrade(req, socket, head, (ws) => attach(ws, opts, sessions));
+    } catch (e) {
+      faultOnce('WebSocket upgrade', e);
+      socket.destroy();
+    }
   });
   await listenOn(server, { kind: 'tcp', host: opts.host, port: opts.port });
   port = boundPort(server) ?? opts.port;
@@ -118,8 +166,9 @@ export async function startRpcServer(opts: RpcServerOptions): Promise<RpcServer>
 
 /** Why an upgrade is refused (status line), or undefined to accept it. */
 function checkUpgrade(req: IncomingMessage, token: string | undefined, hostAllowed: (h: string | undefined) => boolean, full: boolean): string | undefined {
-  const url = new URL(req.url ?? '/', 'http://x');
-  if (url.pathname !== RPC_PATH) return '404 Not Found';
+  const url = requestPath(req.url);
+  if (url === undefined) return '400 Bad Request';
+  if (url.path !== RPC_PATH) return '404 Not Found';
   if (!hostAllowed(req.headers.host)) return '403 Forbidden';
   // Browsers always send Origin; it must be the console's own page. Non-browser
   // clients send none, and are held to the token alone.
@@ -127,7 +176,7 @@ function checkUpgrade(req: IncomingMessage, token: string | undefined, hostAllow
   if (origin !== undefined && origin !== `http://${req.headers.host}`) return '403 Forbidden';
   if (token !== undefined) {
     const auth = req.headers.authorization;
-    const given = url.searchParams.get('token') ?? (auth?.startsWith('Bearer ') ? auth.slice(7) : null);
+    const given = url.query.get('token') ?? (auth?.startsWith('Bearer ') ? auth.slice(7) : null);
     if (!sameToken(given, token)) return '401 Unauthorized';
   }
   if (full) return '503 Service Unavailable';
@@ -143,7 +192,10 @@ function attach(ws: WebSocket, opts: RpcServerOptions, sessions: Set<RpcSession>
       ws.close(1003, 'JSON-RPC messages are text');
       return;
     }
-    void session.receive(data.toString());
+    session.receive(data.toString()).catch((e: unknown) => {
+      faultOnce('JSON-RPC connection', e);
+      ws.close(1011, 'internal error');
+    });
   });
   ws.on('close', () => {
     session.close();
@@ -167,7 +219,11 @@ function serveHttp(
     res.writeHead(405, { Allow: 'GET, HEAD', 'Content-Type': 'text/plain' }).end('Method Not Allowed\n');
     return;
   }
-  const path = new URL(req.url ?? '/', 'http://x').pathname;
+  const path = requestPath(req.url)?.path;
+  if (path === undefined) {
+    res.writeHead(400, { 'Content-Type': 'text/plain' }).end('Bad Request\n');
+    return;
+  }
   // Browsers ask for /favicon.ico whatever the page links: it is the SVG icon.
   const file = files.get(path === '/' ? '/index.html' : path === '/favicon.ico' ? '/favicon.svg' : path);
   if (!file) {
@@ -184,6 +240,15 @@ function serveHttp(
     'Content-Security-Policy': `default-src 'self'; connect-src 'self' ws://${req.headers.host ?? `127.0.0.1:${port}`}; frame-ancestors 'none'`,
   });
   res.end(req.method === 'HEAD' ? undefined : file.body);
+}
+
+/** A fault in one connection's handling ends that connection and is logged once per kind, never the daemon. */
+const logged = new Set<string>();
+function faultOnce(where: string, e: unknown): void {
+  const text = `${where}: ${e instanceof Error ? e.message : String(e)}`;
+  if (logged.has(text) || logged.size > 100) return;
+  logged.add(text);
+  process.stderr.write(`cgmon: internal error in ${text} (connection closed)\n`);
 }
 
 /** Bounded wait: shutting down must not hang on a slow command or a silent peer. */

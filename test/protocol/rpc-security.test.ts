@@ -4,6 +4,7 @@
 
 import { afterEach, describe, expect, it } from 'vitest';
 import { request } from 'node:http';
+import { connect } from 'node:net';
 import { isLoopback, startRpcServer, type RpcServer } from '../../src/rpc/server.js';
 import { connectRpc, goldenContext, upgradeStatus } from '../helpers/rpc-client.js';
 
@@ -70,10 +71,54 @@ describe('token', () => {
     expect(await upgradeStatus(`${base}?token=abc124`, {})).toBe(401);
     expect(await upgradeStatus(`${base}?token=abc123`, {})).toBe(101);
     expect(await upgradeStatus(base, { Authorization: 'Bearer abc123' })).toBe(101);
-    // With a token the Host may be any name: the token, not the name, proves the caller.
+    // The Host check stays on with a token: a rebound name is refused even with the right token.
     const host = `cgmon.lan:${s.port}`;
-    expect(await upgradeStatus(`${base}?token=abc123`, { Host: host, Origin: `http://${host}` })).toBe(101);
-    expect(await upgradeStatus(`${base}?token=abc123`, { Host: host, Origin: 'http://evil.example' })).toBe(403);
+    expect(await upgradeStatus(`${base}?token=abc123`, { Host: host, Origin: `http://${host}` })).toBe(403);
+    expect((await get(s.port, '/', { Host: host })).status).toBe(403);
+    // IP literals cannot be rebound.
+    expect(await upgradeStatus(`${base}?token=abc123`, { Host: `10.1.2.3:${s.port}` })).toBe(101);
+    expect(await upgradeStatus(`${base}?token=abc123`, { Host: `[fe80::1]:${s.port}` })).toBe(101);
+  });
+
+  it('a name given with allow-host passes the Host check; the Origin check still holds', async () => {
+    const s = await start({ token: 'abc123', allowHost: 'cgmon.lan' });
+    const base = `ws://127.0.0.1:${s.port}/rpc?token=abc123`;
+    const host = `cgmon.lan:${s.port}`;
+    expect(await upgradeStatus(base, { Host: host, Origin: `http://${host}` })).toBe(101);
+    expect(await upgradeStatus(base, { Host: host, Origin: 'http://evil.example' })).toBe(403);
+    expect(await upgradeStatus(base, { Host: `other.lan:${s.port}` })).toBe(403);
+  });
+
+  it('an empty token is a start-up error', async () => {
+    await expect(start({ token: '' })).rejects.toThrow(/token= is empty/);
+  });
+});
+
+describe('malformed request lines', () => {
+  /** Raw bytes to the port; resolves with what came back before the server closed. */
+  function raw(port: number, bytes: string): Promise<string> {
+    return new Promise((resolve) => {
+      const sock = connect(port, '127.0.0.1');
+      let out = '';
+      sock.setEncoding('latin1');
+      sock.on('data', (d: string) => (out += d));
+      sock.on('close', () => resolve(out));
+      sock.on('error', () => resolve(out));
+      sock.write(bytes, 'latin1');
+      setTimeout(() => sock.end(), 300);
+    });
+  }
+
+  it('targets that are not URLs get 400, as GET and as an upgrade, and the server keeps serving', async () => {
+    const s = await start();
+    const host = `Host: 127.0.0.1:${s.port}`;
+    for (const target of ['//[', 'http://[', '//[::1', 'http://a:99999/', '/%', '//a@[']) {
+      expect(await raw(s.port, `GET ${target} HTTP/1.1\r\n${host}\r\nConnection: close\r\n\r\n`)).toMatch(/^HTTP\/1\.1 (400|404)/);
+      const upgrade = `GET ${target} HTTP/1.1\r\n${host}\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n`;
+      expect(await raw(s.port, upgrade)).toMatch(/^HTTP\/1\.1 (400|404)/);
+    }
+    expect(await raw(s.port, 'GARBAGE\x00\xff\r\n\r\n')).toMatch(/^HTTP\/1\.1 400/);
+    expect((await get(s.port, '/')).status).toBe(200);
   });
 });
 
