@@ -5,13 +5,16 @@
 export type RspEvent =
   | { readonly kind: 'packet'; readonly data: Buffer }
   | { readonly kind: 'bad-checksum'; readonly data: Buffer }
+  /** A packet whose decoded payload (after `*` runs) passed the cap: refused, never expanded. */
+  | { readonly kind: 'overrun' }
   | { readonly kind: 'ack' }
   | { readonly kind: 'nack' }
   | { readonly kind: 'interrupt' };
 
-type State = 'idle' | 'body' | 'csum1' | 'csum2';
+/** 'escape': after `}`; 'run': after `*`, waiting for the count; 'skip': an overrun packet's rest. */
+type State = 'idle' | 'body' | 'escape' | 'run' | 'skip' | 'csum1' | 'csum2';
 
-/** Longest payload accepted before the parser gives up on a packet (defends memory). */
+/** Longest payload accepted, measured after run-length expansion (defends memory). */
 export const MAX_INBOUND_PACKET = 1 << 20;
 
 const HEX = '0123456789abcdef';
@@ -24,74 +27,137 @@ function hexVal(c: number): number {
 }
 
 /**
+ * The decoded payload being built: `}` escapes undone and `X*n` runs (n - 29
+ * repeats) expanded as bytes arrive, refusing before it grows past `max`.
+ */
+class Payload {
+  private buf = Buffer.allocUnsafe(256);
+  length = 0;
+
+  constructor(private readonly max: number) {}
+
+  /** Append `count` copies of `c`; false (and nothing appended) when that would pass the cap. */
+  push(c: number, count = 1): boolean {
+    if (count <= 0) return true;
+    if (this.length + count > this.max) return false;
+    if (this.length + count > this.buf.length) {
+      const grown = Buffer.allocUnsafe(Math.min(this.max, Math.max(this.buf.length * 2, this.length + count)));
+      this.buf.copy(grown, 0, 0, this.length);
+      this.buf = grown;
+    }
+    this.buf.fill(c, this.length, this.length + count);
+    this.length += count;
+    return true;
+  }
+
+  last(): number | undefined {
+    return this.length > 0 ? this.buf[this.length - 1] : undefined;
+  }
+
+  take(): Buffer {
+    const out = Buffer.from(this.buf.subarray(0, this.length));
+    this.buf = Buffer.allocUnsafe(256);
+    this.length = 0;
+    return out;
+  }
+}
+
+/**
  * Chunk-fed RSP parser. Bytes outside a packet other than `+`, `-` and 0x03
  * are ignored (gdb's own behaviour: line noise between packets is skipped).
+ * A packet whose payload would pass `maxPacket` once decoded is skipped up to
+ * its checksum and reported as 'overrun' (QEMU's gdbstub drops it the same way).
  */
 export class RspParser {
   private state: State = 'idle';
-  private body: number[] = [];
+  private readonly body: Payload;
   private sum = 0;
   private csumHi = 0;
+  private overrun = false;
+
+  constructor(maxPacket = MAX_INBOUND_PACKET) {
+    this.body = new Payload(maxPacket);
+  }
 
   feed(chunk: Uint8Array): RspEvent[] {
     const out: RspEvent[] = [];
     for (const c of chunk) {
-      switch (this.state) {
-        case 'idle':
-          if (c === 0x24) this.start();
-          else if (c === 0x2b) out.push({ kind: 'ack' });
-          else if (c === 0x2d) out.push({ kind: 'nack' });
-          else if (c === 0x03) out.push({ kind: 'interrupt' });
-          break;
-        case 'body':
-          if (c === 0x23) this.state = 'csum1';
-          else if (c === 0x24) this.start(); // a new `$` restarts: the previous packet was cut off
-          else {
-            this.sum = (this.sum + c) & 0xff;
-            if (this.body.length < MAX_INBOUND_PACKET) this.body.push(c);
-          }
-          break;
-        case 'csum1':
-          this.csumHi = hexVal(c);
-          this.state = 'csum2';
-          break;
-        case 'csum2': {
-          const lo = hexVal(c);
-          const ok = this.csumHi >= 0 && lo >= 0 && ((this.csumHi << 4) | lo) === this.sum;
-          const data = decodePayload(this.body);
-          out.push(ok ? { kind: 'packet', data } : { kind: 'bad-checksum', data });
-          this.state = 'idle';
-          this.body = [];
-          break;
-        }
-      }
+      if (this.state === 'idle') this.idle(c, out);
+      else if (this.state === 'csum1') {
+        this.csumHi = hexVal(c);
+        this.state = 'csum2';
+      } else if (this.state === 'csum2') this.finish(c, out);
+      else this.inBody(c);
     }
     return out;
   }
 
+  private idle(c: number, out: RspEvent[]): void {
+    if (c === 0x24) this.start();
+    else if (c === 0x2b) out.push({ kind: 'ack' });
+    else if (c === 0x2d) out.push({ kind: 'nack' });
+    else if (c === 0x03) out.push({ kind: 'interrupt' });
+  }
+
+  private inBody(c: number): void {
+    if (c === 0x24) return this.start(); // a new `$` restarts: the previous packet was cut off
+    if (c === 0x23) {
+      // A `}` or `*` cut off by the end of the packet stands for itself.
+      if (this.state === 'escape') this.add(0x7d);
+      if (this.state === 'run') this.add(0x2a);
+      this.state = 'csum1';
+      return;
+    }
+    this.sum = (this.sum + c) & 0xff;
+    switch (this.state) {
+      case 'skip':
+        return;
+      case 'escape':
+        this.state = 'body';
+        return this.add(c ^ 0x20);
+      case 'run':
+        this.state = 'body';
+        return this.add(this.body.last()!, c - 29);
+      default:
+        if (c === 0x7d) this.state = 'escape';
+        else if (c === 0x2a && this.body.length > 0) this.state = 'run';
+        else this.add(c);
+    }
+  }
+
+  private add(c: number, count = 1): void {
+    if (this.body.push(c, count)) return;
+    this.overrun = true;
+    this.state = 'skip';
+  }
+
+  private finish(c: number, out: RspEvent[]): void {
+    const lo = hexVal(c);
+    const ok = this.csumHi >= 0 && lo >= 0 && ((this.csumHi << 4) | lo) === this.sum;
+    const data = this.body.take();
+    if (this.overrun) out.push({ kind: 'overrun' });
+    else out.push(ok ? { kind: 'packet', data } : { kind: 'bad-checksum', data });
+    this.state = 'idle';
+  }
+
   private start(): void {
     this.state = 'body';
-    this.body = [];
+    this.body.take();
     this.sum = 0;
+    this.overrun = false;
   }
 }
 
-/** Undo `}` escapes (next byte XOR 0x20) and expand `X*n` runs (n - 29 repeats). */
-export function decodePayload(raw: readonly number[]): Buffer {
-  const out: number[] = [];
-  for (let i = 0; i < raw.length; i++) {
-    const c = raw[i]!;
-    if (c === 0x7d && i + 1 < raw.length) {
-      out.push(raw[++i]! ^ 0x20);
-    } else if (c === 0x2a && out.length > 0 && i + 1 < raw.length) {
-      const repeat = raw[++i]! - 29;
-      const prev = out[out.length - 1]!;
-      for (let k = 0; k < repeat; k++) out.push(prev);
-    } else {
-      out.push(c);
-    }
-  }
-  return Buffer.from(out);
+/** Undo `}` escapes (next byte XOR 0x20) and expand `X*n` runs (n - 29 repeats) of one payload. */
+export function decodePayload(raw: readonly number[], max = Number.MAX_SAFE_INTEGER): Buffer {
+  const p = new RspParser(max);
+  const body = Buffer.from(raw);
+  let sum = 0;
+  for (const c of body) sum += c;
+  const ev = p.feed(Buffer.concat([Buffer.from('$'), body, Buffer.from(`#${HEX[(sum >> 4) & 15]}${HEX[sum & 15]}`)]));
+  const first = ev[0];
+  if (first?.kind !== 'packet') throw new Error('payload too long once decoded');
+  return first.data;
 }
 
 /** Escape the bytes RSP reserves (`#`, `$`, `}`, `*`) in a reply payload. */

@@ -5,7 +5,7 @@
 import { rspError } from './errors.js';
 import type { CommandContext } from '../commands/context.js';
 import type { MachineEvent } from '../machine/machine.js';
-import { HexReply, RspParser, encodeHexPacket, encodePacket } from './framing.js';
+import { HexReply, MAX_INBOUND_PACKET, RspParser, encodeHexPacket, encodePacket } from './framing.js';
 import { GdbTarget } from './target.js';
 import { handleQuery, type QueryEnv } from './queries.js';
 
@@ -40,7 +40,7 @@ type RunState = 'stopped' | 'running';
 
 export class GdbSession {
   readonly target: GdbTarget;
-  private readonly parser = new RspParser();
+  private readonly parser: RspParser;
   private readonly transport: Transport;
   private readonly opts: GdbSessionOptions;
   private ackMode = true;
@@ -54,6 +54,8 @@ export class GdbSession {
   constructor(ctx: CommandContext, transport: Transport, opts: GdbSessionOptions = {}) {
     this.transport = transport;
     this.opts = opts;
+    // The payload cap is the PacketSize gdb was told, plus room for a write's header (`M addr,len:`).
+    this.parser = new RspParser(Math.max(MAX_INBOUND_PACKET, (opts.packetSize ?? QEMU_PACKET_SIZE) + 64));
     this.target = new GdbTarget(ctx);
     this.unsubscribe = ctx.machine.onEvent((e) => this.onMachineEvent(e));
   }
@@ -78,6 +80,12 @@ export class GdbSession {
           break;
         case 'bad-checksum':
           if (this.ackMode) this.transport.write(Buffer.from('-'));
+          break;
+        case 'overrun':
+          // Longer than PacketSize allows once its `*` runs are expanded: refused, and gdb told so
+          // (a `-` would only make it resend the same packet).
+          if (this.ackMode) this.transport.write(Buffer.from('+'));
+          this.queue = this.queue.then(() => this.send('E22'));
           break;
         case 'nack':
           if (this.lastSent) this.transport.write(this.lastSent);

@@ -105,3 +105,44 @@ describe('encodeHexPacket', () => {
     }
   });
 });
+
+describe('packet cap after run-length expansion', () => {
+  it('refuses a packet whose runs would expand past the cap, without expanding it', () => {
+    // 40,000 raw bytes, each `a*~` pair worth 98 bytes: ~1.3 MB once expanded.
+    const body = Buffer.from('X' + 'a*~'.repeat(13_400), 'latin1');
+    let sum = 0;
+    for (const c of body) sum += c;
+    const pkt = Buffer.concat([Buffer.from('$'), body, Buffer.from(`#${(sum & 0xff).toString(16).padStart(2, '0')}`)]);
+    const p = new RspParser(1 << 20);
+    const before = process.memoryUsage().arrayBuffers;
+    expect(summary(p.feed(pkt))).toEqual(['overrun']);
+    expect(process.memoryUsage().arrayBuffers - before).toBeLessThan(4 << 20);
+    // The parser is back in step: the next packet parses.
+    expect(summary(p.feed(Buffer.from('$qC#b4')))).toEqual(['packet:qC']);
+  });
+
+  it('accepts a packet that expands exactly to the cap, and refuses one byte more', () => {
+    const frame = (raw: string): Buffer => {
+      let sum = 0;
+      for (const c of Buffer.from(raw, 'latin1')) sum += c;
+      return Buffer.from(`$${raw}#${(sum & 0xff).toString(16).padStart(2, '0')}`, 'latin1');
+    };
+    // 'a' then `*~` = 97 more: 98 bytes.
+    expect(summary(new RspParser(98).feed(frame('a*~')))).toEqual([`packet:${'a'.repeat(98)}`]);
+    expect(summary(new RspParser(97).feed(frame('a*~')))).toEqual(['overrun']);
+    expect(summary(new RspParser(4).feed(frame('abcde')))).toEqual(['overrun']);
+  });
+
+  it('split at every offset, a packet with escapes and runs decodes the same', () => {
+    const raw = Buffer.from('$Xa}]b*"c}\x03#', 'latin1');
+    let sum = 0;
+    for (const c of raw.subarray(1, raw.length - 1)) sum += c;
+    const pkt = Buffer.concat([raw, Buffer.from((sum & 0xff).toString(16).padStart(2, '0'))]);
+    const whole = summary(new RspParser().feed(pkt));
+    expect(whole).toEqual(['packet:Xa}bbbbbbc#']);
+    for (let i = 1; i < pkt.length; i++) {
+      const p = new RspParser();
+      expect([...summary(p.feed(pkt.subarray(0, i))), ...summary(p.feed(pkt.subarray(i)))], `split at ${i}`).toEqual(whole);
+    }
+  });
+});
