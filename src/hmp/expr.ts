@@ -81,8 +81,16 @@ function strtoull(text: string, pos: number): { value: bigint; end: number; over
 }
 
 /** One get_expr() call over `text` starting at `pos`. */
+/**
+ * Nesting allowed in one expression (parentheses and unary operators). QEMU's
+ * readline line (4 KiB) bounds it; human-monitor-command lines have no such
+ * bound, and deeper recursion would overflow the stack.
+ */
+export const MAX_EXPR_DEPTH = 256;
+
 export class ExprParser {
   pos: number;
+  private depth = 0;
 
   constructor(
     private readonly text: string,
@@ -153,6 +161,15 @@ export class ExprParser {
   }
 
   private unary(): bigint {
+    if (++this.depth > MAX_EXPR_DEPTH) throw new HmpParseError(`expression nested too deeply (more than ${MAX_EXPR_DEPTH} levels)`);
+    try {
+      return this.unaryInner();
+    } finally {
+      this.depth--;
+    }
+  }
+
+  private unaryInner(): bigint {
     const c = this.ch();
     switch (c) {
       case '+':

@@ -77,3 +77,25 @@ describe('HMP expressions', () => {
     expect(() => evaluate('$eax')).toThrow('no cpu defined');
   });
 });
+
+describe('expression depth limit', () => {
+  it('a deeply nested expression is a clear parse error, not a stack overflow', () => {
+    for (const text of ['('.repeat(100_000) + '1', '-'.repeat(100_000) + '1', '~'.repeat(300) + '0', '(+'.repeat(200) + '1']) {
+      let err: unknown;
+      try {
+        evaluate(text);
+      } catch (e) {
+        err = e;
+      }
+      expect(err).toBeInstanceOf(HmpParseError);
+      expect((err as Error).message).toBe('expression nested too deeply (more than 256 levels)');
+    }
+  });
+
+  it('nesting up to the limit still evaluates', () => {
+    expect(evaluate('('.repeat(255) + '7' + ')'.repeat(255)).value).toBe(7n);
+    expect(evaluate('-'.repeat(254) + '5').value).toBe(5n);
+    // Long flat chains are iterative: no limit.
+    expect(evaluate(Array(50_000).fill('1').join('+')).value).toBe(50_000n);
+  });
+});
