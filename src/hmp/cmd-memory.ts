@@ -54,17 +54,22 @@ export function hmpPrint(call: HmpCall): string {
   }
 }
 
+/** Bytes summed between yields to the event loop: other clients are answered while a 4 GiB sum runs. */
+const SUM_SLICE = 4 * 1024 * 1024;
+
 /**
  * hmp_sum: BSD checksum of guest-physical bytes (uint32 addresses). Unreadable
  * bytes count as 0 as with address_space_ldub; a policy refusal is reported
- * instead of a checksum of zeros.
+ * instead of a checksum of zeros. Reads a page at a time and yields every
+ * SUM_SLICE bytes, so `sum 0 0xffffffff` blocks no one.
  */
-export function hmpSum(call: HmpCall): string {
+export async function hmpSum(call: HmpCall): Promise<string> {
   const start = Number(num(call, 'start'));
   // uint32_t arithmetic as in hmp_sum: a range that wraps past 4 GiB sums nothing.
   const end = (start + Number(num(call, 'size'))) >>> 0;
   let sum = 0;
   const chunk = new Uint8Array(4096);
+  let sinceYield = 0;
   for (let addr = start; addr < end; ) {
     const n = Math.min(chunk.length - (addr % 4096), end - addr);
     const buf = chunk.subarray(0, n);
@@ -75,6 +80,11 @@ export function hmpSum(call: HmpCall): string {
     }
     for (let i = 0; i < n; i++) sum = ((((sum >> 1) | (sum << 15)) & 0xffff) + buf[i]!) & 0xffff;
     addr += n;
+    sinceYield += n;
+    if (sinceYield >= SUM_SLICE) {
+      sinceYield = 0;
+      await new Promise((r) => setImmediate(r));
+    }
   }
   return `${sum.toString().padStart(5, '0')}\n`;
 }
