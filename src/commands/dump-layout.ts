@@ -58,7 +58,9 @@ export function dataSize(blocks: readonly DumpBlock[]): number {
  * tables linear, with the same result.
  */
 export class MappingList {
-  readonly list: MemoryMapping[] = [];
+  /** Insertion order; `list` sorts it the way QEMU's sorted inserts leave it (O(n log n), not O(n^2)). */
+  private readonly added: MemoryMapping[] = [];
+  private sorted: MemoryMapping[] | undefined;
   private last: MemoryMapping | undefined;
   /** Mappings by `physEnd:virtEnd`, in insertion order. */
   private readonly byEnd = new Map<string, MemoryMapping[]>();
@@ -102,17 +104,23 @@ export class MappingList {
     if (last && last.phys + last.length === phys && last.virt + last.length === virt) return this.extend(last, length);
     const c = this.firstContiguous(phys, virt);
     if (c) return this.extend(c, length);
-    let lo = 0;
-    let hi = this.list.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >> 1;
-      if (this.list[mid]!.phys >= phys) hi = mid;
-      else lo = mid + 1;
-    }
     const m = { phys, virt, length };
-    this.list.splice(lo, 0, m);
+    this.added.push(m);
+    this.sorted = undefined;
     this.index(m);
     this.last = m;
+  }
+
+  /**
+   * QEMU inserts each new mapping before the first with phys >= its own: the
+   * list is sorted by phys, and among equal phys the latest inserted comes first.
+   */
+  get list(): MemoryMapping[] {
+    if (!this.sorted) {
+      const order = new Map(this.added.map((m, i) => [m, i]));
+      this.sorted = [...this.added].sort((a, b) => (a.phys < b.phys ? -1 : a.phys > b.phys ? 1 : order.get(b)! - order.get(a)!));
+    }
+    return this.sorted;
   }
 }
 

@@ -2,7 +2,9 @@
 // reads/writes, translation, page-table leaves and register state, all
 // through the machine's debug ops. Faults are returned, not thrown.
 
-import { cpuMemoryRwDebug, cpuPhysicalMemoryReadDebug, cpuPhysicalMemoryRwDebug, isFault, pageWalk, type Leaf, type TranslateResult } from '../debug/index.js';
+import {
+  cpuMemoryRwDebug, cpuPhysicalMemoryReadDebug, cpuPhysicalMemoryRwDebug, isFault, newWalkStats, pageWalk, type Leaf, type TranslateResult, type WalkStats,
+} from '../debug/index.js';
 import type { X86CpuState } from '../machine/cpu.js';
 import type { MemTxResult } from '../machine/memattrs.js';
 import { CgmonError } from '../errors.js';
@@ -53,19 +55,24 @@ export function translate(ctx: CommandContext, va: bigint): TranslateResult {
 }
 
 /** Present leaves of the context CPU's page tables (throws CgmonError('policy') when refused). */
-export function pageTableLeaves(ctx: CommandContext): Generator<Leaf, void, undefined> {
-  return pageWalk(ctx.ops, debugCpuState(ctx));
+export function pageTableLeaves(ctx: CommandContext, stats?: WalkStats): Generator<Leaf, void, undefined> {
+  return pageWalk(ctx.ops, debugCpuState(ctx), undefined, stats ? { stats } : {});
 }
 
-/** Present leaves as plain numbers, no per-leaf allocation (see PageWalkOptions.onLeaf; `coalesce` merges runs). */
+/**
+ * Present leaves as plain numbers, no per-leaf allocation (see PageWalkOptions.onLeaf; `coalesce` merges runs).
+ * Returns what the walk met: a walk cut short on looping tables says so (walkStoppedNote).
+ */
 export function visitPageTableLeaves(
   ctx: CommandContext,
   onLeaf: (linear: number, lo: number, hi: number, size: number, prot: number) => void,
   coalesce = false,
-): void {
-  for (const _ of pageWalk(ctx.ops, debugCpuState(ctx), undefined, { onLeaf, coalesce })) {
+): WalkStats {
+  const stats = newWalkStats();
+  for (const _ of pageWalk(ctx.ops, debugCpuState(ctx), undefined, { onLeaf, coalesce, stats })) {
     // onLeaf mode yields nothing
   }
+  return stats;
 }
 
 /**
@@ -78,6 +85,7 @@ export function pageTableLeafSteps(
   onLeaf: (linear: number, lo: number, hi: number, size: number, prot: number) => void,
   pause: () => boolean,
   coalesce = false,
+  stats?: WalkStats,
 ): Generator<unknown, void, undefined> {
-  return pageWalk(ctx.ops, debugCpuState(ctx), undefined, { onLeaf, coalesce, pause });
+  return pageWalk(ctx.ops, debugCpuState(ctx), undefined, { onLeaf, coalesce, pause, ...(stats ? { stats } : {}) });
 }

@@ -2,7 +2,7 @@
 // memory reads through the debug object or as the host sees it, and the
 // address-space map drawn from the one page walker. Names follow QAPI's x- rule.
 
-import { DefaultDebugOps, cpuPhysicalMemoryReadDebug, isFault, TARGET_PAGE_SIZE, type Leaf, type MemoryDebugOps } from '../debug/index.js';
+import { DefaultDebugOps, cpuPhysicalMemoryReadDebug, isFault, newWalkStats, TARGET_PAGE_SIZE, type Leaf, type MemoryDebugOps } from '../debug/index.js';
 import { pagingMode } from '../machine/cpu.js';
 import type { MemTxResult } from '../machine/memattrs.js';
 import { CgmonError, parameterExpects } from '../errors.js';
@@ -131,7 +131,8 @@ export function pageMap(args: XCgmonPageMapArguments, ctx0: CommandContext): {
   const ctx = args['cpu-index'] === undefined ? ctx0 : withCpu(ctx0, Number(args['cpu-index']));
   const mode = pagingMode(debugCpuState(ctx));
   const ranges: PageRange[] = [];
-  for (const leaf of pageTableLeaves(ctx)) {
+  const stats = newWalkStats();
+  for (const leaf of pageTableLeaves(ctx, stats)) {
     const last = ranges[ranges.length - 1];
     if (last && continues(last, leaf)) {
       last.length += leaf.size;
@@ -140,7 +141,7 @@ export function pageMap(args: XCgmonPageMapArguments, ctx0: CommandContext): {
     if (ranges.length >= PAGE_MAP_MAX) return { mode, ranges, truncated: true };
     ranges.push(rangeOf(leaf));
   }
-  return { mode, ranges, truncated: false };
+  return { mode, ranges, truncated: stats.skipped > 0 };
 }
 
 interface PolicyInfo {

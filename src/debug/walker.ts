@@ -57,7 +57,45 @@ interface Frame {
   prot: number;
 }
 
+/**
+ * Table visits every walk may make whatever its tables: enough for guests that
+ * share subtables (one PD under many PDPTEs), small enough that 512-way loops
+ * end in well under a second (at most this many x 512 entries are read).
+ */
+export const MIN_TABLE_VISIT_BUDGET = 256;
+
+/**
+ * What a walk met, for the consumer to tell the user. A tree of tables, plus a
+ * Windows-style self-map, visits each table at most once per level, so the walk
+ * is allowed levels x (distinct tables) visits (at least MIN_TABLE_VISIT_BUDGET);
+ * subtables past that are skipped and counted. Any guest's walk terminates.
+ */
+export interface WalkStats {
+  /** Table reads, the root included. */
+  visits: number;
+  /** Distinct table pages (guest-physical addresses) among them. */
+  distinct: number;
+  /** Entries that pointed at a table already on their own path (a loop: PML4[i] -> PML4 ...). */
+  loops: number;
+  /** Subtables not walked because the budget was spent. */
+  skipped: number;
+}
+
+export const newWalkStats = (): WalkStats => ({ visits: 0, distinct: 0, loops: 0, skipped: 0 });
+
+/** The line a monitor command prints after a walk cut short, or undefined when it was complete. */
+export function walkStoppedNote(s: WalkStats): string | undefined {
+  if (s.skipped === 0) return undefined;
+  return (
+    `warning: page walk stopped after ${s.visits} table reads of ${s.distinct} distinct tables ` +
+    `(${s.loops} entries point back into their own path); ${s.skipped} subtables were not walked, ` +
+    `so the list above is incomplete: the guest's page tables loop or share subtables too often`
+  );
+}
+
 export interface PageWalkOptions {
+  /** Filled in as the walk goes (see WalkStats). */
+  readonly stats?: WalkStats;
   /**
    * Merge consecutive present 4 KiB leaves of one last-level table that have
    * the same `prot` into a single Leaf (size = run length; pa/pte/cbit of the
@@ -154,7 +192,17 @@ export function* pageWalk(
   const r = root(regs, mode, mask);
   const stack: Frame[] = [];
   const tables: TableBuffers[] = [];
+  const stats = options.stats ?? newWalkStats();
+  const seen = new Set<bigint>();
   const push = (depth: number, gpa: bigint, cbit: boolean | undefined, base: bigint, prot: number): void => {
+    if (stack.some((f) => f.gpa === gpa)) stats.loops++;
+    if (!seen.has(gpa)) seen.add(gpa);
+    else if (stats.visits >= Math.max(MIN_TABLE_VISIT_BUDGET, levels.length * seen.size)) {
+      stats.skipped++;
+      return;
+    }
+    stats.visits++;
+    stats.distinct = seen.size;
     const spec = levels[depth]!;
     // Depth-first: at most one frame per depth is live, so each depth reuses
     // one table buffer (thousands of 4 KiB allocations per walk cost GC time).

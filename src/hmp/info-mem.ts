@@ -8,8 +8,8 @@
 import { pageTableLeafSteps } from '../commands/guest-memory.js';
 import type { OutputWriter } from '../commands/output.js';
 import type { PagingMode } from '../machine/cpu.js';
-import { PG_RW, PG_USER } from '../debug/walker.js';
-import { pagingGuard } from './info-tlb.js';
+import { newWalkStats, PG_RW, PG_USER } from '../debug/walker.js';
+import { pagingGuard, writeStoppedNote } from './info-tlb.js';
 import type { HmpCall, HmpOutput } from './types.js';
 import { put16b } from './hex.js';
 import { encryptedWalkNote } from './encrypted-note.js';
@@ -81,7 +81,8 @@ export async function hmpInfoMem(call: HmpCall): Promise<HmpOutput> {
     printer.print(linear, prot);
     next = linear + size;
   };
-  for (const _ of pageTableLeafSteps(call.ctx, range, () => out.full, true)) {
+  const stats = newWalkStats();
+  for (const _ of pageTableLeafSteps(call.ctx, range, () => out.full, true, stats)) {
     await out.flush();
     if (out.cancelled) return;
   }
@@ -92,4 +93,5 @@ export async function hmpInfoMem(call: HmpCall): Promise<HmpOutput> {
   const limit = walkLimit(m);
   if (next < limit) printer.print(next, 0);
   printer.print(limit, 0);
+  writeStoppedNote(out, stats);
 }

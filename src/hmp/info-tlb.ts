@@ -7,6 +7,8 @@
 
 import { debugCpuState, pageTableLeafSteps } from '../commands/guest-memory.js';
 import { pagingMode, type PagingMode } from '../machine/cpu.js';
+import { newWalkStats, walkStoppedNote, type WalkStats } from '../debug/walker.js';
+import type { OutputWriter } from '../commands/output.js';
 import type { HmpCall, HmpOutput } from './types.js';
 import { put8b } from './hex.js';
 import { encryptedWalkNote } from './encrypted-note.js';
@@ -37,6 +39,12 @@ for (let v = 0; v < 512; v++) {
 
 /** What info tlb / info mem may walk: a paging mode, or QEMU's text for why not. */
 export type PagingGuard = { readonly walk: true; readonly mode: PagingMode } | { readonly walk: false; readonly text: string };
+
+/** After a walk cut short on looping tables, the line that says so (nothing after a complete walk). */
+export function writeStoppedNote(out: OutputWriter, stats: WalkStats): void {
+  const note = walkStoppedNote(stats);
+  if (note !== undefined) out.put(`${note}\n`);
+}
 
 /** Guard shared with info mem: `No CPU available` / `PG disabled`. */
 export function pagingGuard(call: HmpCall): PagingGuard {
@@ -76,9 +84,12 @@ export async function hmpInfoTlb(call: HmpCall): Promise<HmpOutput> {
     o[at + 44] = 0x0d;
     o[at + 45] = 0x0a;
   };
-  for (const _ of pageTableLeafSteps(call.ctx, line, () => out.full)) {
+  const stats = newWalkStats();
+  for (const _ of pageTableLeafSteps(call.ctx, line, () => out.full, false, stats)) {
     await out.flush();
     if (out.cancelled) return;
   }
-  return out.length === 0 ? (encryptedWalkNote(call.ctx, 'info tlb') ?? '') : undefined;
+  if (out.length === 0) return encryptedWalkNote(call.ctx, 'info tlb') ?? '';
+  writeStoppedNote(out, stats);
+  return undefined;
 }
