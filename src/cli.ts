@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
 import { CgmonError, couldNotOpen, nothingToServe, optionError, parameterExpects, propertyNotFound } from './errors.js';
 import { removeTemporaryFiles } from './util/atomic-file.js';
+import { logFaultOnce, parseLimits, type DaemonLimits } from './util/connection-limits.js';
 import { CLI_OPTIONS, cliOption, parseEndpoint, parseKeyValues, parseSize, type KeyValues } from './options.js';
 import { parseUuid } from './util/qemu-opts.js';
 import { Machine, type MachineConfig } from './machine/machine.js';
@@ -52,6 +53,8 @@ export interface CliOptions {
   nodefaults: boolean;
   /** -cpu MODEL,phys-bits=N: only phys-bits is used (a TD's GPAW). */
   physBits?: number;
+  /** -limits: connections, idle time and JSON bounds per front end (src/util/connection-limits.ts). */
+  limits: DaemonLimits;
 }
 
 const collect = (v: string, prev: string[] = []): string[] => [...prev, v];
@@ -133,6 +136,7 @@ export function parseCli(argv: readonly string[]): CliOptions {
     gdb: [...list('gdb'), ...(o['s'] === true ? ['tcp::1234'] : [])],
     rpc: list('rpc'),
     nodefaults: o['nodefaults'] === true,
+    limits: parseLimits(list('limits').map((l) => parseKeyValues(l, ''))),
   };
   if (typeof o['m'] === 'string') {
     const kv = parseKeyValues(o['m'], 'size');
@@ -272,7 +276,7 @@ function wantsDefaults(o: CliOptions): boolean {
 }
 
 /** -rpc ws:HOST:PORT[,token=T][,allow-host=NAME]: JSON-RPC over WebSocket plus the browser console. */
-async function startRpc(spec: string, ctx: CommandContext): Promise<Listener> {
+async function startRpc(spec: string, ctx: CommandContext, limits: DaemonLimits): Promise<Listener> {
   const ep = parseEndpoint(spec);
   if (ep.kind !== 'ws' || ep.host === undefined || ep.port === undefined) {
     throw new CgmonError(`-rpc ${spec}: expects ws:HOST:PORT`, 'bad-option');
@@ -284,6 +288,7 @@ async function startRpc(spec: string, ctx: CommandContext): Promise<Listener> {
   try {
     server = await startRpcServer({
       host: ep.host, port: ep.port, ctx, hmp, ...(token !== undefined ? { token } : {}), ...(allowHost !== undefined ? { allowHost } : {}),
+      maxConnections: limits.connections.rpc.maxConnections,
     });
   } catch (e) {
     throw new CgmonError(`-rpc ${spec}: ${(e as Error).message}`, 'bad-option');
@@ -340,8 +345,11 @@ async function serve(opts: CliOptions, built: BuiltMachine): Promise<number> {
     const qmp = defaults ? [DEFAULT_QMP_ENDPOINT] : [...opts.qmp.map((q) => qmpEndpoint(q.spec, q.pretty)), ...qmpChardevEndpoints(opts.chardev, opts.mon)];
     const log = (line: string): void => void process.stderr.write(`${line}\n`);
     // shutdown() flushes each client first, so quit's reply reaches the client before EOF.
-    for (const s of await startQmpServers(qmp, { ctx }, log)) listeners.push({ close: () => s.shutdown() });
-    for (const spec of defaults ? ['ws:127.0.0.1:8080'] : opts.rpc) listeners.push(await startRpc(spec, ctx));
+    const json = opts.limits.json;
+    const framing = { maxTokenSize: json.maxPendingInput, maxTokenCount: json.maxTokenCount, maxNesting: json.maxNesting };
+    const qmpOpts = { ctx, limits: framing, connection: opts.limits.connections.qmp };
+    for (const s of await startQmpServers(qmp, qmpOpts, log)) listeners.push({ close: () => s.shutdown() });
+    for (const spec of defaults ? ['ws:127.0.0.1:8080'] : opts.rpc) listeners.push(await startRpc(spec, ctx, opts.limits));
     // HMP consoles: -monitor / -chardev+-mon, or telnet:127.0.0.1:4445 (+ stdio on a terminal) by default
     const hmp = defaults ? defaultHmpEndpoints(process.stdin.isTTY === true) : hmpEndpoints(opts.monitor, opts.chardev, opts.mon);
     const gdbDevice = defaults ? 'tcp:127.0.0.1:1234' : opts.gdb[opts.gdb.length - 1];
@@ -350,7 +358,7 @@ async function serve(opts: CliOptions, built: BuiltMachine): Promise<number> {
     }
     // The stdio console starts last, so its prompt comes after every start-up line.
     const stdio = hmp.filter((e) => e.kind === 'stdio');
-    for (const c of await startHmpConsoles(hmp.filter((e) => e.kind !== 'stdio'), { base: ctx })) {
+    for (const c of await startHmpConsoles(hmp.filter((e) => e.kind !== 'stdio'), { base: ctx, connection: opts.limits.connections.hmp })) {
       listeners.push(c);
       log(`cgmon: HMP monitor on ${hmpAddress(c)}`);
     }
@@ -375,7 +383,13 @@ async function serve(opts: CliOptions, built: BuiltMachine): Promise<number> {
   }
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
+  // Last line of the fault boundary: a fault no connection caught is logged, never the end of the daemon.
+  const backstop = (e: unknown): void => logFaultOnce('the daemon', e);
+  process.on('uncaughtException', backstop);
+  process.on('unhandledRejection', backstop);
   await stopped;
+  process.off('uncaughtException', backstop);
+  process.off('unhandledRejection', backstop);
   process.off('SIGINT', stop);
   process.off('SIGTERM', stop);
   // A save still in progress (a detached dump) leaves no temporary file behind.

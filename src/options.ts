@@ -38,6 +38,10 @@ export const CLI_OPTIONS: readonly CliOption[] = [
   { name: 's', help: 'shorthand for -gdb tcp::1234' },
   { name: 'rpc', value: 'dev', help: 'JSON-RPC over WebSocket and the browser console on ws:HOST:PORT[,token=T][,allow-host=NAME]', repeat: true },
   { name: 'nodefaults', help: 'serve only the endpoints given on the command line' },
+  {
+    name: 'limits', value: 'opts', repeat: true,
+    help: 'qmp-connections=64,hmp-connections=64,rpc-connections=16,idle-timeout=30 (s before negotiating),json-pending=67108864,json-depth=1024,json-tokens=2097152',
+  },
   { name: 'display', value: 'v', help: IGNORED, hidden: true },
   { name: 'accel', value: 'v', help: IGNORED, hidden: true },
   { name: 'kernel', value: 'v', help: IGNORED, hidden: true },

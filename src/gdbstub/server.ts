@@ -8,6 +8,8 @@ import type { CommandContext } from '../commands/context.js';
 import { CgmonError } from '../errors.js';
 import { parseEndpoint, type Endpoint } from '../util/qemu-opts.js';
 import { GdbSession, type GdbSessionOptions } from './session.js';
+import { encodePacket } from './framing.js';
+import { DEFAULT_LIMITS, guarded, idleTimeout } from '../util/connection-limits.js';
 import { listenOn, type ListenAddress } from '../util/listen.js';
 
 export const DEFAULT_GDB_DEVICE = 'tcp::1234';
@@ -53,17 +55,28 @@ export class GdbServer {
   }
 
   private accept(ctx: CommandContext, socket: Socket, opts: GdbSessionOptions): void {
+    socket.on('error', () => socket.destroy());
     if (this.active) {
-      socket.destroy();
+      // QEMU's chardev takes one gdb; the next is told why rather than left hanging.
+      socket.end(encodePacket('E.a gdb is already attached to this stub (one at a time)'));
       return;
     }
     socket.setNoDelay(true);
     const session = new GdbSession(ctx, { write: (d) => socket.write(d), close: () => socket.end() }, opts);
     this.active = { socket, session };
-    socket.on('data', (chunk) => session.feed(chunk));
-    socket.on('error', () => undefined);
+    // A connection that sends nothing holds the only slot: it gets the idle timeout.
+    const idle = idleTimeout(DEFAULT_LIMITS.connections.gdb.idleTimeoutMs, () => socket.destroy());
+    const fault = (): void => {
+      if (!socket.destroyed) socket.end(encodePacket('E22'));
+      setTimeout(() => socket.destroy(), 500).unref();
+    };
+    socket.on('data', guarded('gdb connection', fault, (chunk: Buffer) => {
+      idle.done();
+      session.feed(chunk);
+    }));
     socket.on('close', () => {
-      session.close();
+      idle.done();
+      guarded('gdb connection', () => undefined, () => session.close())();
       if (this.active?.socket === socket) this.active = undefined;
     });
     session.start();

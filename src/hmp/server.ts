@@ -11,6 +11,7 @@ import { HmpSession, type HmpSessionOptions, type HmpTransport, type LineExecuto
 import { TELNET_INIT, TelnetDecoder } from './telnet.js';
 import type { HmpEndpoint } from './endpoints.js';
 import { boundPort, listenOn, type ListenAddress } from '../util/listen.js';
+import { DEFAULT_LIMITS, guarded, idleTimeout, tooManyConnections, type ConnectionLimits } from '../util/connection-limits.js';
 
 export interface HmpServerOptions {
   base: CommandContext;
@@ -19,6 +20,8 @@ export interface HmpServerOptions {
   /** For the stdio console; default process.stdin / process.stdout. */
   stdin?: Readable;
   stdout?: Writable;
+  /** Consoles at once per socket and time allowed before the first byte (DEFAULT_LIMITS.connections.hmp). */
+  connection?: ConnectionLimits;
 }
 
 /** A running console endpoint. */
@@ -62,8 +65,14 @@ function streamTransport(input: Readable, output: Writable, onClose: () => void)
   };
 }
 
-function attach(session: HmpSession, input: Readable, decoder?: TelnetDecoder): void {
-  input.on('data', (chunk: Buffer) => session.feed(decoder ? decoder.decode(chunk) : chunk));
+/** What a console whose handling failed is told before it is closed. */
+const FAULT_TEXT = 'Error: internal error; closing this console\r\n';
+
+function attach(session: HmpSession, input: Readable, decoder?: TelnetDecoder, onData?: () => void, onFault?: () => void): void {
+  input.on('data', guarded('HMP console', onFault ?? (() => session.closedByPeer()), (chunk: Buffer) => {
+    onData?.();
+    session.feed(decoder ? decoder.decode(chunk) : chunk);
+  }));
   // A pipe emits 'close' right after 'end': only a close without an end means the peer is gone.
   let ended = false;
   input.on('end', () => {
@@ -81,24 +90,39 @@ async function listenSocket(endpoint: HmpEndpoint, opts: HmpServerOptions): Prom
   const history = new ReadlineHistory();
   const sessions = new Set<HmpSession>();
   const sockets = new Set<Socket>();
+  const limits = opts.connection ?? DEFAULT_LIMITS.connections.hmp;
   const server: Server = createServer({ allowHalfOpen: true }, (sock) => {
     sock.setNoDelay(true);
+    sock.on('error', () => sock.destroy());
+    // QEMU serves one client per socket; cgmon serves several but not without limit.
+    if (sockets.size >= limits.maxConnections) {
+      sock.end(`cgmon: ${tooManyConnections('HMP', limits.maxConnections)}\r\n`);
+      setTimeout(() => sock.destroy(), 500).unref();
+      return;
+    }
     sockets.add(sock);
     const session = new HmpSession(streamTransport(sock, sock, () => sock.end()), sessionOptions(opts, history));
     sessions.add(session);
+    // A connection that never types holds a slot: it gets the idle timeout.
+    const idle = idleTimeout(limits.idleTimeoutMs, () => {
+      sock.end('\r\ncgmon: no input in time; closing this console\r\n');
+      setTimeout(() => sock.destroy(), 500).unref();
+    });
     sock.on('close', () => {
+      idle.done();
       sockets.delete(sock);
       sessions.delete(session);
     });
-    sock.on('error', () => sock.destroy());
+    const fault = (): void => {
+      if (!sock.destroyed) sock.end(FAULT_TEXT);
+      setTimeout(() => sock.destroy(), 500).unref();
+    };
     if (endpoint.kind === 'telnet') {
       sock.write(TELNET_INIT);
-      attach(session, sock, new TelnetDecoder());
-    } else attach(session, sock);
+      attach(session, sock, new TelnetDecoder(), () => idle.done(), fault);
+    } else attach(session, sock, undefined, () => idle.done(), fault);
     session.open();
   });
-  // QEMU serves one client per socket; cgmon serves several but not without limit.
-  server.maxConnections = MAX_CONNECTIONS;
   const at: ListenAddress =
     endpoint.kind === 'unix' ? { kind: 'unix', path: endpoint.path ?? '' } : { kind: 'tcp', host: endpoint.host ?? '127.0.0.1', port: endpoint.port ?? 0 };
   await listenOn(server, at, `${endpoint.label}: `);
@@ -106,8 +130,6 @@ async function listenSocket(endpoint: HmpEndpoint, opts: HmpServerOptions): Prom
   const port = boundPort(server);
   return port !== undefined ? { ...base, port } : { ...base, path: endpoint.path ?? '' };
 }
-
-const MAX_CONNECTIONS = 64;
 
 /** End every connection (what was written still reaches the client), then stop listening. */
 function closeServer(server: Server, sockets: Set<Socket>): Promise<void> {

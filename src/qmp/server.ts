@@ -13,6 +13,7 @@ import { QmpSession } from './session.js';
 import { holdScmRights, releaseScmRights, ScmReader } from './scm-rights.js';
 import { MonitorFds } from '../commands/fds.js';
 import { listenOn, removeSocketFile, type ListenAddress } from '../util/listen.js';
+import { DEFAULT_LIMITS, guarded, idleTimeout, tooManyConnections, type ConnectionLimits } from '../util/connection-limits.js';
 
 export interface QmpEndpoint {
   readonly kind: 'unix' | 'tcp';
@@ -69,6 +70,13 @@ export const DEFAULT_QMP_ENDPOINT: QmpEndpoint = { kind: 'tcp', host: '127.0.0.1
 export interface QmpServerOptions {
   readonly ctx: CommandContext;
   readonly limits?: FramingLimits;
+  /** Connections at once and time allowed before qmp_capabilities (DEFAULT_LIMITS.connections.qmp). */
+  readonly connection?: ConnectionLimits;
+}
+
+/** A QMP error object on its own line: how a refused or faulted connection is told before it is closed. */
+function errorLine(desc: string): string {
+  return `{"error": {"class": "GenericError", "desc": ${JSON.stringify(desc)}}}\r\n`;
 }
 
 /** Output bytes queued in the kernel-side socket buffer beyond which a session waits. */
@@ -113,6 +121,13 @@ export class QmpServer {
   }
 
   private accept(socket: Socket, opts: QmpServerOptions): void {
+    const limits = opts.connection ?? DEFAULT_LIMITS.connections.qmp;
+    socket.on('error', () => socket.destroy());
+    if (this.sockets.size >= limits.maxConnections) {
+      socket.end(errorLine(tooManyConnections('QMP', limits.maxConnections)));
+      setTimeout(() => socket.destroy(), 500).unref();
+      return;
+    }
     this.sockets.add(socket);
     // Each connection has its own descriptor table (getfd, fd:NAME), closed with it.
     const fds = new MonitorFds(opts.ctx.machine);
@@ -134,13 +149,21 @@ export class QmpServer {
       session.endOfInput();
       if (socket.writableFinished) socket.destroy();
     };
-    const onData = (chunk: Buffer, received: readonly number[] = []): void => {
+    /** Tell the client why, then close (a peer that never closes its side does not keep the slot). */
+    const refuse = (desc: string): void => {
+      if (!socket.destroyed) socket.end(errorLine(desc));
+      setTimeout(() => socket.destroy(), 500).unref();
+    };
+    const idle = idleTimeout(limits.idleTimeoutMs, () => refuse('no qmp_capabilities in time; closing the connection'));
+    const fault = (): void => refuse('internal error; closing the connection');
+    const onData = guarded('QMP connection', fault, (chunk: Buffer, received: readonly number[] = []): void => {
       // Descriptors count as sent with the commands of this chunk (QEMU: with this read).
       fds.receive(received);
       // The session answers a whole chunk with one write.
       session.feed(chunk);
+      if (session.commandMode) idle.done();
       flow();
-    };
+    });
     // libuv's descriptor of the connection (no public API; absent once the socket is closed).
     const fdOf = (): number | undefined => (socket as unknown as { _handle?: { fd?: number } | null })._handle?.fd;
     const fd = fdOf();
@@ -155,22 +178,22 @@ export class QmpServer {
     session.onIdle = flow;
     if (!scm) {
       socket.on('data', (chunk: Buffer) => onData(chunk));
-      socket.on('end', endOfInput);
+      socket.on('end', guarded('QMP connection', fault, endOfInput));
     }
-    socket.on('drain', () => {
+    socket.on('drain', guarded('QMP connection', fault, () => {
       session.drained();
       flow();
-    });
+    }));
     // Node does not see the end of input it did not read: the socket closes once both sides are done.
     socket.on('finish', () => {
       if (readEnded) socket.destroy();
     });
-    socket.on('error', () => socket.destroy());
     socket.on('close', () => {
+      idle.done();
+      this.sockets.delete(socket);
       scm?.close();
       fds.close();
-      session.close();
-      this.sockets.delete(socket);
+      guarded('QMP connection', () => undefined, () => session.close())();
     });
     if (!scm) socket.resume();
     session.start();
