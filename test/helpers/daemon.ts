@@ -4,10 +4,12 @@
 import { execFileSync, spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { connect, createServer } from 'node:net';
-import { dirname, resolve } from 'node:path';
+import { basename, dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+const above = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+// Compiled (npm run fuzz runs dist/test/...), this file sits one level deeper, under dist/.
+const root = basename(above) === 'dist' ? dirname(above) : above;
 export const CLI = resolve(root, 'dist/src/cli.js');
 
 /** `npm run build`; type errors elsewhere in the tree still emit JS, so only a missing cli.js fails. */
