@@ -394,6 +394,8 @@ async function serve(opts: CliOptions, built: BuiltMachine): Promise<number> {
   process.off('SIGTERM', stop);
   // A save still in progress (a detached dump) leaves no temporary file behind.
   removeTemporaryFiles();
+  // Stop within a second even if a client's work (a dump, a long walk) is still winding down.
+  setTimeout(() => process.exit(0), 1000).unref();
   await Promise.all(listeners.map((l) => l.close()));
   return 0;
 }
