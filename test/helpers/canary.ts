@@ -38,6 +38,8 @@ export const NEEDLES = [
   TEXT,
   [...TEXT.slice(0, 6)].map((c) => `'${c}'`).join(' '),
   Buffer.from(TEXT).toString('hex'),
+  // gdb's little-endian hex of the qword (m and g replies).
+  vBytes.toString('hex'),
 ];
 
 export function scanText(what: string, s: string): void {
