@@ -17,6 +17,7 @@ const AREAS: [string, () => Promise<BenchModule>][] = [
   ['gdb', () => import('./gdb.js')],
   ['dump', () => import('./dump.js')],
   ['stream', () => import('./stream.js')],
+  ['load', () => import('./load.js')],
 ];
 
 async function main(argv: string[]): Promise<number> {
