@@ -79,14 +79,20 @@ export const qmpLacksExecute = (): CgmonError => new CgmonError("QMP input lacks
 
 // ---- Arguments (qapi/qobject-input-visitor.c; QERR_* of include/qapi/qmp/qerror.h) ----
 
-export const parameterMissing = (name: string): CgmonError => new CgmonError(`Parameter '${name}' is missing`, 'invalid-argument');
+// `code` is 'bad-option' where the parameter came from the command line.
+type ArgCode = Extract<ErrorCode, 'invalid-argument' | 'bad-option'>;
+
+export const parameterMissing = (name: string, code: ArgCode = 'invalid-argument'): CgmonError =>
+  new CgmonError(`Parameter '${name}' is missing`, code);
 export const parameterUnexpected = (name: string): CgmonError => new CgmonError(`Parameter '${name}' is unexpected`, 'invalid-argument');
 export const invalidParameterType = (name: string, expected: string): CgmonError =>
   new CgmonError(`Invalid parameter type for '${name}', expected: ${expected}`, 'invalid-argument');
-export const parameterExpects = (name: string, what: string): CgmonError =>
-  new CgmonError(`Parameter '${name}' expects ${what}`, 'invalid-argument');
+export const parameterExpects = (name: string, what: string, code: ArgCode = 'invalid-argument'): CgmonError =>
+  new CgmonError(`Parameter '${name}' expects ${what}`, code);
 export const parameterValue = (name: string, value: string): CgmonError =>
   new CgmonError(`Parameter '${name}' does not accept value '${value}'`, 'invalid-argument');
+/** QERR_INVALID_PARAMETER: the value is well-typed but not usable. */
+export const invalidParameter = (name: string): CgmonError => new CgmonError(`Invalid parameter '${name}'`, 'invalid-argument');
 export const badCpuIndex = (): CgmonError => parameterExpects('cpu-index', 'a CPU number');
 
 // ---- Files (system/cpus.c qmp_memsave, dump/dump.c; glibc strerror) ----

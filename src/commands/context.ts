@@ -5,7 +5,7 @@
 import type { Machine } from '../machine/machine.js';
 import type { X86CpuState } from '../machine/cpu.js';
 import type { MemoryDebugOps } from '../debug/ops.js';
-import { CgmonError } from '../errors.js';
+import { badCpuIndex } from '../errors.js';
 
 /** Services implemented by the daemon (src/cli.ts wires them). */
 export interface DaemonServices {
@@ -51,6 +51,6 @@ export function withCpu(ctx: CommandContext, cpuIndex: number): CommandContext {
 /** The context's vCPU, or the QMP error for a bad index. */
 export function contextCpu(ctx: CommandContext): X86CpuState {
   const cpu = ctx.machine.cpu(ctx.cpuIndex);
-  if (!cpu) throw new CgmonError("Parameter 'cpu-index' expects a CPU number", 'invalid-argument');
+  if (!cpu) throw badCpuIndex();
   return cpu;
 }

@@ -2,7 +2,7 @@
 // qapi/dump.json) for QMP and HMP. Memory and registers come through the debug API:
 // plaintext of a debuggable SEV guest, the policy error and no file where refused.
 
-import { CgmonError, parameterMissing, strerror, winDumpNoteSize } from '../errors.js';
+import { CgmonError, invalidParameter, parameterMissing, strerror, winDumpNoteSize } from '../errors.js';
 import type { AtomicFile } from '../util/atomic-file.js';
 import { dumpTargetLabel, openDumpTarget, parseDumpProtocol } from './dump-target.js';
 import { EM_386, EM_X86_64, ELFCLASS32, ELFCLASS64 } from '../machine/elf-core.js';
@@ -53,8 +53,8 @@ function filterOf(args: DumpGuestMemoryArgs, machine: Machine): { begin: bigint;
   if (args.begin === undefined) throw parameterMissing('begin');
   const begin = BigInt(args.begin);
   const length = BigInt(args.length);
-  if (length <= 0n) throw new CgmonError("Invalid parameter 'length'", 'invalid-argument');
-  if (dumpBlocks(machine, { begin, length }).length === 0) throw new CgmonError("Invalid parameter 'begin'", 'invalid-argument');
+  if (length <= 0n) throw invalidParameter('length');
+  if (dumpBlocks(machine, { begin, length }).length === 0) throw invalidParameter('begin');
   return { begin, length };
 }
 

@@ -3,7 +3,7 @@
 // file renamed into place), so a failed save leaves the old target as it was.
 
 import type { MemTxResult } from '../machine/memattrs.js';
-import { badCpuIndex, CgmonError } from '../errors.js';
+import { badCpuIndex, CgmonError, parameterExpects } from '../errors.js';
 import { openAtomic } from '../util/atomic-file.js';
 import { withCpu, type CommandContext } from './context.js';
 import { readPhysical, readVirtual } from './guest-memory.js';
@@ -22,9 +22,9 @@ function invalidAddr(val: bigint, size: bigint): CgmonError {
 
 /** Sizes QEMU 7.2 would crash on or loop over forever are refused up front. */
 function checkSize(size: bigint, ctx: CommandContext): number {
-  if (size <= 0n) throw new CgmonError(`Parameter 'size' expects a positive number of bytes`, 'invalid-argument');
+  if (size <= 0n) throw parameterExpects('size', 'a positive number of bytes');
   const max = BigInt(ctx.machine.config.ramSize);
-  if (size > max) throw new CgmonError(`Parameter 'size' expects at most ${max} bytes (the guest RAM size)`, 'invalid-argument');
+  if (size > max) throw parameterExpects('size', `at most ${max} bytes (the guest RAM size)`);
   return Number(size);
 }
 

@@ -4,7 +4,7 @@
 // the error QEMU would hit first (members in schema order, unexpected keys last).
 
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
-import { CgmonError } from '../errors.js';
+import { CgmonError, invalidParameterType, parameterExpects, parameterMissing, parameterUnexpected, parameterValue } from '../errors.js';
 import { BUILTINS, loadSchema, unionMembers, type QapiAlternate, type QapiCommand, type QapiMember, type QapiSchema, type QapiUnion, type TypeRef } from './schema.js';
 
 const INT_RANGES: Readonly<Record<string, readonly [bigint, bigint]>> = {
@@ -209,37 +209,37 @@ export class ArgumentValidator {
   private explain(v: ValidateFunction, members: readonly QapiMember[], args: Record<string, unknown>): CgmonError | undefined {
     if (v(args)) return undefined;
     this.args = args;
-    let best: { key: number[]; msg: string } | undefined;
+    let best: { key: number[]; err: CgmonError } | undefined;
     for (const e of v.errors ?? []) {
       const r = this.translate(e, members, args);
       if (r && (!best || compareKeys(r.key, best.key) < 0)) best = r;
     }
-    return new CgmonError(best?.msg ?? 'Invalid arguments', 'invalid-argument');
+    return best?.err ?? new CgmonError('Invalid arguments', 'invalid-argument');
   }
 
-  private translate(e: ErrorObject, top: readonly QapiMember[], args: Record<string, unknown>): { key: number[]; msg: string } | undefined {
+  private translate(e: ErrorObject, top: readonly QapiMember[], args: Record<string, unknown>): { key: number[]; err: CgmonError } | undefined {
     const path = parsePointer(e.instancePath).map((s, i, all) => (this.isListIndex(top, all.slice(0, i)) ? Number(s) : s));
     const key = this.visitKey(top, path);
     const ms = this.membersAt(top, path);
     if (e.keyword === 'required') {
       const name = (e.params as { missingProperty: string }).missingProperty;
-      return { key: [...key, ms.findIndex((m) => m.name === name)], msg: `Parameter '${fullName([...path, name])}' is missing` };
+      return { key: [...key, ms.findIndex((m) => m.name === name)], err: parameterMissing(fullName([...path, name])) };
     }
     if (e.keyword === 'additionalProperties') {
       const name = (e.params as { additionalProperty: string }).additionalProperty;
       const obj = path.reduce<unknown>((o, s) => (o as Record<string | number, unknown>)[s], args) as Record<string, unknown>;
-      return { key: [...key, ms.length + Object.keys(obj).indexOf(name)], msg: `Parameter '${fullName([...path, name])}' is unexpected` };
+      return { key: [...key, ms.length + Object.keys(obj).indexOf(name)], err: parameterUnexpected(fullName([...path, name])) };
     }
     if (e.keyword === 'qapiType') {
       const p = e.params as unknown as QapiKeywordError;
       const last = path.at(-1);
       const raw = typeof last === 'string' ? last : 'null';
       const value = path.reduce<unknown>((o, s) => (o as Record<string | number, unknown>)[s], args);
-      const msg =
-        p.kind === 'type' || p.kind === 'type-raw' ? `Invalid parameter type for '${p.kind === 'type' ? fullName(path) : raw}', expected: ${p.expected}`
-        : p.kind === 'enum' ? `Parameter '${raw}' does not accept value '${String(value)}'`
-        : `Parameter '${p.kind === 'expects-raw' ? raw : fullName(path)}' expects ${p.expected}`;
-      return { key, msg };
+      const err =
+        p.kind === 'type' || p.kind === 'type-raw' ? invalidParameterType(p.kind === 'type' ? fullName(path) : raw, p.expected)
+        : p.kind === 'enum' ? parameterValue(raw, String(value))
+        : parameterExpects(p.kind === 'expects-raw' ? raw : fullName(path), p.expected);
+      return { key, err };
     }
     return undefined;
   }

@@ -2,7 +2,7 @@
 // `-chardev socket|stdio,id=ID,...` + `-mon chardev=ID[,mode=readline]`
 // (qemu-options.hx). Pure: no sockets are touched here.
 
-import { CgmonError } from '../errors.js';
+import { CgmonError, parameterMissing } from '../errors.js';
 import { parseEndpoint, type KeyValues } from '../util/qemu-opts.js';
 
 export type HmpEndpointKind = 'stdio' | 'tcp' | 'telnet' | 'unix';
@@ -66,7 +66,7 @@ export function monEndpoints(chardevs: readonly KeyValues[], mons: readonly KeyV
     if (mode === 'control') continue;
     if (mode !== 'readline') throw new CgmonError(`-mon mode=${mode}: invalid parameter value`, 'bad-option');
     const id = mon.get('chardev');
-    if (id === undefined) throw new CgmonError(`-mon: Parameter 'chardev' is missing`, 'bad-option');
+    if (id === undefined) throw new CgmonError(`-mon: ${parameterMissing('chardev').message}`, 'bad-option');
     const cd = chardevs.find((c) => c.get('id') === id);
     if (!cd) throw new CgmonError(`-mon chardev=${id}: chardev "${id}" not found`, 'bad-option');
     out.push(chardevEndpoint(cd));

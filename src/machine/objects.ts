@@ -2,7 +2,7 @@
 // QOM user_creatable). Vendors register their types; unknown types and
 // duplicate ids are start-up errors with QEMU's wording.
 
-import { CgmonError } from '../errors.js';
+import { CgmonError, parameterMissing } from '../errors.js';
 import type { KeyValues } from '../util/qemu-opts.js';
 import type { Machine, MachineObject } from './machine.js';
 
@@ -21,9 +21,9 @@ export function objectTypeNames(): string[] {
 /** Create an object from `-object` properties (qom-type and id already split out). */
 export function createObject(machine: Machine, props: KeyValues): MachineObject {
   const type = props.get('qom-type');
-  if (!type) throw new CgmonError("Parameter 'qom-type' is missing", 'bad-option');
+  if (!type) throw parameterMissing('qom-type', 'bad-option');
   const id = props.get('id');
-  if (!id) throw new CgmonError("Parameter 'id' is missing", 'bad-option');
+  if (!id) throw parameterMissing('id', 'bad-option');
   const factory = types.get(type);
   if (!factory) throw new CgmonError(`invalid object type: ${type}`, 'bad-option');
   if (machine.objects.has(id)) throw new CgmonError(`attempt to add duplicate property '${id}' to object (type 'container')`, 'bad-option');

@@ -3,7 +3,7 @@
 // properties and defaults — neither default policy is debuggable. They are
 // the machine's confidential-guest-support and launch the guest on start.
 
-import { CgmonError, propertyNotFound } from '../errors.js';
+import { CgmonError, parameterExpects, propertyNotFound } from '../errors.js';
 import type { ConfidentialGuestSupport, Machine, PolicyDescription } from '../machine/machine.js';
 import { parseBoolProp, parseIntProp, type KeyValues } from '../util/qemu-opts.js';
 import { SevFirmware, type SevGuestState } from './firmware.js';
@@ -61,7 +61,7 @@ export class SevGuest implements ConfidentialGuestSupport, GuestPolicy {
       return v === undefined ? d : parseIntProp(v, k);
     };
     this.policy = num('policy', this.kind === 'sev' ? SEV_DEFAULT_POLICY : SNP_DEFAULT_POLICY);
-    if (this.kind === 'sev' && this.policy > 0xffff_ffffn) throw new CgmonError(`Parameter 'policy' expects uint32_t`, 'bad-option');
+    if (this.kind === 'sev' && this.policy > 0xffff_ffffn) throw parameterExpects('policy', 'uint32_t', 'bad-option');
     this.cbitpos = Number(num('cbitpos', BigInt(DEFAULT_CBITPOS)));
     this.reducedPhysBits = Number(num('reduced-phys-bits', 0n));
     this.props = new Map(props);
