@@ -65,6 +65,14 @@ interface Frame {
 export const MIN_TABLE_VISIT_BUDGET = 256;
 
 /**
+ * The budget for re-reading a table that is not on the entry's own path: a
+ * shared subtable (a DAG, not a loop). A real Linux kernel re-reads hundreds of
+ * shared tables before its walk has met most of its distinct ones, so the loop
+ * budget above cut its info tlb; this one still bounds a hostile DAG's work.
+ */
+export const SHARED_TABLE_VISIT_BUDGET = 65_536;
+
+/**
  * What a walk met, for the consumer to tell the user. A tree of tables, plus a
  * Windows-style self-map, visits each table at most once per level, so the walk
  * is allowed levels x (distinct tables) visits (at least MIN_TABLE_VISIT_BUDGET);
@@ -195,9 +203,11 @@ export function* pageWalk(
   const stats = options.stats ?? newWalkStats();
   const seen = new Set<bigint>();
   const push = (depth: number, gpa: bigint, cbit: boolean | undefined, base: bigint, prot: number): void => {
-    if (stack.some((f) => f.gpa === gpa)) stats.loops++;
+    const onPath = stack.some((f) => f.gpa === gpa);
+    if (onPath) stats.loops++;
+    const budget = onPath ? MIN_TABLE_VISIT_BUDGET : SHARED_TABLE_VISIT_BUDGET;
     if (!seen.has(gpa)) seen.add(gpa);
-    else if (stats.visits >= Math.max(MIN_TABLE_VISIT_BUDGET, levels.length * seen.size)) {
+    else if (stats.visits >= Math.max(budget, levels.length * seen.size)) {
       stats.skipped++;
       return;
     }
