@@ -16,7 +16,7 @@ const REPS = 3;
 export async function run(r: BenchReporter): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'cgmon-bench-dump-'));
   try {
-    const { machine, ops } = buildMachine(parseCli(['-device', 'vmcoreinfo']));
+    const { machine, ops } = await buildMachine(parseCli(['-device', 'vmcoreinfo']));
     const ctx = makeContext(machine, ops, { quit: () => undefined });
     const times = new Map<string, number>();
     const sizes = new Map<string, number>();

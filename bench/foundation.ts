@@ -126,7 +126,7 @@ function physReads(r: BenchReporter): void {
 function childRss(args: string[] | undefined): number {
   const cli = pathToFileURL(resolve(ROOT, 'dist/src/cli.js')).href;
   const build = args === undefined ? '' : `const { buildMachine, parseCli } = await import(${JSON.stringify(cli)});
-    globalThis.keep = buildMachine(parseCli(${JSON.stringify(['-nodefaults', ...args])}));`;
+    globalThis.keep = await buildMachine(parseCli(${JSON.stringify(['-nodefaults', ...args])}));`;
   const script = `${build}
     await new Promise((r) => setTimeout(r, 300));
     globalThis.gc?.();

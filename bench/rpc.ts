@@ -105,7 +105,7 @@ async function qmpRates(ctx: CommandContext, read: string): Promise<{ status: nu
 }
 
 export async function run(r: BenchReporter): Promise<void> {
-  const { machine, ops } = buildMachine(parseCli([]));
+  const { machine, ops } = await buildMachine(parseCli([]));
   const ctx = makeContext(machine, ops, { quit: () => undefined });
   const readArgs = `{"addr":${DEMO.kernelVa},"size":4096}`;
   const qmp = await qmpRates(ctx, readArgs);

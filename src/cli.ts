@@ -10,7 +10,7 @@ import { logFaultOnce, parseLimits, type DaemonLimits } from './util/connection-
 import { CLI_OPTIONS, cliOption, parseEndpoint, parseKeyValues, parseSize, type KeyValues } from './options.js';
 import { parseUuid } from './util/qemu-opts.js';
 import { Machine, type MachineConfig } from './machine/machine.js';
-import { loadDump } from './machine/load-dump.js';
+import { loadDumpFile } from './machine/load-dump.js';
 import { collectGarbage } from './util/release-memory.js';
 import { loadGuestFile } from './machine/guest-file.js';
 import { createObject } from './machine/objects.js';
@@ -202,7 +202,23 @@ export interface BuiltMachine {
   source: GuestSource;
 }
 
-export function buildMachine(opts: CliOptions): BuiltMachine {
+/** -load-dump FILE: the file is streamed into guest RAM (never held whole), then start-up garbage is freed. */
+async function loadDumpOption(file: string, config: MachineConfig, ramSize: number | undefined): Promise<Machine> {
+  const { ramSize: _ram, smp: _smp, ...rest } = config;
+  let machine: Machine;
+  try {
+    machine = await loadDumpFile(file, ramSize !== undefined ? { ...rest, ramSize } : rest);
+  } catch (e) {
+    if (e instanceof CgmonError) throw optionError('-load-dump', file, e);
+    if ((e as NodeJS.ErrnoException).code !== undefined) throw optionError('-load-dump', file, couldNotOpen(file, e));
+    throw e;
+  }
+  // Inflated slices are garbage now that their pages are in guest RAM.
+  collectGarbage();
+  return machine;
+}
+
+export async function buildMachine(opts: CliOptions): Promise<BuiltMachine> {
   const config = machineConfig(opts);
   let machine: Machine;
   let objects = opts.objects;
@@ -214,21 +230,7 @@ export function buildMachine(opts: CliOptions): BuiltMachine {
     const { ramSize: _ram, smp: _smp, ...rest } = config;
     machine = loadGuestFile(opts.guest, opts.ramSize !== undefined ? { ...rest, ramSize: opts.ramSize } : rest);
   } else if (opts.loadDump !== undefined) {
-    let bytes: Uint8Array | undefined;
-    try {
-      bytes = readFileSync(opts.loadDump);
-    } catch (e) {
-      throw optionError('-load-dump', opts.loadDump, couldNotOpen(opts.loadDump, e));
-    }
-    const { ramSize: _ram, smp: _smp, ...rest } = config;
-    try {
-      machine = loadDump(bytes, opts.ramSize !== undefined ? { ...rest, ramSize: opts.ramSize } : rest);
-    } catch (e) {
-      throw e instanceof CgmonError ? optionError('-load-dump', opts.loadDump, e) : e;
-    }
-    // The file (and its decompressed copy) is garbage now that its pages are in guest RAM.
-    bytes = undefined;
-    collectGarbage();
+    machine = await loadDumpOption(opts.loadDump, config, opts.ramSize);
   } else {
     objects = applyDemoDefaults(config, opts);
     machine = buildDemoGuest(config);
@@ -405,7 +407,7 @@ export async function main(argv: readonly string[]): Promise<number> {
   let built: BuiltMachine;
   try {
     opts = parseCli(argv);
-    built = buildMachine(opts);
+    built = await buildMachine(opts);
   } catch (e) {
     if (e instanceof CommanderError) {
       if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version') {

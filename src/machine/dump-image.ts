@@ -84,17 +84,28 @@ function cpuFromPrstatus(index: number, desc: Uint8Array, is64: boolean): X86Cpu
 }
 
 
-/** A guest-physical range the dump describes; `emit` hands over its stored bytes (offsets within the range). */
-export interface ImageRange {
+/** A guest-physical range the dump describes. */
+export interface ImageExtent {
   readonly paddr: bigint;
   readonly memsz: number;
+}
+
+/** A range whose stored bytes are at hand: `emit` hands them over (offsets within the range). */
+export interface ImageRange extends ImageExtent {
   emit(put: (offset: number, data: Uint8Array) => void): void;
 }
 
-export interface DumpImage {
+export interface DumpImage<R extends ImageExtent = ImageRange> {
   readonly is64: boolean;
   readonly notes: readonly ElfNote[];
-  readonly ranges: readonly ImageRange[];
+  readonly ranges: readonly R[];
+}
+
+/** A machine being filled from a dump: bytes go in range by range, ROMs are mapped at `finish`. */
+export interface ImageTarget {
+  readonly machine: Machine;
+  put(range: number, offset: number, data: Uint8Array): void;
+  finish(): Machine;
 }
 
 export interface LoadDumpOptions extends Partial<Omit<MachineConfig, 'ramSize' | 'smp'>> {
@@ -103,13 +114,16 @@ export interface LoadDumpOptions extends Partial<Omit<MachineConfig, 'ramSize' |
 }
 
 /** RAM below and above 4 GiB and the BIOS ROM ranges, as QEMU's pc board lays them out. */
-function pcLayout(ranges: readonly ImageRange[], options: LoadDumpOptions): { ramSize: number; roms: ImageRange[] } {
+function pcLayout(ranges: readonly ImageExtent[], options: LoadDumpOptions): { ramSize: number; roms: ImageExtent[] } {
   let lowEnd = 0n;
   let highEnd = FOUR_GIB;
-  const roms: ImageRange[] = [];
+  const roms: ImageExtent[] = [];
   for (const s of ranges) {
     const end = s.paddr + BigInt(s.memsz);
-    if (s.paddr >= BIOS_BASE && s.paddr < FOUR_GIB) roms.push(s);
+    if (s.paddr >= BIOS_BASE && s.paddr < FOUR_GIB) {
+      if (end > FOUR_GIB) throw bad(`ROM at 0x${s.paddr.toString(16)} (${s.memsz} bytes) runs past 4 GiB`);
+      roms.push(s);
+    }
     else if (s.paddr < FOUR_GIB) lowEnd = end > lowEnd ? end : lowEnd;
     else highEnd = end > highEnd ? end : highEnd;
   }
@@ -124,7 +138,7 @@ function pcLayout(ranges: readonly ImageRange[], options: LoadDumpOptions): { ra
   return { ramSize, roms };
 }
 
-function imageCpus(image: DumpImage): X86CpuState[] {
+function imageCpus(image: DumpImage<ImageExtent>): X86CpuState[] {
   const qemuNotes = image.notes.filter((n) => n.name === 'QEMU' && n.type === NT_QEMU_CPUSTATE);
   const prNotes = image.notes.filter((n) => n.name === 'CORE' && n.type === NT_PRSTATUS);
   const ncpu = Math.max(qemuNotes.length, prNotes.length);
@@ -134,8 +148,8 @@ function imageCpus(image: DumpImage): X86CpuState[] {
   );
 }
 
-/** Build the Machine a dump describes. */
-export function machineFromImage(image: DumpImage, options: LoadDumpOptions = {}): Machine {
+/** Create the Machine a dump describes, empty, ready for the ranges' bytes. */
+export function imageTarget(image: DumpImage<ImageExtent>, options: LoadDumpOptions = {}): ImageTarget {
   if (image.ranges.length === 0) throw bad('no guest memory in the dump');
   const { ramSize, roms } = pcLayout(image.ranges, options);
   const cpus = imageCpus(image);
@@ -155,18 +169,28 @@ export function machineFromImage(image: DumpImage, options: LoadDumpOptions = {}
   // The guest's VMCOREINFO (from -device vmcoreinfo, or a kernel's own vmcore) stays with the guest.
   const vmcoreinfo = image.notes.find((n) => n.name === VMCOREINFO_NOTE_NAME);
   if (vmcoreinfo) machine.loadedGuestNote = elfNote(vmcoreinfo.name, vmcoreinfo.type, vmcoreinfo.desc);
+  // ROM contents are gathered and mapped at the end; RAM bytes go straight into the sparse RAM.
+  const romData = new Map(roms.map((s) => [s, new Uint8Array(s.memsz)]));
+  return {
+    machine,
+    put(range, off, d) {
+      const s = image.ranges[range]!;
+      const rom = romData.get(s);
+      if (rom) rom.set(d.subarray(0, Math.max(0, Math.min(d.length, s.memsz - off))), off);
+      else if (!machine.memory.write(s.paddr + BigInt(off), d, {}).ok) {
+        throw bad(`memory at 0x${(s.paddr + BigInt(off)).toString(16)} lies outside guest RAM`);
+      }
+    },
+    finish() {
+      for (const [s, data] of romData) machine.addRom('pc.bios', s.paddr, data);
+      return machine;
+    },
+  };
+}
 
-  for (const s of roms) {
-    const data = new Uint8Array(s.memsz);
-    s.emit((off, d) => data.set(d.subarray(0, Math.max(0, Math.min(d.length, s.memsz - off))), off));
-    machine.addRom('pc.bios', s.paddr, data);
-  }
-  for (const s of image.ranges) {
-    if (roms.includes(s)) continue;
-    s.emit((off, d) => {
-      const r = machine.memory.write(s.paddr + BigInt(off), d, {});
-      if (!r.ok) throw bad(`memory at 0x${(s.paddr + BigInt(off)).toString(16)} lies outside guest RAM`);
-    });
-  }
-  return machine;
+/** Build the Machine a dump describes from ranges whose bytes are at hand. */
+export function machineFromImage(image: DumpImage, options: LoadDumpOptions = {}): Machine {
+  const target = imageTarget(image, options);
+  image.ranges.forEach((s, i) => s.emit((off, d) => target.put(i, off, d)));
+  return target.finish();
 }

@@ -3,10 +3,13 @@
 // load-kdump.ts). Every structural problem is a CgmonError naming what is wrong;
 // nothing half-loaded escapes.
 
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
-import { EM_386, EM_X86_64, ELFCLASS32, ELFCLASS64, ELFDATA2LSB, ET_CORE, PN_XNUM, PT_LOAD, PT_NOTE, align4 } from './elf-core.js';
+import type { CgmonError } from '../errors.js';
+import { EM_386, EM_X86_64, ELFCLASS32, ELFCLASS64, ELFDATA2LSB, ET_CORE, PN_XNUM, PT_LOAD, PT_NOTE } from './elf-core.js';
 import type { Machine } from './machine.js';
-import { bad, machineFromImage, type ElfNote, type ImageRange, type LoadDumpOptions } from './dump-image.js';
+import { bad, imageTarget, type ElfNote, type LoadDumpOptions } from './dump-image.js';
+import { readExact, runOverBytes, runOverFd, runOverGzipFile, type FileInfo, type Loader } from './dump-reader.js';
 import { isKdump, loadKdump } from './load-kdump.js';
 import { parseNotes } from './elf-notes.js';
 
@@ -46,79 +49,148 @@ export function maybeGunzip(bytes: Uint8Array): Uint8Array {
   return bytes;
 }
 
-/** Parse the ELF header, program headers and notes of a core file. */
-export function parseCore(bytes: Uint8Array): ParsedCore {
-  if (bytes.length < 16) throw bad(`file is too short (${bytes.length} bytes)`);
-  if (bytes[0] !== 0x7f || bytes[1] !== 0x45 || bytes[2] !== 0x4c || bytes[3] !== 0x46) throw bad('no ELF magic');
-  const elfClass = bytes[4]!;
+/** Where the ELF header keeps its fields, by class. */
+function ehdrFields(dv: DataView, is64: boolean): { phoff: number; shoff: number; phentsize: number; phnum: number } {
+  return {
+    phoff: is64 ? Number(dv.getBigUint64(32, true)) : dv.getUint32(28, true),
+    shoff: is64 ? Number(dv.getBigUint64(40, true)) : dv.getUint32(32, true),
+    phentsize: dv.getUint16(is64 ? 54 : 42, true),
+    phnum: dv.getUint16(is64 ? 56 : 44, true),
+  };
+}
+
+function parseSegment(dv: DataView, o: number, is64: boolean): ElfSegment {
+  return is64
+    ? {
+        type: dv.getUint32(o, true),
+        offset: Number(dv.getBigUint64(o + 8, true)),
+        vaddr: dv.getBigUint64(o + 16, true),
+        paddr: dv.getBigUint64(o + 24, true),
+        filesz: Number(dv.getBigUint64(o + 32, true)),
+        memsz: Number(dv.getBigUint64(o + 40, true)),
+      }
+    : {
+        type: dv.getUint32(o, true),
+        offset: dv.getUint32(o + 4, true),
+        vaddr: BigInt(dv.getUint32(o + 8, true)),
+        paddr: BigInt(dv.getUint32(o + 12, true)),
+        filesz: dv.getUint32(o + 16, true),
+        memsz: dv.getUint32(o + 20, true),
+      };
+}
+
+const view = (b: Uint8Array): DataView => new DataView(b.buffer, b.byteOffset, b.byteLength);
+
+/** The ELF header and program headers, checked (ELF gABI; PN_XNUM as in dump/dump.c). */
+function* readHeaders(info: FileInfo): Loader<{ machine: number; elfClass: number; segments: ElfSegment[] }> {
+  const head = yield* readExact(info, 0, 64);
+  if (head.length < 16) throw bad(`file is too short (${head.length} bytes)`);
+  if (head[0] !== 0x7f || head[1] !== 0x45 || head[2] !== 0x4c || head[3] !== 0x46) throw bad('no ELF magic');
+  const elfClass = head[4]!;
   if (elfClass !== ELFCLASS64 && elfClass !== ELFCLASS32) throw bad(`unknown ELF class ${elfClass}`);
-  if (bytes[5] !== ELFDATA2LSB) throw bad('not little-endian');
+  if (head[5] !== ELFDATA2LSB) throw bad('not little-endian');
   const is64 = elfClass === ELFCLASS64;
-  const ehdrSize = is64 ? 64 : 52;
-  if (bytes.length < ehdrSize) throw bad('truncated ELF header');
-  const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  if (head.length < (is64 ? 64 : 52)) throw bad('truncated ELF header');
+  const dv = view(head);
   const type = dv.getUint16(16, true);
   const machine = dv.getUint16(18, true);
   if (type !== ET_CORE) throw bad(`ELF type ${type} is not a core file`);
   if (machine !== EM_X86_64 && machine !== EM_386) throw bad(`ELF machine ${machine} is not x86 (need EM_X86_64 or EM_386)`);
-  const phoff = is64 ? Number(dv.getBigUint64(32, true)) : dv.getUint32(28, true);
-  const shoff = is64 ? Number(dv.getBigUint64(40, true)) : dv.getUint32(32, true);
-  const phentsize = dv.getUint16(is64 ? 54 : 42, true);
-  let phnum = dv.getUint16(is64 ? 56 : 44, true);
+  const { phoff, shoff, phentsize } = ehdrFields(dv, is64);
+  let { phnum } = ehdrFields(dv, is64);
   if (phentsize !== (is64 ? 56 : 32)) throw bad(`unexpected program header size ${phentsize}`);
   if (phnum === PN_XNUM) {
     // More than 0xfffe headers: the real count sits in section header 0's sh_info.
-    if (shoff === 0 || shoff + (is64 ? 64 : 40) > bytes.length) throw bad('PN_XNUM without a section header');
-    phnum = dv.getUint32(shoff + (is64 ? 44 : 28), true);
+    const shdrSize = is64 ? 64 : 40;
+    const sh = shoff === 0 ? new Uint8Array(0) : yield* readExact(info, shoff, shdrSize);
+    if (sh.length < shdrSize) throw bad('PN_XNUM without a section header');
+    phnum = view(sh).getUint32(is64 ? 44 : 28, true);
   }
-  if (phoff + phnum * phentsize > bytes.length) throw bad('program headers run past the end of the file');
+  const table = yield* readExact(info, phoff, phnum * phentsize);
+  if (table.length < phnum * phentsize) throw bad('program headers run past the end of the file');
+  const tv = view(table);
+  const segments = Array.from({ length: phnum }, (_, i) => parseSegment(tv, i * phentsize, is64));
+  return { machine, elfClass, segments };
+}
 
-  const segments: ElfSegment[] = [];
-  for (let i = 0; i < phnum; i++) {
-    const o = phoff + i * phentsize;
-    const seg: ElfSegment = is64
-      ? {
-          type: dv.getUint32(o, true),
-          offset: Number(dv.getBigUint64(o + 8, true)),
-          vaddr: dv.getBigUint64(o + 16, true),
-          paddr: dv.getBigUint64(o + 24, true),
-          filesz: Number(dv.getBigUint64(o + 32, true)),
-          memsz: Number(dv.getBigUint64(o + 40, true)),
-        }
-      : {
-          type: dv.getUint32(o, true),
-          offset: dv.getUint32(o + 4, true),
-          vaddr: BigInt(dv.getUint32(o + 8, true)),
-          paddr: BigInt(dv.getUint32(o + 12, true)),
-          filesz: dv.getUint32(o + 16, true),
-          memsz: dv.getUint32(o + 20, true),
-        };
-    if ((seg.type === PT_LOAD || seg.type === PT_NOTE) && seg.offset + seg.filesz > bytes.length) {
-      throw bad(`segment ${i} (offset 0x${seg.offset.toString(16)}, ${seg.filesz} bytes) is truncated: file has ${bytes.length} bytes`);
+function truncated(i: number, s: ElfSegment, info: FileInfo): CgmonError {
+  const has = info.size === undefined ? '' : `: file has ${info.size} bytes`;
+  return bad(`segment ${i} (offset 0x${s.offset.toString(16)}, ${s.filesz} bytes) is truncated${has}`);
+}
+
+/** Segment indexes of `type`, in file order: a gzip'd file is read front to back. */
+const inFileOrder = (segments: readonly ElfSegment[], type: number): number[] =>
+  segments.flatMap((s, i) => (s.type === type ? [i] : [])).sort((a, b) => segments[a]!.offset - segments[b]!.offset);
+
+/** Read the ELF header, program headers and notes of a core file. */
+export function* readCore(info: FileInfo): Loader<ParsedCore> {
+  const { machine, elfClass, segments } = yield* readHeaders(info);
+  const notes: ElfNote[][] = [];
+  for (const i of inFileOrder(segments, PT_NOTE)) {
+    const s = segments[i]!;
+    const area = yield* readExact(info, s.offset, s.filesz);
+    if (area.length < s.filesz) throw truncated(i, s, info);
+    notes[i] = parseNotes(area, bad);
+  }
+  return { machine, elfClass, segments, notes: notes.flat() };
+}
+
+/** Parse the ELF header, program headers and notes of a core file in memory. */
+export function parseCore(bytes: Uint8Array): ParsedCore {
+  const info: FileInfo = { size: undefined };
+  return runOverBytes(readCore(info), bytes, info);
+}
+
+/** Load an ELF core: headers and notes first, then each PT_LOAD's bytes straight into guest memory. */
+export function* loadElf(info: FileInfo, options: LoadDumpOptions): Loader<Machine> {
+  const core = yield* readCore(info);
+  const loads = core.segments.filter((s) => s.type === PT_LOAD);
+  if (loads.length === 0) throw bad('no PT_LOAD segments (no guest memory)');
+  const target = imageTarget({ is64: core.machine === EM_X86_64, notes: core.notes, ranges: loads }, options);
+  for (const k of inFileOrder(loads, PT_LOAD)) {
+    const s = loads[k]!;
+    const n = Math.min(s.filesz, s.memsz);
+    for (let done = 0; done < n; ) {
+      const b = yield { offset: s.offset + done, max: n - done };
+      if (b.length === 0) throw truncated(core.segments.indexOf(s), s, info);
+      target.put(k, done, b);
+      done += b.length;
     }
-    segments.push(seg);
   }
+  return target.finish();
+}
 
-  const notes: ElfNote[] = [];
-  for (const s of segments) {
-    if (s.type === PT_NOTE) notes.push(...parseNotes(bytes.subarray(s.offset, s.offset + s.filesz), bad));
-  }
-  return { machine, elfClass, segments, notes };
+/** Load a whole file's bytes and hand them to the kdump loader (its format is read at random offsets). */
+function* loadAny(info: FileInfo, options: LoadDumpOptions): Loader<Machine> {
+  const magic = yield* readExact(info, 0, 12);
+  if (!isKdump(magic)) return yield* loadElf(info, options);
+  return loadKdump(yield* readExact(info, 0, Number.MAX_SAFE_INTEGER), options);
 }
 
 /** Build a Machine from a QEMU dump: ELF (raw or gzip) or kdump-compressed (raw or flattened). */
 export function loadDump(input: Uint8Array, options: LoadDumpOptions = {}): Machine {
   const bytes = maybeGunzip(input);
   if (isKdump(bytes)) return loadKdump(bytes, options);
-  const core = parseCore(bytes);
-  const loads = core.segments.filter((s) => s.type === PT_LOAD);
-  if (loads.length === 0) throw bad('no PT_LOAD segments (no guest memory)');
-  const ranges: ImageRange[] = loads.map((s) => ({
-    paddr: s.paddr,
-    memsz: s.memsz,
-    emit: (put) => {
-      if (s.filesz > 0) put(0, bytes.subarray(s.offset, s.offset + Math.min(s.filesz, s.memsz)));
-    },
-  }));
-  return machineFromImage({ is64: core.machine === EM_X86_64, notes: core.notes, ranges }, options);
+  const info: FileInfo = { size: undefined };
+  return runOverBytes(loadElf(info, options), bytes, info);
+}
+
+/**
+ * Build a Machine from a dump file without holding the file in memory: an
+ * uncompressed ELF is read in 1 MiB slices, a gzip'd one inflated in slices, and
+ * each slice of guest memory goes straight to the sparse RAM. Open and read
+ * errors come back as the system's; format errors as CgmonError.
+ */
+export async function loadDumpFile(path: string, options: LoadDumpOptions = {}): Promise<Machine> {
+  const info: FileInfo = { size: undefined };
+  const fd = openSync(path, 'r');
+  let gzip: boolean;
+  try {
+    const magic = Buffer.alloc(2);
+    gzip = readSync(fd, magic, 0, 2, 0) === 2 && magic[0] === 0x1f && magic[1] === 0x8b;
+    if (!gzip) return runOverFd(loadAny(info, options), fd, fstatSync(fd).size, info);
+  } finally {
+    closeSync(fd);
+  }
+  return runOverGzipFile(loadAny(info, options), path, info);
 }

@@ -46,6 +46,8 @@ interface Case {
   vmcoreinfo: boolean;
 }
 
+const demoWithVmcoreinfo = await buildMachine(parseCli(['-device', 'vmcoreinfo']));
+
 const CASES: Case[] = [
   {
     name: 'plain guest (golden d-lm4)',
@@ -58,7 +60,7 @@ const CASES: Case[] = [
   {
     name: 'SEV demo guest, debug allowed, -device vmcoreinfo',
     build: () => {
-      const { machine, ops } = buildMachine(parseCli(['-device', 'vmcoreinfo']));
+      const { machine, ops } = demoWithVmcoreinfo;
       return makeContext(machine, ops, { quit: () => undefined });
     },
     vmcoreinfo: true,
@@ -87,7 +89,7 @@ describe.skipIf(!haveLibkdumpfile() || !haveMakedumpfile).each(CASES)('libkdumpf
 
 describe.skipIf(!haveLibkdumpfile() || !haveMakedumpfile)('VMCOREINFO survives -load-dump and a second dump', () => {
   it.each(['elf', ...FORMATS])('load the demo\'s %s dump, dump it again as kdump-zlib and ELF: libkdumpfile finds the same text', async (format) => {
-    const { machine, ops } = buildMachine(parseCli(['-device', 'vmcoreinfo']));
+    const { machine, ops } = await buildMachine(parseCli(['-device', 'vmcoreinfo']));
     const first = join(dir, `again-${format}`);
     await executeCommand('dump-guest-memory', { paging: false, protocol: `file:${first}`, format }, makeContext(machine, ops, { quit: () => undefined }));
     const m = loadDump(readFileSync(first));

@@ -93,7 +93,7 @@ beforeAll(async () => {
   // The same options on both sides; a chardev named like the object makes the partial path 'sev0' ambiguous.
   const chardev = `socket,id=sev0,path=${join(dir, 'c.sock')},server=on,wait=off`;
   const qmp = `unix:${qemuSock},server=on,wait=off`;
-  const { machine } = buildMachine(parseCli(['-load-dump', goldenPath('scenarios', 'd-lm4', 'dump.elf.gz'), '-uuid', UUID, '-object', SEV,
+  const { machine } = await buildMachine(parseCli(['-load-dump', goldenPath('scenarios', 'd-lm4', 'dump.elf.gz'), '-uuid', UUID, '-object', SEV,
     '-chardev', chardev, '-qmp', qmp, '-nodefaults']));
   qemu = spawn(QEMU!, ['-machine', 'pc', '-accel', 'tcg', '-m', `${machine.config.ramSize / 1048576}M`, '-smp', String(machine.cpus.length),
     '-display', 'none', '-nodefaults', '-S', '-uuid', UUID, '-object', SEV, '-chardev', chardev, '-qmp', qmp], { stdio: 'ignore' });

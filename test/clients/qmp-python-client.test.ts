@@ -24,7 +24,7 @@ async function python(script: string, ...args: string[]): Promise<unknown> {
 let d: TestDaemon;
 beforeAll(async () => {
   // The demo SEV guest, debuggable, as `npm start` serves it.
-  d = await startTestDaemon({ machine: buildMachine(parseCli([])).machine });
+  d = await startTestDaemon({ machine: (await buildMachine(parseCli([]))).machine });
 });
 afterAll(async () => {
   await d?.close();

@@ -65,7 +65,7 @@ function layoutProblems(page: Page): Promise<string[]> {
 describe.skipIf(!existsSync(CHROMIUM))('browser console layout, vCPUs and notes', () => {
   beforeAll(async () => {
     // 512 MiB: more RAM than the launch encrypts up front, so never-written private pages exist.
-    const built = buildMachine(parseCli(['-m', '512M']));
+    const built = await buildMachine(parseCli(['-m', '512M']));
     machine = built.machine;
     const ctx = makeContext(machine, built.ops, { quit: () => undefined });
     server = await startRpcServer({ host: '127.0.0.1', port: 0, ctx, hmp: (c) => new HmpExecutor(c) });

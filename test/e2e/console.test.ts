@@ -44,7 +44,7 @@ function waitText(selector: string, text: string, exact = false): Promise<unknow
 
 describe.skipIf(!existsSync(CHROMIUM))('browser console in headless Chromium', () => {
   beforeAll(async () => {
-    const { machine, ops } = buildMachine(parseCli([]));
+    const { machine, ops } = await buildMachine(parseCli([]));
     ctx = makeContext(machine, ops, { quit: () => undefined });
     server = await startRpcServer({ host: '127.0.0.1', port: 0, ctx, hmp: (c) => new HmpExecutor(c) });
     profile = mkdtempSync(join(tmpdir(), 'cgmon-chromium-'));
@@ -154,7 +154,7 @@ describe.skipIf(!existsSync(CHROMIUM))('browser console in headless Chromium', (
   });
 
   it('on a NODBG guest names the policy, shows ciphertext only, and no plaintext reaches the page', async () => {
-    const nodbg = buildMachine(parseCli(['-object', 'sev-guest,id=sev0,policy=0x1,cbitpos=51,reduced-phys-bits=1', '-machine', 'confidential-guest-support=sev0']));
+    const nodbg = await buildMachine(parseCli(['-object', 'sev-guest,id=sev0,policy=0x1,cbitpos=51,reduced-phys-bits=1', '-machine', 'confidential-guest-support=sev0']));
     const guarded = await startRpcServer({ host: '127.0.0.1', port: 0, ctx: makeContext(nodbg.machine, nodbg.ops, { quit: () => undefined }) });
     const other = await browser.newPage();
     try {

@@ -71,7 +71,7 @@ describe('QOM on a launched SEV guest (NODBG demo)', () => {
   const get = (path: string, property: string): Promise<string> => say(JSON.stringify({ execute: 'qom-get', arguments: { path, property } }));
 
   beforeAll(async () => {
-    const { machine } = buildMachine(parseCli(['-object', 'sev-guest,id=sev0,policy=0x1,cbitpos=51,reduced-phys-bits=1',
+    const { machine } = await buildMachine(parseCli(['-object', 'sev-guest,id=sev0,policy=0x1,cbitpos=51,reduced-phys-bits=1',
       '-machine', 'confidential-guest-support=sev0', '-uuid', '00000000-0000-0000-0000-0000000000aa']));
     sev = await startTestDaemon({ machine });
     s = await RawClient.connect(sev.path);

@@ -40,8 +40,8 @@ describe('cgmon command line', () => {
     expect(parseCli(['-m', arg]).ramSize).toBe(bytes);
   });
 
-  it('-m sizes the machine that buildMachine makes', () => {
-    expect(buildMachine(parseCli(['-m', '96M'])).machine.config.ramSize).toBe(96 * MiB);
+  it('-m sizes the machine that buildMachine makes', async () => {
+    expect((await buildMachine(parseCli(['-m', '96M']))).machine.config.ramSize).toBe(96 * MiB);
   });
 
   it('-m with a malformed size fails', async () => {
@@ -52,26 +52,26 @@ describe('cgmon command line', () => {
   });
 
   it('-smp N and -smp cpus=N; 0 is refused', async () => {
-    expect(buildMachine(parseCli(['-smp', '4'])).machine.cpus.length).toBe(4);
+    expect((await buildMachine(parseCli(['-smp', '4']))).machine.cpus.length).toBe(4);
     expect(parseCli(['-smp', 'cpus=2']).smp).toBe(2);
     expect((await run(['-smp', '0'])).err).toBe('cgmon: -smp 0: invalid number of CPUs\n');
   });
 
-  it('option=value spelling and -M alias work like QEMU', () => {
+  it('option=value spelling and -M alias work like QEMU', async () => {
     const o = parseCli(['-m=256M', '-M', 'pc,debug=none', '-name', 'guest=vm1', '-S']);
     expect(o.ramSize).toBe(256 * MiB);
     expect(o.machine.get('debug')).toBe('none');
     expect(o.name).toBe('vm1');
     expect(o.startPaused).toBe(true);
-    const { machine } = buildMachine(o);
+    const { machine } = await buildMachine(o);
     expect(machine.runState).toBe('prelaunch');
     expect(machine.name).toBe('vm1');
   });
 
   it("-uuid sets the machine UUID in QEMU's lower-case form; a malformed one is QEMU's error", async () => {
-    const { machine } = buildMachine(parseCli(['-uuid', '12345678-1234-1234-1234-123456789ABC']));
+    const { machine } = await buildMachine(parseCli(['-uuid', '12345678-1234-1234-1234-123456789ABC']));
     expect(machine.config.uuid).toBe('12345678-1234-1234-1234-123456789abc');
-    expect(buildMachine(parseCli([])).machine.config.uuid).toBeUndefined();
+    expect((await buildMachine(parseCli([]))).machine.config.uuid).toBeUndefined();
     for (const bad of ['bad', '12345678-1234-1234-1234-123456789abcd', '12345678-1234-1234-1234_123456789abc', '1234567g-1234-1234-1234-123456789abc']) {
       expect(await run(['-uuid', bad]), bad).toEqual({ code: 1, out: '', err: `cgmon: -uuid ${bad}: failed to parse UUID string: wrong format\n` });
     }
@@ -114,8 +114,8 @@ describe('cgmon command line', () => {
     expect((await run(['-h'])).out).toBe(r.out);
   });
 
-  it('-load-dump of a golden dump builds that guest', () => {
-    const { machine, ops } = buildMachine(parseCli(['-load-dump', goldenPath('scenarios', 'c-pae', 'dump.elf.gz')]));
+  it('-load-dump of a golden dump builds that guest', async () => {
+    const { machine, ops } = await buildMachine(parseCli(['-load-dump', goldenPath('scenarios', 'c-pae', 'dump.elf.gz')]));
     const ref = loadScenario('c-pae');
     expect(machine.cpus[0]!.cr3).toBe(ref.cpus[0]!.cr3);
     expect(machine.cpus[0]!.gpr).toEqual(ref.cpus[0]!.gpr);

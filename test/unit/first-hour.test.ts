@@ -29,34 +29,34 @@ async function run(argv: string[]): Promise<{ code: number; out: string; err: st
 
 afterEach(() => vi.restoreAllMocks());
 
-const summary = (argv: string[]): string => {
-  const b = buildMachine(parseCli(argv));
+const summary = async (argv: string[]): Promise<string> => {
+  const b = await buildMachine(parseCli(argv));
   return guestSummary(b.machine, b.ops, b.source);
 };
 
 describe('the start-up line says what is served', () => {
-  it('the demo guest with its defaults', () => {
-    expect(summary([])).toBe(
+  it('the demo guest with its defaults', async () => {
+    expect(await summary([])).toBe(
       'cgmon: serving the embedded demo guest: sev-guest sev0 (SEV, policy 0x0: debugging allowed), -machine debug=sev-guest-debug',
     );
   });
 
-  it('the debug object and policy the command line chose, not the defaults', () => {
-    expect(summary(['-machine', 'debug=none'])).toBe(
+  it('the debug object and policy the command line chose, not the defaults', async () => {
+    expect(await summary(['-machine', 'debug=none'])).toBe(
       'cgmon: serving the embedded demo guest: sev-guest sev0 (SEV, policy 0x0: debugging allowed), ' +
         'no debug object (-machine debug=none): debugger reads see what the hypervisor sees',
     );
-    expect(summary(['-object', 'sev-guest,id=g,cbitpos=51,reduced-phys-bits=1', '-machine', 'confidential-guest-support=g'])).toBe(
+    expect(await summary(['-object', 'sev-guest,id=g,cbitpos=51,reduced-phys-bits=1', '-machine', 'confidential-guest-support=g'])).toBe(
       'cgmon: serving the embedded demo guest: sev-guest g (SEV, policy 0x1: debugging forbidden), -machine debug=sev-guest-debug',
     );
-    expect(summary(['-object', 'sev-guest,id=s,policy=0x5,cbitpos=47,reduced-phys-bits=1', '-machine', 'confidential-guest-support=s'])).toMatch(
+    expect(await summary(['-object', 'sev-guest,id=s,policy=0x5,cbitpos=47,reduced-phys-bits=1', '-machine', 'confidential-guest-support=s'])).toMatch(
       /sev-guest s \(SEV-ES, policy 0x5: debugging forbidden\)/,
     );
   });
 
-  it('a dump names its file and says it is a plain guest', () => {
+  it('a dump names its file and says it is a plain guest', async () => {
     const dump = goldenPath('scenarios', 'c-pae', 'dump.elf.gz');
-    expect(summary(['-load-dump', dump])).toBe(`cgmon: serving the dump ${dump}: not a confidential guest, no debug object (-machine debug=none)`);
+    expect(await summary(['-load-dump', dump])).toBe(`cgmon: serving the dump ${dump}: not a confidential guest, no debug object (-machine debug=none)`);
   });
 });
 
@@ -106,7 +106,7 @@ describe('clear errors', () => {
 
 describe('info tlb / info mem on an encrypted guest without a debug object', () => {
   it('say in one line why they show nothing', async () => {
-    const { machine, ops } = buildMachine(parseCli(['-machine', 'debug=none']));
+    const { machine, ops } = await buildMachine(parseCli(['-machine', 'debug=none']));
     const hmp = new HmpExecutor(makeContext(machine, ops, { quit: () => undefined }));
     for (const cmd of ['info tlb', 'info mem']) {
       expect(await hmp.run(cmd)).toBe(
@@ -116,7 +116,7 @@ describe('info tlb / info mem on an encrypted guest without a debug object', () 
   });
 
   it('with the debug object they walk, and a plain guest keeps QEMU\'s output', async () => {
-    const { machine, ops } = buildMachine(parseCli([]));
+    const { machine, ops } = await buildMachine(parseCli([]));
     expect(await new HmpExecutor(makeContext(machine, ops, { quit: () => undefined })).run('info mem')).toMatch(/^ffff888000000000-/);
     const plain = loadScenario('a-nopaging');
     expect(await new HmpExecutor(makeContext(plain, createDebugOps(plain), { quit: () => undefined })).run('info tlb')).toBe('PG disabled\r\n');

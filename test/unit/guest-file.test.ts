@@ -31,8 +31,10 @@ function readVa(ops: DefaultDebugOps, m: Machine, va: bigint, len: number): Uint
   return buf;
 }
 
+const { machine: example } = await buildMachine(parseCli(['-guest', EXAMPLE]));
+
 describe('examples/guest.json through -guest', () => {
-  const { machine: m } = buildMachine(parseCli(['-guest', EXAMPLE]));
+  const m = example;
   const ops = new DefaultDebugOps(m);
 
   it('sets name, RAM, vCPUs and shared ranges', () => {
@@ -70,9 +72,9 @@ describe('examples/guest.json through -guest', () => {
     expect([c1!.rip, c1!.rflags, c1!.cr3]).toEqual([0x40_0000n, 0x202n, c0!.cr3]);
   });
 
-  it('-m overrides the file RAM size', () => {
-    expect(buildMachine(parseCli(['-m', '128M', '-guest', EXAMPLE])).machine.config.ramSize).toBe(128 * MiB);
-    expect(() => buildMachine(parseCli(['-guest', EXAMPLE, '-load-dump', EXAMPLE]))).toThrow(/cannot be used together/);
+  it('-m overrides the file RAM size', async () => {
+    expect((await buildMachine(parseCli(['-m', '128M', '-guest', EXAMPLE]))).machine.config.ramSize).toBe(128 * MiB);
+    await expect(async () => buildMachine(parseCli(['-guest', EXAMPLE, '-load-dump', EXAMPLE]))).rejects.toThrow(/cannot be used together/);
   });
 });
 

@@ -79,7 +79,7 @@ describe('demo guest', () => {
 
 describe('npm start defaults', () => {
   it('serve the demo as a debuggable SEV guest, and every suggested first command answers', async () => {
-    const { machine, ops } = buildMachine(parseCli([]));
+    const { machine, ops } = await buildMachine(parseCli([]));
     expect(ops.name).toBe('sev-guest-debug');
     expect(sevGuestOf(machine)?.policy).toBe(0n);
     expect(sevGuestOf(machine)?.state).toBe('running');
@@ -90,8 +90,8 @@ describe('npm start defaults', () => {
     expect(outs[1]).toContain("'L' 'i' 'n' 'u' 'x'");
   });
 
-  it('keep the SEV guest but drop the debug object with -machine debug=none (QEMU behaviour: ciphertext)', () => {
-    const { machine, ops } = buildMachine(parseCli(['-machine', 'debug=none']));
+  it('keep the SEV guest but drop the debug object with -machine debug=none (QEMU behaviour: ciphertext)', async () => {
+    const { machine, ops } = await buildMachine(parseCli(['-machine', 'debug=none']));
     expect(ops.name).toBe('none');
     expect(sevGuestOf(machine)).toBeDefined();
     const b = new Uint8Array(6);
@@ -99,8 +99,8 @@ describe('npm start defaults', () => {
     expect(text(b)).not.toBe('Linux ');
   });
 
-  it('use the confidential guest object the user names instead of the default one', () => {
-    const { machine } = buildMachine(parseCli(['-object', 'sev-snp-guest,id=snp0,policy=0xb0000,cbitpos=51,reduced-phys-bits=1', '-machine', 'confidential-guest-support=snp0']));
+  it('use the confidential guest object the user names instead of the default one', async () => {
+    const { machine } = await buildMachine(parseCli(['-object', 'sev-snp-guest,id=snp0,policy=0xb0000,cbitpos=51,reduced-phys-bits=1', '-machine', 'confidential-guest-support=snp0']));
     expect(sevGuestOf(machine)?.kind).toBe('sev-snp');
     expect(machine.objects.has('sev0')).toBe(false);
   });

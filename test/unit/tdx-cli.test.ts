@@ -22,8 +22,8 @@ async function fails(argv: string[]): Promise<string> {
 afterEach(() => vi.restoreAllMocks());
 
 describe('TDs on the command line', () => {
-  it("the README's demo TD: plaintext through tdx-guest-debug, zeros for the host", () => {
-    const { machine, ops, demo } = buildMachine(parseCli([
+  it("the README's demo TD: plaintext through tdx-guest-debug, zeros for the host", async () => {
+    const { machine, ops, demo } = await buildMachine(parseCli([
       '-object', 'tdx-guest,id=tdx0,attributes=0x1', '-machine', 'confidential-guest-support=tdx0,debug=tdx-guest-debug',
     ]));
     expect(demo).toBe(true);
@@ -40,8 +40,8 @@ describe('TDs on the command line', () => {
     expect(host.every((x) => x === 0)).toBe(true);
   });
 
-  it('-cpu host,phys-bits=52 gives a TD built from a dump GPAW 52', () => {
-    const { machine } = buildMachine(parseCli([
+  it('-cpu host,phys-bits=52 gives a TD built from a dump GPAW 52', async () => {
+    const { machine } = await buildMachine(parseCli([
       '-load-dump', goldenPath('scenarios', 'd-lm4', 'dump.elf.gz'), '-cpu', 'host,phys-bits=52',
       '-object', 'tdx-guest,id=tdx0,attributes=0x10000001', '-machine', 'confidential-guest-support=tdx0,debug=tdx-guest-debug',
     ]));

@@ -19,8 +19,8 @@ import { haveLibkdumpfile, readWithLibkdumpfile } from '../helpers/kdumpfile.js'
 const dir = mkdtempSync(join(tmpdir(), 'cgmon-vmcoreinfo-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-function daemon(argv: string[]): { ctx: CommandContext; warnings: string[] } {
-  const { machine, ops } = buildMachine(parseCli(argv));
+async function daemon(argv: string[]): Promise<{ ctx: CommandContext; warnings: string[] }> {
+  const { machine, ops } = await buildMachine(parseCli(argv));
   const warnings: string[] = [];
   return { ctx: makeContext(machine, ops, { quit: () => undefined, warn: (m) => warnings.push(m) }), warnings };
 }
@@ -43,8 +43,8 @@ describe('-device vmcoreinfo', () => {
     [['-machine', 'none', '-device', 'vmcoreinfo'], '-device vmcoreinfo: vmcoreinfo device requires fw_cfg with DMA'],
     [['-device', 'virtio-blk'], "-device virtio-blk: 'virtio-blk' is not a valid device model name"],
     [['-device', 'vmcoreinfo,size=4'], "-device vmcoreinfo: Property 'vmcoreinfo.size' not found"],
-  ])('%j is refused: %s', (argv, message) => {
-    expect(() => buildMachine(parseCli(argv))).toThrow(message);
+  ])('%j is refused: %s', async (argv, message) => {
+    await expect(async () => buildMachine(parseCli(argv))).rejects.toThrow(message);
   });
 
   it('counts only a whole-file write that names a format (fw_cfg_vmci_write)', () => {
@@ -74,7 +74,7 @@ describe('-device vmcoreinfo', () => {
 
 describe('the guest note in an ELF dump', () => {
   it('the demo with -device vmcoreinfo: VMCOREINFO right after the QEMU notes, and libkdumpfile reads it', async () => {
-    const { ctx, warnings } = daemon(['-device', 'vmcoreinfo']);
+    const { ctx, warnings } = await daemon(['-device', 'vmcoreinfo']);
     const path = await dump(ctx, 'demo.elf');
     expect(noteNames(path)).toEqual(['CORE', 'CORE', 'QEMU', 'QEMU', 'VMCOREINFO', 'CGMON']);
     expect(vmcoreinfoText(path)).toBe(DEMO_VMCOREINFO);
@@ -87,12 +87,12 @@ describe('the guest note in an ELF dump', () => {
   });
 
   it('without the device there is no guest note, as in QEMU', async () => {
-    const { ctx } = daemon([]);
+    const { ctx } = await daemon([]);
     expect(noteNames(await dump(ctx, 'plain.elf'))).toEqual(['CORE', 'CORE', 'QEMU', 'QEMU', 'CGMON']);
   });
 
   it('a loaded dump keeps its VMCOREINFO, and dumping it again writes the same note', async () => {
-    const { ctx } = daemon(['-device', 'vmcoreinfo']);
+    const { ctx } = await daemon(['-device', 'vmcoreinfo']);
     const first = await dump(ctx, 'first.elf');
     const m = loadDump(readFileSync(first));
     const again = await dump(makeContext(m, new DefaultDebugOps(m), { quit: () => undefined }), 'again.elf');
@@ -101,7 +101,7 @@ describe('the guest note in an ELF dump', () => {
   });
 
   it('a device the guest never filled: QEMU\'s warning, and the dump is written without a note', async () => {
-    const { ctx, warnings } = daemon(['-device', 'vmcoreinfo']);
+    const { ctx, warnings } = await daemon(['-device', 'vmcoreinfo']);
     ctx.machine.vmcoreinfo!.reset();
     const path = await dump(ctx, 'unfilled.elf');
     expect(warnings).toEqual(['guest note is not present']);
@@ -113,7 +113,7 @@ describe('the guest note in an ELF dump', () => {
     ['guest note size is invalid: 1048577', VmcoreinfoDevice.guestRecord(0x1201000n, (1 << 20) + 1)],
     ['Invalid guest note header', VmcoreinfoDevice.guestRecord(0x1000n, 64)],
   ])('a bad record warns as QEMU does: %s', async (warning, record) => {
-    const { ctx, warnings } = daemon(['-device', 'vmcoreinfo']);
+    const { ctx, warnings } = await daemon(['-device', 'vmcoreinfo']);
     ctx.machine.vmcoreinfo!.fwCfgWrite(0, record);
     if (warning === 'Invalid guest note header') {
       // A note header claiming more bytes than the published size.
@@ -125,7 +125,7 @@ describe('the guest note in an ELF dump', () => {
   });
 
   it('a NODBG guest\'s note is private memory: no note, a warning naming the policy', async () => {
-    const { ctx, warnings } = daemon(['-device', 'vmcoreinfo', '-object', 'sev-guest,id=sev0,policy=0x1,cbitpos=51,reduced-phys-bits=1',
+    const { ctx, warnings } = await daemon(['-device', 'vmcoreinfo', '-object', 'sev-guest,id=sev0,policy=0x1,cbitpos=51,reduced-phys-bits=1',
       '-machine', 'confidential-guest-support=sev0']);
     await expect(dump(ctx, 'nodbg.elf')).rejects.toThrow(/polic/i);
     expect(warnings.join('\n')).not.toContain('OSRELEASE');
