@@ -1,5 +1,5 @@
 // HMP console transports: readline echo throughput, line round trips over a
-// unix-socket console, and the worst-case 4095-byte line (QEMU's redraw echo is
+// unix-socket console (`info version`, `xp`), and the worst-case 4095-byte line (QEMU's redraw echo is
 // quadratic: ~33.5 MB), each beside a raw unix-socket echo measured in this run.
 
 import { createServer, connect, type Socket } from 'node:net';
@@ -90,6 +90,9 @@ export async function run(r: BenchReporter): Promise<void> {
     const baseline = { name: 'raw unix echo', value: rawRate };
     r.metric('raw unix socket echo round trips', rawRate, 'ops/s');
     r.metric('HMP `info version` lines over unix', await roundTrips(hmp, 'info version\n', '(qemu) '), 'ops/s', { baseline });
+    // The issue 13 path: socket -> session -> executor -> xp -> debug read -> RAM, short and long outputs.
+    r.metric('HMP `xp /16xg 0x1000` lines over unix', await roundTrips(hmp, 'xp /16xg 0x1000\n', '(qemu) '), 'ops/s', { baseline });
+    r.metric('HMP `xp /512xg 0x1000` lines over unix', await roundTrips(hmp, 'xp /512xg 0x1000\n', '(qemu) '), 'ops/s', { baseline });
     const long = 'x'.repeat(4095);
     // the k-th byte echoes ESC[D x (k-1), the first k bytes, ESC[K
     const exact = Array.from({ length: 4095 }, (_, i) => 3 * i + (i + 1) + 3).reduce((a, b) => a + b, 0);

@@ -1,4 +1,4 @@
-// HMP benchmarks (issue 5): `info tlb`, `info mem` and `xp /512xg` on golden/big
+// HMP benchmarks (issue 5): `info tlb`, `info mem`, `xp /512xg` and `x /512xg` on golden/big
 // (1,028,762 leaves) through human-monitor-command, plaintext and as a SEV guest
 // with sev-guest-debug side by side, and, where qemu-system-x86_64 is installed,
 // the same commands against QEMU 7.2 booted on big/guest.elf in the same run.
@@ -152,8 +152,8 @@ export async function run(r: BenchReporter): Promise<void> {
   const size = (n: number) => (out: string) => {
     if (out.length !== n) throw new Error(`unexpected output size ${out.length}, expected ${n}`);
   };
-  const xpCheck = (out: string) => {
-    if (out.split('\r\n').length !== 257) throw new Error('xp /512xg: unexpected output');
+  const dumpCheck = (out: string) => {
+    if (out.split('\r\n').length !== 257 || out.includes('Cannot access')) throw new Error(`/512xg: unexpected output ${out.slice(0, 80)}`);
   };
 
   let qemu: Qemu | undefined;
@@ -167,7 +167,9 @@ export async function run(r: BenchReporter): Promise<void> {
     const cases: [string, string, number, (out: string) => void, string, string][] = [
       ['info tlb', 'info tlb', 3, size(capture.info_tlb.bytes), '<= 0.5x QEMU', '<= 1.0x QEMU'],
       ['info mem', 'info mem', 5, size(capture.info_mem.bytes), '<= 1.0x QEMU', '<= 2.0x QEMU'],
-      ['xp /512xg', 'xp /512xg 0x100000', 20, xpCheck, '', ''],
+      ['xp /512xg', 'xp /512xg 0x100000', 20, dumpCheck, '', ''],
+      // virtual: 4 KiB of the user region's 4 KiB pages, across a page boundary (scenario.json region_a_user_4k)
+      ['x /512xg', 'x /512xg 0x7f0000000800', 20, dumpCheck, '', ''],
     ];
     for (const [label, line, runs, check, tPlain, tSev] of cases) {
       const qt = q ? await best(q, line, Math.min(runs, 3), check) : undefined;
