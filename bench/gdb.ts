@@ -11,7 +11,7 @@ import type { BenchReporter } from './harness.js';
 import { makeContext, type CommandContext } from '../src/commands/context.js';
 import { executeCommand } from '../src/commands/dispatch.js';
 import '../src/commands/dump.js';
-import { DefaultDebugOps } from '../src/debug/ops.js';
+import { DefaultDebugOps } from '../src/debug/memory.js';
 import { loadDump } from '../src/machine/load-dump.js';
 import { GdbServer } from '../src/gdbstub/server.js';
 import { DAEMON_GDB_OPTIONS, QEMU_PACKET_SIZE, type GdbSessionOptions } from '../src/gdbstub/session.js';

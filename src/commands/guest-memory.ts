@@ -3,7 +3,7 @@
 // through the machine's debug ops. Faults are returned, not thrown.
 
 import {
-  cpuMemoryRwDebug, cpuPhysicalMemoryReadDebug, cpuPhysicalMemoryRwDebug, isFault, newWalkStats, pageWalk, type Leaf, type TranslateResult, type WalkStats,
+  cpuMemoryRwDebug, cpuPhysicalMemoryRwDebug, isFault, newWalkStats, pageWalk, type Leaf, type TranslateResult, type WalkStats,
 } from '../debug/index.js';
 import type { X86CpuState } from '../machine/cpu.js';
 import type { MemTxResult } from '../machine/memattrs.js';
@@ -31,22 +31,6 @@ export function readPhysical(ctx: CommandContext, gpa: bigint, buf: Uint8Array):
 
 export function writePhysical(ctx: CommandContext, gpa: bigint, data: Uint8Array): MemTxResult {
   return cpuPhysicalMemoryRwDebug(ctx.ops, gpa, data, true);
-}
-
-/** A read function over guest memory, bound to one context (HMP x/xp and other bulk readers). */
-export type GuestReader = (addr: bigint, buf: Uint8Array) => MemTxResult;
-
-/** Physical debug reads of this context's debug ops, with nothing in between. */
-export function physicalReader(ctx: CommandContext): GuestReader {
-  const ops = ctx.ops;
-  return (gpa, buf) => cpuPhysicalMemoryReadDebug(ops, gpa, buf);
-}
-
-/** Virtual debug reads through the context CPU's page tables (the CPU is resolved once). */
-export function virtualReader(ctx: CommandContext): GuestReader {
-  const ops = ctx.ops;
-  const cpu = contextCpu(ctx);
-  return (va, buf) => cpuMemoryRwDebug(ops, cpu, va, buf, false);
 }
 
 /** gva2gpa: translate one virtual address with the context CPU's page tables. */

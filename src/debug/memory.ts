@@ -1,19 +1,22 @@
 // The debug memory API (names from the proposed QEMU series, camel-cased):
-// cpuMemoryRwDebug for virtual accesses page by page through translate(), and
-// the physical helpers cpuPhysicalMemory{Read,Write,Rw}Debug, ld*PhysDebug,
-// st*PhysDebug and cpuPhysicalMemoryPteMaskDebug. Every debugger-facing read
-// and write in cgmon goes through here, with MemTxAttrs.debug set.
+// cpuMemoryRwDebug for virtual accesses page by page through translate(), the
+// physical helpers cpuPhysicalMemory{Read,Write,Rw}Debug, ld*PhysDebug,
+// st*PhysDebug and cpuPhysicalMemoryPteMaskDebug, and DefaultDebugOps (no debug
+// object: plain RAM). Every debugger-facing access goes through here with MemTxAttrs.debug set.
 
+import type { Machine } from '../machine/machine.js';
 import type { X86CpuState } from '../machine/cpu.js';
 import { MEMTX_OK, type MemFault, type MemTxAttrs, type MemTxResult } from '../machine/memattrs.js';
-import { isFault, type MemoryDebugOps } from './ops.js';
-import { WalkCache } from './walker.js';
+import { ALL_ONES, isFault, type CpuStateResult, type MemoryDebugOps, type TranslateResult } from './ops.js';
+import { translateVa, WalkCache } from './walker.js';
 
 export const TARGET_PAGE_SIZE = 4096;
 const U64 = (1n << 64n) - 1n;
 
+const DEBUG: MemTxAttrs = Object.freeze({ debug: true });
+
 function debugAttrs(priv?: boolean): MemTxAttrs {
-  return priv === undefined ? { debug: true } : { debug: true, private: priv };
+  return priv === undefined ? DEBUG : { debug: true, private: priv };
 }
 
 /**
@@ -103,6 +106,19 @@ function flush(ops: MemoryDebugOps, cpu: X86CpuState, buf: Uint8Array, run: Run)
   return pageByPage(ops, cpu, run.va, part, false);
 }
 
+/** A read function bound to one debug ops (HMP x/xp and other bulk readers). */
+export type DebugReader = (addr: bigint, buf: Uint8Array) => MemTxResult;
+
+/** Physical debug reads of `ops`, nothing in between. */
+export function physicalDebugReader(ops: MemoryDebugOps): DebugReader {
+  return (gpa, buf) => ops.read(gpa, buf, DEBUG);
+}
+
+/** Virtual debug reads through `cpu`'s page tables. */
+export function virtualDebugReader(ops: MemoryDebugOps, cpu: X86CpuState): DebugReader {
+  return (va, buf) => cpuMemoryRwDebug(ops, cpu, va, buf, false);
+}
+
 export function cpuMemoryReadDebug(ops: MemoryDebugOps, cpu: X86CpuState, va: bigint, buf: Uint8Array): MemTxResult {
   return cpuMemoryRwDebug(ops, cpu, va, buf, false);
 }
@@ -169,4 +185,45 @@ export const stqPhysDebug = (ops: MemoryDebugOps, gpa: bigint, value: bigint): M
 
 export function cpuPhysicalMemoryPteMaskDebug(ops: MemoryDebugOps): bigint {
   return ops.pteMask();
+}
+
+/**
+ * Default debug ops: address_space_read / address_space_write_rom on the
+ * system address space, no masking. A SEV guest's private pages read as
+ * whatever the host sees (ciphertext), exactly as upstream QEMU.
+ */
+export class DefaultDebugOps implements MemoryDebugOps {
+  readonly name: string = 'none';
+  readonly machine: Machine;
+
+  constructor(machine: Machine) {
+    this.machine = machine;
+  }
+
+  cpuState(cpu: X86CpuState): CpuStateResult {
+    return cpu;
+  }
+
+  setCpuState(cpu: X86CpuState, state: X86CpuState): MemTxResult {
+    if (state !== cpu) Object.assign(cpu, state);
+    return MEMTX_OK;
+  }
+
+  translate(cpu: X86CpuState, va: bigint, cache?: WalkCache): TranslateResult {
+    const regs = this.cpuState(cpu);
+    if (!('cr3' in regs)) return regs;
+    return translateVa(this, regs, va, cache);
+  }
+
+  read(gpa: bigint, dst: Uint8Array, attrs: MemTxAttrs): MemTxResult {
+    return this.machine.memory.read(gpa, dst, attrs);
+  }
+
+  write(gpa: bigint, src: Uint8Array, attrs: MemTxAttrs): MemTxResult {
+    return this.machine.memory.write(gpa, src, attrs);
+  }
+
+  pteMask(): bigint {
+    return ALL_ONES & ~this.machine.pteNonAddressBits;
+  }
 }

@@ -1,11 +1,11 @@
 // MemoryDebugOps: the hooks a debug object provides (the never-merged QEMU
-// design: translate/read/write/pteMask, plus register access for SEV-ES VMSAs),
-// and the default ops that read plain RAM exactly as QEMU does today.
+// design: translate/read/write/pteMask, plus register access for SEV-ES VMSAs).
+// The default ops, which read plain RAM as QEMU does today, are in memory.ts.
 
 import type { Machine } from '../machine/machine.js';
 import type { X86CpuState } from '../machine/cpu.js';
-import { MEMTX_OK, type MemFault, type MemTxAttrs, type MemTxResult } from '../machine/memattrs.js';
-import { translateVa, type PageTableReader, type Translation, type WalkCache } from './walker.js';
+import type { MemFault, MemTxAttrs, MemTxResult } from '../machine/memattrs.js';
+import type { PageTableReader, Translation, WalkCache } from './walker.js';
 
 export type TranslateResult = Translation | MemFault;
 export type CpuStateResult = X86CpuState | MemFault;
@@ -30,47 +30,6 @@ export interface MemoryDebugOps extends PageTableReader {
 }
 
 export const ALL_ONES = 0xffff_ffff_ffff_ffffn;
-
-/**
- * Default debug ops: address_space_read / address_space_write_rom on the
- * system address space, no masking. A SEV guest's private pages read as
- * whatever the host sees (ciphertext), exactly as upstream QEMU.
- */
-export class DefaultDebugOps implements MemoryDebugOps {
-  readonly name: string = 'none';
-  readonly machine: Machine;
-
-  constructor(machine: Machine) {
-    this.machine = machine;
-  }
-
-  cpuState(cpu: X86CpuState): CpuStateResult {
-    return cpu;
-  }
-
-  setCpuState(cpu: X86CpuState, state: X86CpuState): MemTxResult {
-    if (state !== cpu) Object.assign(cpu, state);
-    return MEMTX_OK;
-  }
-
-  translate(cpu: X86CpuState, va: bigint, cache?: WalkCache): TranslateResult {
-    const regs = this.cpuState(cpu);
-    if (!('cr3' in regs)) return regs;
-    return translateVa(this, regs, va, cache);
-  }
-
-  read(gpa: bigint, dst: Uint8Array, attrs: MemTxAttrs): MemTxResult {
-    return this.machine.memory.read(gpa, dst, attrs);
-  }
-
-  write(gpa: bigint, src: Uint8Array, attrs: MemTxAttrs): MemTxResult {
-    return this.machine.memory.write(gpa, src, attrs);
-  }
-
-  pteMask(): bigint {
-    return ALL_ONES & ~this.machine.pteNonAddressBits;
-  }
-}
 
 export function isFault<T extends object>(r: T | MemFault): r is MemFault {
   return (r as Partial<MemFault>).ok === false;

@@ -3,7 +3,8 @@
 
 import type { Machine } from '../machine/machine.js';
 import { CgmonError } from '../errors.js';
-import { DefaultDebugOps, type MemoryDebugOps } from './ops.js';
+import { DefaultDebugOps } from './memory.js';
+import type { MemoryDebugOps } from './ops.js';
 
 export type DebugObjectFactory = (machine: Machine) => MemoryDebugOps;
 

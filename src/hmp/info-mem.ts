@@ -6,12 +6,11 @@
 // walk (QEMU 7.2 prints nothing; docs/compat.md).
 
 import { pageTableLeafSteps } from '../commands/guest-memory.js';
-import type { OutputWriter } from '../commands/output.js';
+import { put16b, type OutputWriter } from '../commands/output.js';
 import type { PagingMode } from '../machine/cpu.js';
 import { newWalkStats, PG_RW, PG_USER } from '../debug/walker.js';
 import { pagingGuard, writeStoppedNote } from './info-tlb.js';
 import type { HmpCall, HmpOutput } from './types.js';
-import { put16b } from './hex.js';
 import { encryptedWalkNote } from './encrypted-note.js';
 
 /*

@@ -8,9 +8,8 @@
 import { debugCpuState, pageTableLeafSteps } from '../commands/guest-memory.js';
 import { pagingMode, type PagingMode } from '../machine/cpu.js';
 import { newWalkStats, walkStoppedNote, type WalkStats } from '../debug/walker.js';
-import type { OutputWriter } from '../commands/output.js';
+import { put8b, type OutputWriter } from '../commands/output.js';
 import type { HmpCall, HmpOutput } from './types.js';
-import { put8b } from './hex.js';
 import { encryptedWalkNote } from './encrypted-note.js';
 
 /** print_pte's mask as [hi, lo] 32-bit words, by mode and leaf size. */

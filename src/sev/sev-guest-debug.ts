@@ -4,7 +4,8 @@
 // goes through KVM's DBG_DECRYPT/DBG_ENCRYPT (SNP: SNP_DBG_*); pteMask strips
 // the C-bit; SEV-ES/SNP registers come from the decrypted VMSA.
 
-import { ALL_ONES, DefaultDebugOps, isFault, type CpuStateResult, type TranslateResult } from '../debug/ops.js';
+import { DefaultDebugOps } from '../debug/memory.js';
+import { ALL_ONES, isFault, type CpuStateResult, type TranslateResult } from '../debug/ops.js';
 import { translateVa, type PagingRegs, type WalkCache } from '../debug/walker.js';
 import type { X86CpuState } from '../machine/cpu.js';
 import type { MemoryRegion } from '../machine/address-space.js';

@@ -4,7 +4,8 @@
 // (page-batched) and TDH.MEM.WR (8-byte read-modify-write); pteMask strips
 // the shared bit; registers come from TDH.VP.RD. ATTRIBUTES.DEBUG decides.
 
-import { ALL_ONES, DefaultDebugOps, type CpuStateResult, type TranslateResult } from '../debug/ops.js';
+import { DefaultDebugOps } from '../debug/memory.js';
+import { ALL_ONES, type CpuStateResult, type TranslateResult } from '../debug/ops.js';
 import { translateVa, type PagingRegs, type WalkCache } from '../debug/walker.js';
 import { createCpu, type X86CpuState } from '../machine/cpu.js';
 import type { Machine } from '../machine/machine.js';

@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { makeContext, type CommandContext } from '../../src/commands/context.js';
-import { DefaultDebugOps } from '../../src/debug/ops.js';
+import { DefaultDebugOps } from '../../src/debug/memory.js';
 import { GdbServer } from '../../src/gdbstub/server.js';
 import { SCENARIOS, goldenPath, loadScenario } from '../helpers/golden.js';
 import { DAEMON_GDB_OPTIONS } from '../../src/gdbstub/session.js';

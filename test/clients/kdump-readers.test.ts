@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { buildMachine, parseCli } from '../../src/cli.js';
 import { makeContext, type CommandContext } from '../../src/commands/context.js';
 import { executeCommand } from '../../src/commands/dispatch.js';
-import { DefaultDebugOps } from '../../src/debug/ops.js';
+import { DefaultDebugOps } from '../../src/debug/memory.js';
 import { loadDump } from '../../src/machine/load-dump.js';
 import type { Machine } from '../../src/machine/machine.js';
 import { DEMO_VMCOREINFO } from '../../src/guests/demo.js';

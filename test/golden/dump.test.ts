@@ -10,7 +10,7 @@ import { gunzipSync } from 'node:zlib';
 import { makeContext } from '../../src/commands/context.js';
 import { executeCommand } from '../../src/commands/dispatch.js';
 import '../../src/commands/dump.js';
-import { DefaultDebugOps } from '../../src/debug/ops.js';
+import { DefaultDebugOps } from '../../src/debug/memory.js';
 import { loadDump } from '../../src/machine/load-dump.js';
 import { SCENARIOS, goldenPath, loadScenario } from '../helpers/golden.js';
 import { HmpExecutor } from '../../src/hmp/index.js';

@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { makeContext, type CommandContext } from '../../src/commands/context.js';
-import { DefaultDebugOps } from '../../src/debug/ops.js';
+import { DefaultDebugOps } from '../../src/debug/memory.js';
 import { GdbSession } from '../../src/gdbstub/session.js';
 import { G_PACKET_BYTES } from '../../src/gdbstub/registers.js';
 import { GDB_REGS } from '../../src/gdbstub/target-xml.js';

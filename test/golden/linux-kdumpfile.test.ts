@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { makeContext } from '../../src/commands/context.js';
 import { executeCommand } from '../../src/commands/dispatch.js';
 import '../../src/commands/dump.js';
-import { DefaultDebugOps } from '../../src/debug/ops.js';
+import { DefaultDebugOps } from '../../src/debug/memory.js';
 import { loadDump } from '../../src/machine/load-dump.js';
 import { haveLibkdumpfile } from '../helpers/kdumpfile.js';
 import { LINUX_DIR, LINUX_MODES, haveLinuxCapture, linuxMeta, linuxPath } from '../helpers/linux-capture.js';

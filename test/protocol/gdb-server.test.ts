@@ -7,7 +7,7 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { makeContext } from '../../src/commands/context.js';
-import { DefaultDebugOps } from '../../src/debug/ops.js';
+import { DefaultDebugOps } from '../../src/debug/memory.js';
 import { Machine } from '../../src/machine/machine.js';
 import { GdbServer, gdbEndpoint, makeGdbserverService } from '../../src/gdbstub/server.js';
 import { encodePacket } from '../../src/gdbstub/framing.js';

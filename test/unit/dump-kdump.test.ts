@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { makeContext, type CommandContext } from '../../src/commands/context.js';
 import { executeCommand } from '../../src/commands/dispatch.js';
-import { DefaultDebugOps } from '../../src/debug/ops.js';
+import { DefaultDebugOps } from '../../src/debug/memory.js';
 import { loadDump } from '../../src/machine/load-dump.js';
 import { parseKdump, unflatten } from '../../src/machine/load-kdump.js';
 import { LAYOUT64, PAGE_DESC_SIZE } from '../../src/machine/kdump-format.js';

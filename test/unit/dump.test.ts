@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { makeContext, type CommandContext } from '../../src/commands/context.js';
 import { executeCommand } from '../../src/commands/dispatch.js';
 import '../../src/commands/dump.js';
-import { DefaultDebugOps } from '../../src/debug/ops.js';
+import { DefaultDebugOps } from '../../src/debug/memory.js';
 import { memFault, type MemTxAttrs, type MemTxResult } from '../../src/machine/memattrs.js';
 import { loadDump, parseCore } from '../../src/machine/load-dump.js';
 import { Machine } from '../../src/machine/machine.js';

@@ -4,7 +4,7 @@
 
 import { describe, expect, it } from 'vitest';
 import { makeContext } from '../../src/commands/context.js';
-import { DefaultDebugOps } from '../../src/debug/ops.js';
+import { DefaultDebugOps } from '../../src/debug/memory.js';
 import { Machine } from '../../src/machine/machine.js';
 import { GdbSession, type GdbSessionOptions } from '../../src/gdbstub/session.js';
 import { RspParser, encodePacket } from '../../src/gdbstub/framing.js';

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { makeContext, type CommandContext } from '../../src/commands/context.js';
 import { executeCommand } from '../../src/commands/dispatch.js';
 import '../../src/commands/index.js';
-import { DefaultDebugOps } from '../../src/debug/ops.js';
+import { DefaultDebugOps } from '../../src/debug/memory.js';
 import { SHARED_TABLE_VISIT_BUDGET, newWalkStats, pageWalk, type Leaf } from '../../src/debug/walker.js';
 import { HmpExecutor } from '../../src/hmp/executor.js';
 import { GdbSession } from '../../src/gdbstub/session.js';

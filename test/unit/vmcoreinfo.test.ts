@@ -13,7 +13,7 @@ import '../../src/commands/dump.js';
 import { loadDump, parseCore } from '../../src/machine/load-dump.js';
 import { FW_CFG_VMCOREINFO_FORMAT_ELF, VmcoreinfoDevice, vmcoreinfoPhysBase } from '../../src/machine/vmcoreinfo.js';
 import { DEMO_VMCOREINFO } from '../../src/guests/demo.js';
-import { DefaultDebugOps } from '../../src/debug/ops.js';
+import { DefaultDebugOps } from '../../src/debug/memory.js';
 import { haveLibkdumpfile, readWithLibkdumpfile } from '../helpers/kdumpfile.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'cgmon-vmcoreinfo-'));
