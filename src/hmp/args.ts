@@ -1,8 +1,20 @@
 // HMP argument parser: QEMU monitor/hmp.c monitor_parse_arguments over the
-// args_type mini-language (name:type pairs; types s F B / l i M - b S, with
-// `?` optional). The /fmt default format and size are process-wide, as in QEMU.
+// args_type mini-language (types s F B / l i M - b S, `?` optional; the /fmt default
+// is process-wide, as in QEMU) and get_expr for numbers (strtoull, 64-bit wrapping, $reg).
 
-import { ExprParser, HmpParseError, type RegisterSource } from './expr.js';
+import type { X86CpuState } from '../machine/cpu.js';
+import { monitorDef } from './monitor-defs.js';
+
+/** A parse failure; the message is QEMU's text, printed before `Try "help …"`. */
+export class HmpParseError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'HmpParseError';
+  }
+}
+
+/** Supplies register state on demand (only when an expression names a $reg). */
+export type RegisterSource = () => X86CpuState | undefined;
 
 export type FormatLetter = 'x' | 'd' | 'u' | 'o' | 'c' | 'i';
 
@@ -31,6 +43,196 @@ export type ParsedArgs = Map<string, ArgValue>;
 const isSpace = (c: string | undefined): boolean =>
   c === ' ' || c === '\t' || c === '\n' || c === '\r' || c === '\v' || c === '\f';
 
+const U64 = (v: bigint): bigint => BigInt.asUintN(64, v);
+const S64 = (v: bigint): bigint => BigInt.asIntN(64, v);
+
+/** A position in the command line, shared by the argument parser and get_expr. */
+class ArgCursor {
+  constructor(
+    readonly text: string,
+    public pos: number,
+  ) {}
+  ch(): string {
+    return this.text[this.pos] ?? '';
+  }
+  skipSpaces(): void {
+    while (isSpace(this.text[this.pos])) this.pos++;
+  }
+}
+
+// ---- get_expr: expr_sum > expr_logic > expr_prod > expr_unary
+
+const DIGITS: Record<number, RegExp> = { 8: /^[0-7]+/, 10: /^[0-9]+/, 16: /^[0-9a-fA-F]+/ };
+
+/** strtoull(p, &end, 0) without sign handling (expr_unary consumes +/- itself). */
+function strtoull(text: string, pos: number): { value: bigint; end: number; overflow: boolean } {
+  let base = 10;
+  let start = pos;
+  if (text[pos] === '0') {
+    if ((text[pos + 1] === 'x' || text[pos + 1] === 'X') && /[0-9a-fA-F]/.test(text[pos + 2] ?? '')) {
+      base = 16;
+      start = pos + 2;
+    } else base = 8;
+  }
+  const m = DIGITS[base]!.exec(text.slice(start));
+  if (!m) return { value: 0n, end: pos, overflow: false };
+  const digits = m[0];
+  const value = base === 16 ? BigInt(`0x${digits}`) : base === 8 ? BigInt(`0o${digits}`) : BigInt(digits);
+  return { value, end: start + digits.length, overflow: value > 0xffff_ffff_ffff_ffffn };
+}
+
+/**
+ * Nesting allowed in one expression (parentheses and unary operators). QEMU's
+ * readline line (4 KiB) bounds it; human-monitor-command lines have no such
+ * bound, and deeper recursion would overflow the stack.
+ */
+export const MAX_EXPR_DEPTH = 256;
+
+/** One get_expr() call over `text` starting at `pos`. */
+export class ExprParser extends ArgCursor {
+  private depth = 0;
+
+  constructor(
+    text: string,
+    pos: number,
+    private readonly regs: RegisterSource,
+  ) {
+    super(text, pos);
+  }
+
+  /** QEMU next(): step over the operator, then over blanks. */
+  private next(): void {
+    if (this.ch() !== '') {
+      this.pos++;
+      this.skipSpaces();
+    }
+  }
+
+  /** Parse one expression; returns the unsigned 64-bit value. */
+  parse(): bigint {
+    this.skipSpaces();
+    return U64(this.sum());
+  }
+
+  private sum(): bigint {
+    let val = this.logic();
+    for (;;) {
+      const op = this.ch();
+      if (op !== '+' && op !== '-') return val;
+      this.next();
+      const v2 = this.logic();
+      val = U64(op === '+' ? val + v2 : val - v2);
+    }
+  }
+
+  private logic(): bigint {
+    let val = this.prod();
+    for (;;) {
+      const op = this.ch();
+      if (op !== '&' && op !== '|' && op !== '^') return val;
+      this.next();
+      const v2 = this.prod();
+      val = op === '&' ? val & v2 : op === '|' ? val | v2 : val ^ v2;
+    }
+  }
+
+  private prod(): bigint {
+    let val = this.unary();
+    for (;;) {
+      const op = this.ch();
+      if (op !== '*' && op !== '/' && op !== '%') return val;
+      this.next();
+      const v2 = this.unary();
+      if (op === '*') val = U64(val * v2);
+      else {
+        if (v2 === 0n) throw new HmpParseError('division by zero');
+        // int64_t division truncating toward zero, as C does.
+        val = U64(op === '/' ? S64(val) / S64(v2) : S64(val) % S64(v2));
+      }
+    }
+  }
+
+  private unary(): bigint {
+    if (++this.depth > MAX_EXPR_DEPTH) throw new HmpParseError(`expression nested too deeply (more than ${MAX_EXPR_DEPTH} levels)`);
+    try {
+      return this.unaryInner();
+    } finally {
+      this.depth--;
+    }
+  }
+
+  private unaryInner(): bigint {
+    const c = this.ch();
+    switch (c) {
+      case '+':
+        this.next();
+        return this.unary();
+      case '-':
+        this.next();
+        return U64(-this.unary());
+      case '~':
+        this.next();
+        return U64(~this.unary());
+      case '(': {
+        this.next();
+        const n = this.sum();
+        if (this.ch() !== ')') throw new HmpParseError("')' expected");
+        this.next();
+        return n;
+      }
+      case "'":
+        return this.charConstant();
+      case '$':
+        return this.register();
+      case '':
+        throw new HmpParseError('unexpected end of expression');
+      default:
+        return this.number();
+    }
+  }
+
+  private charConstant(): bigint {
+    this.pos++;
+    if (this.ch() === '') throw new HmpParseError('character constant expected');
+    const n = BigInt(this.text.charCodeAt(this.pos) & 0xff);
+    this.pos++;
+    if (this.ch() !== "'") throw new HmpParseError("missing terminating ' character");
+    this.next();
+    return n;
+  }
+
+  private register(): bigint {
+    this.pos++;
+    const start = this.pos;
+    while (/[A-Za-z0-9_.]/.test(this.ch())) this.pos++;
+    const name = this.text.slice(start, this.pos).slice(0, 127);
+    this.skipSpaces();
+    const get = monitorDef(name);
+    if (!get) throw new HmpParseError('unknown register');
+    const state = this.regs();
+    if (!state) throw new HmpParseError('no cpu defined');
+    return U64(get(state));
+  }
+
+  private number(): bigint {
+    const r = strtoull(this.text, this.pos);
+    if (r.overflow) throw new HmpParseError('number too large');
+    if (r.end === this.pos) throw new HmpParseError(`invalid char '${this.ch()}' in expression`);
+    this.pos = r.end;
+    this.skipSpaces();
+    return r.value;
+  }
+}
+
+/** Evaluate a whole expression string (tests and programmatic callers). */
+export function evaluate(text: string, regs: RegisterSource = () => undefined): { value: bigint; end: number } {
+  const p = new ExprParser(text, 0, regs);
+  const value = p.parse();
+  return { value, end: p.pos };
+}
+
+// ---- monitor_parse_arguments
+
 interface ArgSpec {
   key: string;
   type: string;
@@ -47,18 +249,6 @@ export function parseArgsType(argsType: string): ArgSpec[] {
 
 const SIZE_LETTERS: Record<string, number> = { b: 1, h: 2, w: 4, g: 8, L: 8 };
 
-class ArgCursor {
-  constructor(
-    readonly text: string,
-    public pos: number,
-  ) {}
-  ch(): string {
-    return this.text[this.pos] ?? '';
-  }
-  skipSpaces(): void {
-    while (isSpace(this.text[this.pos])) this.pos++;
-  }
-}
 
 function parseFormat(cur: ArgCursor): FmtArg {
   cur.skipSpaces();

@@ -9,9 +9,8 @@ import { debugCpuState } from '../commands/guest-memory.js';
 import { asCgmonError, isCgmonError } from '../errors.js';
 import { monitorPuts } from '../util/line-endings.js';
 import { BufferSink, OutputWriter, type OutputSink, type TextEncoding } from '../commands/output.js';
-import { parseArguments } from './args.js';
+import { HmpParseError, parseArguments } from './args.js';
 import { hmpErrorLine } from './errors.js';
-import { HmpParseError } from './expr.js';
 import { HMP_COMMANDS, INFO_COMMANDS } from './commands.js';
 import { downstreamInfo } from './info-downstream.js';
 import { warmDisassembler } from './disas.js';
@@ -43,22 +42,18 @@ interface Parsed {
 
 export class HmpExecutor {
   private readonly base: CommandContext;
-  private current: number;
+  /** The context commands run with: the base plus this monitor's CPU (`cpu N` replaces it). */
+  private ctx: CommandContext;
 
   constructor(base: CommandContext) {
     this.base = base;
-    this.current = base.cpuIndex;
+    this.ctx = base;
     warmDisassembler();
   }
 
   /** This monitor's current CPU (`cpu N`; QEMU's mon_get_cpu). */
   get cpuIndex(): number {
-    return this.current;
-  }
-
-  /** The context commands run with: the base plus this monitor's CPU. */
-  context(): CommandContext {
-    return withCpu(this.base, this.current);
+    return this.ctx.cpuIndex;
   }
 
   /**
@@ -123,7 +118,7 @@ export class HmpExecutor {
     if (!cmd.handler) return `Command "${line.slice(0, argsPos).trim()}" is not available.\n`;
     let args;
     try {
-      args = parseArguments(line, argsPos, cmd.argsType, cmd.name, () => debugCpuState(this.context()));
+      args = parseArguments(line, argsPos, cmd.argsType, cmd.name, () => debugCpuState(this.ctx));
     } catch (e) {
       // A debug-object refusal while reading a $reg is not a syntax error.
       if (isCgmonError(e)) return hmpErrorLine(e.message);
@@ -132,13 +127,14 @@ export class HmpExecutor {
       while (end > 0 && isSpace(line[end - 1])) end--;
       return `${e.message}\nTry "help ${line.slice(0, end)}" for more information\n`;
     }
+    const ctx = this.ctx;
     const call: HmpCall = {
       args,
-      ctx: this.context(),
+      ctx,
       setCpu: (i) => {
-        this.current = i;
+        this.ctx = withCpu(this.base, i);
       },
-      cpuState: () => debugCpuState(this.context()),
+      cpuState: () => debugCpuState(this.ctx),
       out,
     };
     return cmd.handler(call);

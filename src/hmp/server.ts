@@ -11,7 +11,7 @@ import { HmpSession, type HmpSessionOptions, type HmpTransport, type LineExecuto
 import { TELNET_INIT, TelnetDecoder } from './telnet.js';
 import type { HmpEndpoint } from './endpoints.js';
 import { boundPort, listenOn, type ListenAddress } from '../util/listen.js';
-import { DEFAULT_LIMITS, guarded, idleTimeout, tooManyConnections, type ConnectionLimits } from '../util/connection-limits.js';
+import { DEFAULT_LIMITS, idleTimeout, logFaultOnce, tooManyConnections, type ConnectionLimits } from '../util/connection-limits.js';
 
 export interface HmpServerOptions {
   base: CommandContext;
@@ -68,11 +68,17 @@ function streamTransport(input: Readable, output: Writable, onClose: () => void)
 /** What a console whose handling failed is told before it is closed. */
 const FAULT_TEXT = 'Error: internal error; closing this console\r\n';
 
-function attach(session: HmpSession, input: Readable, decoder?: TelnetDecoder, onData?: () => void, onFault?: () => void): void {
-  input.on('data', guarded('HMP console', onFault ?? (() => session.closedByPeer()), (chunk: Buffer) => {
-    onData?.();
-    session.feed(decoder ? decoder.decode(chunk) : chunk);
-  }));
+function attach(session: HmpSession, input: Readable, decoder?: TelnetDecoder, onFault?: () => void): void {
+  // The fault boundary of connection-limits.ts `guarded`, written out: this runs for every chunk.
+  input.on('data', (chunk: Buffer) => {
+    try {
+      session.feed(decoder ? decoder.decode(chunk) : chunk);
+    } catch (e) {
+      logFaultOnce('HMP console', e);
+      if (onFault) onFault();
+      else session.closedByPeer();
+    }
+  });
   // A pipe emits 'close' right after 'end': only a close without an end means the peer is gone.
   let ended = false;
   input.on('end', () => {
@@ -117,10 +123,11 @@ async function listenSocket(endpoint: HmpEndpoint, opts: HmpServerOptions): Prom
       if (!sock.destroyed) sock.end(FAULT_TEXT);
       setTimeout(() => sock.destroy(), 500).unref();
     };
+    sock.once('data', () => idle.done());
     if (endpoint.kind === 'telnet') {
       sock.write(TELNET_INIT);
-      attach(session, sock, new TelnetDecoder(), () => idle.done(), fault);
-    } else attach(session, sock, undefined, () => idle.done(), fault);
+      attach(session, sock, new TelnetDecoder(), fault);
+    } else attach(session, sock, undefined, fault);
     session.open();
   });
   const at: ListenAddress =

@@ -2,7 +2,8 @@
 // character constants, $reg names and every error text of qemu-facts §1.3.
 
 import { describe, expect, it } from 'vitest';
-import { evaluate, HmpParseError, registerNames } from '../../src/hmp/expr.js';
+import { evaluate, HmpParseError } from '../../src/hmp/args.js';
+import { registerNames } from '../../src/hmp/monitor-defs.js';
 import { createCpu } from '../../src/machine/cpu.js';
 
 const cpu = createCpu(0);
