@@ -11,7 +11,7 @@ const BUILTIN_TS: Readonly<Record<string, string>> = {
   str: 'string', bool: 'boolean', number: 'number', null: 'null', any: 'unknown',
 };
 
-/** Integers arrive as number when they fit 2^53, else as bigint (src/qmp/json-parser.ts). */
+/** Integers arrive as number when they fit 2^53, else as bigint (src/util/json-parser.ts). */
 const INT_TS = 'QmpInt';
 
 function pascal(name: string): string {

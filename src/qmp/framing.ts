@@ -1,10 +1,11 @@
 // Chunk-fed QMP input framing: QEMU's JSON streamer (qobject/json-streamer.c)
 // over the lexer. Messages end when braces/brackets balance, not at newlines;
 // errors carry QEMU's texts; nesting, token size and token count are bounded.
+// Pending tokens are kept packed (TokenList): a few bytes each, no object per token.
 
-import { JsonLexer, TokenType } from './json-lexer.js';
-import { parseTokens, type JsonValue, type Token } from './json-parser.js';
-import { decodeCString } from './mod-utf8.js';
+import { JsonLexer, TokenType } from '../util/json-lexer.js';
+import { parseTokens, TokenList, type JsonValue } from '../util/json-parser.js';
+import { decodeCString } from '../util/mod-utf8.js';
 
 /** One framed input: a parsed value, or a parse error that QEMU answers without an id. */
 export type Framed = { readonly value: JsonValue } | { readonly error: string };
@@ -22,7 +23,7 @@ export const QEMU_LIMITS: FramingLimits = { maxTokenSize: 64 << 20, maxTokenCoun
 
 export class JsonStreamer {
   private readonly lexer: JsonLexer;
-  private tokens: Token[] = [];
+  private readonly tokens = new TokenList();
   private braces = 0;
   private brackets = 0;
   private tokenSize = 0;
@@ -35,7 +36,7 @@ export class JsonStreamer {
   private emit(f: Framed): void {
     this.braces = 0;
     this.brackets = 0;
-    this.tokens = [];
+    this.tokens.clear();
     this.tokenSize = 0;
     this.out.push(f);
   }
@@ -64,7 +65,7 @@ export class JsonStreamer {
       this.emit({ error: 'JSON token size limit exceeded' });
       return;
     }
-    if (this.tokens.length + 1 > this.limits.maxTokenCount) {
+    if (this.tokens.count + 1 > this.limits.maxTokenCount) {
       this.emit({ error: 'JSON token count limit exceeded' });
       return;
     }
@@ -72,11 +73,11 @@ export class JsonStreamer {
       this.emit({ error: 'JSON nesting depth limit exceeded' });
       return;
     }
-    // Structural tokens need no bytes; others are copied out of the lexer buffer.
-    this.tokens.push({ type, bytes: type >= TokenType.INTEGER && type <= TokenType.STRING ? bytes.slice() : EMPTY });
+    this.tokens.push(type, bytes);
     this.tokenSize += bytes.length;
     if ((this.braces > 0 || this.brackets > 0) && this.braces >= 0 && this.brackets >= 0) return;
-    this.emit(parseTokens(this.tokens));
+    const r = parseTokens(this.tokens);
+    this.emit('value' in r ? { value: r.value } : { error: r.error });
   }
 
   /**
@@ -97,10 +98,13 @@ export class JsonStreamer {
     return { messages, next: i };
   }
 
-  /** Bytes held for an incomplete message. */
+  /** Bytes held for an incomplete message (QEMU's count: the tokens' own bytes). */
   get buffered(): number {
     return this.tokenSize + this.lexer.pending;
   }
-}
 
-const EMPTY = new Uint8Array(0);
+  /** Bytes of memory the pending message holds on to: the packed tokens' buffer. */
+  get retained(): number {
+    return this.tokens.retained;
+  }
+}

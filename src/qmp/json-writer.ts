@@ -2,16 +2,9 @@
 // QDict member order (qobject/qdict.c tdb_hash, 512 buckets), separators ", "
 // and ": ", ASCII-only strings with upper-case \uXXXX, %.17g doubles, pretty mode.
 
-/** A JSON number that QEMU holds as a double (a JSON_FLOAT, or an integer beyond uint64). */
-export class JsonFloat {
-  readonly #value: number;
-  constructor(value: number) {
-    this.#value = value;
-  }
-  get value(): number {
-    return this.#value;
-  }
-}
+import { JsonFloat } from '../util/json-parser.js';
+
+export { JsonFloat };
 
 const QDICT_BUCKETS = 512;
 

@@ -11,7 +11,7 @@ import type { TextProducer } from '../commands/output.js';
 import { qmpQueryVersion } from '../commands/control.js';
 import { qmpError } from './errors.js';
 import { JsonStreamer, QEMU_LIMITS, type Framed, type FramingLimits } from './framing.js';
-import type { JsonValue } from './json-parser.js';
+import type { JsonValue } from '../util/json-parser.js';
 import { qdictOrder, writeQmpMessage } from './json-writer.js';
 import { streamedReplyFrame, streamReply } from './json-stream.js';
 

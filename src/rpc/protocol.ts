@@ -4,7 +4,7 @@
 
 import { commandNotFound, isCgmonError } from '../errors.js';
 import type { MachineEvent } from '../machine/machine.js';
-import { JsonSyntaxError, parseJson, stringifyJson } from './json.js';
+import { JsonSyntaxError, parseJson, stringifyJson } from '../util/json-text.js';
 
 export const PARSE_ERROR = -32700;
 export const INVALID_REQUEST = -32600;

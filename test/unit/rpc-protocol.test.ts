@@ -2,7 +2,7 @@
 // error mapping (cgmon error -> JSON-RPC code + QMP class/text), the token bucket.
 
 import { describe, expect, it } from 'vitest';
-import { parseJson, stringifyJson, JsonSyntaxError, MAX_DEPTH } from '../../src/rpc/json.js';
+import { parseJson, stringifyJson, JsonSyntaxError, MAX_DEPTH } from '../../src/util/json-text.js';
 import { handleMessage, toRpcError, eventNotification } from '../../src/rpc/protocol.js';
 import { TokenBucket } from '../../src/rpc/session.js';
 import { CgmonError } from '../../src/errors.js';
@@ -37,9 +37,13 @@ describe('json codec', () => {
     const v = parseJson('{"__proto__": {"polluted": 1}}') as Record<string, unknown>;
     expect(Object.getPrototypeOf(v)).toBe(Object.prototype);
     expect(Object.keys(v)).toEqual(['__proto__']);
-    const deep = (inner: string): string => '['.repeat(MAX_DEPTH + 2) + inner + ']'.repeat(MAX_DEPTH + 2);
+    const deep = (inner: string, levels = MAX_DEPTH + 2): string => '['.repeat(levels) + inner + ']'.repeat(levels);
+    // One parser, one limit: deeper than MAX_DEPTH is refused whatever the numbers
+    // inside (it used to apply only when a 64-bit literal sent the text off JSON.parse).
     expect(() => parseJson(deep('18446744073709551615'))).toThrow(/too deep/);
-    expect(parseJson(deep('1'))).toEqual(JSON.parse(deep('1')));
+    expect(() => parseJson(deep('1'))).toThrow(/nesting too deep at offset 64/);
+    expect(parseJson(deep('1', MAX_DEPTH))).toEqual(JSON.parse(deep('1', MAX_DEPTH)));
+    expect((parseJson(deep('18446744073709551615', MAX_DEPTH)) as unknown[]).flat(Infinity)).toEqual([18446744073709551615n]);
     const bigProto = parseJson('{"__proto__": {"n": 18446744073709551615}}') as Record<string, unknown>;
     expect(Object.getPrototypeOf(bigProto)).toBe(Object.prototype);
   });

@@ -1,6 +1,7 @@
 // QEMU's JSON lexer (qobject/json-lexer.c) as a byte-driven state table: same
 // states, same lookahead, same error recovery (skip to a structural or control
-// character), so garbage produces exactly QEMU's "stray" tokens.
+// character), so garbage produces exactly QEMU's "stray" tokens. A second table
+// for RFC 8259 text (JSON-RPC) differs in one cell: no single-quoted strings.
 
 export const TokenType = {
   ERROR: 0,
@@ -110,15 +111,20 @@ function controlStates(set: TableSetter): void {
   for (const c of '[]{}:,') one(IN_RECOVERY, c, IN_START | LOOKAHEAD);
 }
 
-function buildTable(): Uint8Array {
+function buildTable(strict: boolean): Uint8Array {
   const t = new Uint8Array(STATES * 256); // default 0 = JSON_ERROR
   const set: TableSetter = (s, from, to, v) => t.fill(v, s * 256 + from, s * 256 + to + 1);
   valueStates(set);
   controlStates(set);
+  // RFC 8259 has no single-quoted strings (QEMU's extension): a quote is a stray byte.
+  if (strict) set(IN_START, code("'"), code("'"), 0);
   return t;
 }
 
-const TABLE = buildTable();
+/** Which JSON the lexer reads: QEMU's (QMP) or RFC 8259's (JSON-RPC). */
+export type JsonDialect = 'qemu' | 'rfc8259';
+
+const TABLES: Record<JsonDialect, Uint8Array> = { qemu: buildTable(false), rfc8259: buildTable(true) };
 
 /** Receives each token: its type and bytes (valid only during the call). */
 export type TokenSink = (type: TokenType, bytes: Uint8Array) => void;
@@ -127,14 +133,20 @@ export class JsonLexer {
   private state = IN_START;
   private token: Uint8Array = new Uint8Array(64);
   private len = 0;
+  private start = 0;
+  private readonly table: Uint8Array;
 
   constructor(
     private readonly sink: TokenSink,
     /** QEMU's MAX_TOKEN_SIZE: a longer token is cut and reported as oversized. */
     private readonly maxTokenSize: number,
-  ) {}
+    dialect: JsonDialect = 'qemu',
+  ) {
+    this.table = TABLES[dialect];
+  }
 
-  private append(c: number): void {
+  private append(c: number, at: number): void {
+    if (this.len === 0) this.start = at;
     if (this.len === this.token.length) {
       const bigger = new Uint8Array(this.token.length * 2);
       bigger.set(this.token);
@@ -147,14 +159,14 @@ export class JsonLexer {
     this.sink(type, this.token.subarray(0, this.len));
   }
 
-  /** Feed one byte (json_lexer_feed_char). */
-  feedByte(c: number): void {
+  /** Feed one byte (json_lexer_feed_char); `at` is its offset, for tokenStart. */
+  feedByte(c: number, at = 0): void {
     let consumed = false;
     while (!consumed) {
-      const next = TABLE[this.state * 256 + c]!;
+      const next = this.table[this.state * 256 + c]!;
       consumed = (next & LOOKAHEAD) === 0;
       const s = next & ~LOOKAHEAD;
-      if (consumed) this.append(c);
+      if (consumed) this.append(c, at);
       if (s >= 0x40 && s !== IN_START) {
         const type = (s - 0x40 + 100) as TokenType;
         if (type !== TokenType.SKIP) this.emit(type);
@@ -227,5 +239,15 @@ export class JsonLexer {
   /** Bytes held in the current token (for memory accounting). */
   get pending(): number {
     return this.len;
+  }
+
+  /** Offset (as passed to feedByte) of the first byte of the token being emitted or read. */
+  get tokenStart(): number {
+    return this.start;
+  }
+
+  /** Between tokens: nothing but whitespace since the last one (the end of a text may come here). */
+  get between(): boolean {
+    return this.state === IN_START || this.state === IN_WHITESPACE;
   }
 }

@@ -1,0 +1,347 @@
+// One JSON parser for QMP and JSON-RPC: QEMU's (qobject/json-parser.c) recursive
+// descent over a message's tokens, with QEMU's error texts (first error wins),
+// QNum rules and modified UTF-8 in dialect 'qemu'; RFC 8259 values (doubles as
+// numbers, bigint beyond 2^53, any \uXXXX, last duplicate key wins) in 'rfc8259'.
+
+import { TokenType, type JsonDialect } from './json-lexer.js';
+import { decodeCString, isValidCodepoint, modUtf8Codepoint } from './mod-utf8.js';
+
+/** A JSON number that QEMU holds as a double (a JSON_FLOAT, or an integer beyond uint64). */
+export class JsonFloat {
+  readonly #value: number;
+  constructor(value: number) {
+    this.#value = value;
+  }
+  get value(): number {
+    return this.#value;
+  }
+}
+
+/** A parsed JSON value; integers are numbers when safe, else bigint; QEMU's doubles are JsonFloat. */
+export type JsonValue = null | boolean | number | bigint | string | JsonFloat | JsonValue[] | { [k: string]: JsonValue };
+
+export interface Token {
+  readonly type: TokenType;
+  readonly bytes: Uint8Array;
+}
+
+const isValueToken = (type: number): boolean => type >= TokenType.INTEGER && type <= TokenType.STRING;
+
+/**
+ * A message's tokens, packed: one byte per structural token, and type + LEB128
+ * length + bytes per value token. `[1,1,1,...` costs 4 bytes per 2 bytes of
+ * input instead of one object and one typed array per token.
+ */
+export class TokenList {
+  private buf = new Uint8Array(256);
+  private end = 0;
+  private tokens = 0;
+
+  push(type: TokenType, bytes: Uint8Array): void {
+    const value = isValueToken(type);
+    const need = this.end + (value ? 6 + bytes.length : 1);
+    if (need > this.buf.length) {
+      let size = this.buf.length * 2;
+      while (size < need) size *= 2;
+      const bigger = new Uint8Array(size);
+      bigger.set(this.buf.subarray(0, this.end));
+      this.buf = bigger;
+    }
+    this.buf[this.end++] = type;
+    this.tokens++;
+    if (!value) return;
+    for (let n = bytes.length; ; n = Math.floor(n / 128)) {
+      this.buf[this.end++] = n >= 128 ? (n & 0x7f) | 0x80 : n;
+      if (n < 128) break;
+    }
+    this.buf.set(bytes, this.end);
+    this.end += bytes.length;
+  }
+
+  /** Forget the tokens; a big buffer is let go rather than kept for the next message. */
+  clear(): void {
+    if (this.buf.length > 65536) this.buf = new Uint8Array(256);
+    this.end = 0;
+    this.tokens = 0;
+  }
+
+  get count(): number {
+    return this.tokens;
+  }
+
+  /** Bytes this list holds on to (its buffer's size). */
+  get retained(): number {
+    return this.buf.length;
+  }
+
+  /** Token at byte position `pos`, and the position after it; undefined at the end. */
+  read(pos: number): { token: Token; next: number } | undefined {
+    if (pos >= this.end) return undefined;
+    const type = this.buf[pos++]! as TokenType;
+    if (!isValueToken(type)) return { token: { type, bytes: EMPTY }, next: pos };
+    let len = 0;
+    for (let shift = 1; ; shift *= 128) {
+      const b = this.buf[pos++]!;
+      len += (b & 0x7f) * shift;
+      if (b < 0x80) break;
+    }
+    return { token: { type, bytes: this.buf.subarray(pos, pos + len) }, next: pos + len };
+  }
+
+  typeAt(pos: number): TokenType | undefined {
+    return pos < this.end ? (this.buf[pos] as TokenType) : undefined;
+  }
+}
+
+const EMPTY = new Uint8Array(0);
+
+/** Where parsing failed: QEMU's phrase, and the index of the token it is about (count: the end). */
+export interface JsonParseFailure {
+  readonly error: string;
+  readonly kind: 'eoi' | 'value' | 'member' | 'colon' | 'separator-dict' | 'separator-list' | 'keyword' | 'string' | 'duplicate';
+  readonly token: number;
+}
+
+const INT64_MIN = -(1n << 63n);
+const INT64_MAX = (1n << 63n) - 1n;
+const UINT64_MAX = (1n << 64n) - 1n;
+const latin1 = new TextDecoder('latin1');
+const utf8 = new TextDecoder('utf-8');
+const SIMPLE_ESCAPES: Record<string, string> = { '"': '"', "'": "'", '\\': '\\', '/': '/', b: '\b', f: '\f', n: '\n', r: '\r', t: '\t' };
+
+class StringError extends Error {}
+
+class Parser {
+  private pos = 0;
+  /** Tokens consumed so far. */
+  index = 0;
+  failure: JsonParseFailure | undefined;
+
+  constructor(
+    private readonly tokens: TokenList,
+    private readonly dialect: JsonDialect,
+  ) {}
+
+  fail(msg: string, kind: JsonParseFailure['kind'], token = this.index): undefined {
+    if (this.failure === undefined) this.failure = { error: `JSON parse error, ${msg}`, kind, token };
+    return undefined;
+  }
+
+  peek(): TokenType | undefined {
+    return this.tokens.typeAt(this.pos);
+  }
+
+  pop(): Token | undefined {
+    const r = this.tokens.read(this.pos);
+    if (!r) return undefined;
+    this.pos = r.next;
+    this.index++;
+    return r.token;
+  }
+
+  value(): JsonValue | undefined {
+    const t = this.peek();
+    if (t === undefined) return this.fail('premature EOI', 'eoi');
+    switch (t) {
+      case TokenType.LCURLY:
+        return this.object();
+      case TokenType.LSQUARE:
+        return this.array();
+      case TokenType.INTEGER:
+      case TokenType.FLOAT:
+      case TokenType.STRING:
+        return this.literal();
+      case TokenType.KEYWORD:
+        return this.keyword();
+      default:
+        return this.fail('expecting value', 'value');
+    }
+  }
+
+  object(): JsonValue | undefined {
+    this.pop();
+    const dict: { [k: string]: JsonValue } = {};
+    const peek = this.peek();
+    if (peek === undefined) return this.fail('premature EOI', 'eoi');
+    if (peek === TokenType.RCURLY) {
+      this.pop();
+      return dict;
+    }
+    if (!this.pair(dict)) return undefined;
+    let t = this.pop();
+    if (!t) return this.fail('premature EOI', 'eoi');
+    while (t.type !== TokenType.RCURLY) {
+      if (t.type !== TokenType.COMMA) return this.fail('expected separator in dict', 'separator-dict', this.index - 1);
+      if (!this.pair(dict)) return undefined;
+      t = this.pop();
+      if (!t) return this.fail('premature EOI', 'eoi');
+    }
+    return dict;
+  }
+
+  pair(dict: { [k: string]: JsonValue }): boolean {
+    if (this.peek() === undefined) return this.fail('premature EOI', 'eoi') ?? false;
+    const at = this.index;
+    const key = this.value();
+    if (typeof key !== 'string') return this.fail('key is not a string in object', 'member', at) ?? false;
+    const colon = this.pop();
+    if (!colon) return this.fail('premature EOI', 'eoi') ?? false;
+    if (colon.type !== TokenType.COLON) return this.fail('missing : in object pair', 'colon', this.index - 1) ?? false;
+    const v = this.value();
+    if (v === undefined) return this.fail('Missing value in dict', 'value') ?? false;
+    if (this.dialect === 'qemu' && Object.prototype.hasOwnProperty.call(dict, key)) return this.fail('duplicate key', 'duplicate', at) ?? false;
+    // defineProperty keeps "__proto__" an ordinary member.
+    Object.defineProperty(dict, key, { value: v, enumerable: true, writable: true, configurable: true });
+    return true;
+  }
+
+  array(): JsonValue | undefined {
+    this.pop();
+    const list: JsonValue[] = [];
+    const peek = this.peek();
+    if (peek === undefined) return this.fail('premature EOI', 'eoi');
+    if (peek === TokenType.RSQUARE) {
+      this.pop();
+      return list;
+    }
+    for (;;) {
+      const v = this.value();
+      if (v === undefined) return this.fail('expecting value', 'value');
+      list.push(v);
+      const t = this.pop();
+      if (!t) return this.fail('premature EOI', 'eoi');
+      if (t.type === TokenType.RSQUARE) return list;
+      if (t.type !== TokenType.COMMA) return this.fail('expected separator in list', 'separator-list', this.index - 1);
+    }
+  }
+
+  keyword(): JsonValue | undefined {
+    const text = latin1.decode(this.pop()!.bytes);
+    if (text === 'true') return true;
+    if (text === 'false') return false;
+    if (text === 'null') return null;
+    return this.fail(`invalid keyword '${text}'`, 'keyword', this.index - 1);
+  }
+
+  literal(): JsonValue | undefined {
+    const t = this.pop()!;
+    if (t.type === TokenType.STRING) {
+      try {
+        return this.dialect === 'qemu' ? qemuString(t.bytes) : rfcString(t.bytes);
+      } catch (e) {
+        if (e instanceof StringError) return this.fail(e.message, 'string', this.index - 1);
+        throw e;
+      }
+    }
+    const text = latin1.decode(t.bytes);
+    if (this.dialect === 'rfc8259') {
+      const n = Number(text);
+      return t.type === TokenType.INTEGER && !Number.isSafeInteger(n) ? BigInt(text) : n;
+    }
+    if (t.type === TokenType.INTEGER) {
+      if (text.length < 16) return Number(text);
+      const b = BigInt(text);
+      if (b >= INT64_MIN && b <= INT64_MAX) return Number.isSafeInteger(Number(b)) ? Number(b) : b;
+      if (b > INT64_MAX && b <= UINT64_MAX) return b;
+    }
+    return new JsonFloat(Number(text));
+  }
+}
+
+/** A QEMU string token (either quote), decoded as modified UTF-8 with QEMU's escape rules. */
+function qemuString(bytes: Uint8Array): string {
+  const quote = bytes[0]!;
+  const end = bytes.length - 1;
+  let out = '';
+  let p = 1;
+  while (p < end && bytes[p] !== quote) {
+    if (bytes[p] === 0x5c) {
+      const [s, next] = qemuEscape(bytes, p, end);
+      out += s;
+      p = next;
+    } else if (bytes[p]! < 0x80) {
+      // A run of plain ASCII decodes in one step.
+      let q = p + 1;
+      while (q < end && bytes[q]! < 0x80 && bytes[q] !== 0x5c && bytes[q] !== quote) q++;
+      out += latin1.decode(bytes.subarray(p, q));
+      p = q;
+    } else {
+      const [cp, next] = modUtf8Codepoint(bytes, p, Math.min(p + 6, end));
+      if (cp < 0) throw new StringError('invalid UTF-8 sequence in string');
+      out += String.fromCodePoint(cp);
+      p = next;
+    }
+  }
+  return out;
+}
+
+/** One QEMU backslash escape at bytes[p]: the text and the position after it. */
+function qemuEscape(bytes: Uint8Array, p: number, end: number): [string, number] {
+  const c = String.fromCharCode(bytes[p + 1]!);
+  if (c in SIMPLE_ESCAPES) return [SIMPLE_ESCAPES[c]!, p + 2];
+  if (c !== 'u') throw new StringError('invalid escape sequence in string');
+  let q = p + 2;
+  let cp = hex4(bytes, q, end);
+  q += 4;
+  if (cp >= 0xd800 && cp <= 0xdbff && bytes[q] === 0x5c && bytes[q + 1] === 0x75) {
+    const trailing = hex4(bytes, q + 2, end);
+    if (trailing >= 0xdc00 && trailing <= 0xdfff) {
+      cp = 0x10000 + ((cp & 0x3ff) << 10) + (trailing & 0x3ff);
+      q += 6;
+    } else cp = -1;
+  }
+  if (!isValidCodepoint(cp)) {
+    // QEMU prints from the backslash over 4 "hex digits" even past the closing quote (up to the NUL).
+    const text = decodeCString(bytes.subarray(p, Math.min(q, bytes.length)));
+    throw new StringError(`${text} is not a valid Unicode character`);
+  }
+  return [String.fromCodePoint(cp), Math.min(q, end)];
+}
+
+/** An RFC 8259 string token: UTF-8 text, the escapes of RFC 8259 section 7, each \uXXXX one UTF-16 unit. */
+function rfcString(bytes: Uint8Array): string {
+  const end = bytes.length - 1;
+  let out = '';
+  let p = 1;
+  while (p < end) {
+    const q = bytes.indexOf(0x5c, p);
+    const stop = q < 0 || q > end ? end : q;
+    if (stop > p) out += utf8.decode(bytes.subarray(p, stop));
+    if (stop === end) break;
+    const c = String.fromCharCode(bytes[stop + 1]!);
+    if (c !== 'u' && c !== "'" && c in SIMPLE_ESCAPES) {
+      out += SIMPLE_ESCAPES[c]!;
+      p = stop + 2;
+      continue;
+    }
+    const unit = c === 'u' ? hex4(bytes, stop + 2, end) : -1;
+    if (unit < 0) throw new StringError('invalid escape sequence in string');
+    out += String.fromCharCode(unit);
+    p = stop + 6;
+  }
+  return out;
+}
+
+function hex4(bytes: Uint8Array, p: number, end: number): number {
+  let cp = 0;
+  for (let i = 0; i < 4; i++) {
+    const c = p + i < end ? bytes[p + i]! : 0;
+    const d = c >= 0x30 && c <= 0x39 ? c - 0x30 : c >= 0x61 && c <= 0x66 ? c - 87 : c >= 0x41 && c <= 0x46 ? c - 55 : -1;
+    if (d < 0) return -1;
+    cp = cp * 16 + d;
+  }
+  return cp;
+}
+
+/**
+ * json_parser_parse: the first value of `tokens`, or the first error. `rest`
+ * is the index of the first token after the value (QEMU ignores any; RFC 8259
+ * text must not have one).
+ */
+export function parseTokens(tokens: TokenList, dialect: JsonDialect = 'qemu'): { value: JsonValue; rest: number } | JsonParseFailure {
+  const p = new Parser(tokens, dialect);
+  const v = p.value();
+  if (p.failure !== undefined) return p.failure;
+  if (v === undefined) return { error: 'JSON parse error, expecting value', kind: 'value', token: 0 };
+  return { value: v, rest: p.index };
+}
