@@ -63,15 +63,13 @@ function errorObject(code: number, errorClass?: string, desc?: string): RpcError
   return e;
 }
 
-// QEMU's argument phrases, for validators that do not tag their errors.
-const PARAM_PHRASE = /^(Parameter '|Invalid parameter type|QMP input member 'arguments')/;
-
 /** The one mapping from thrown errors to JSON-RPC error objects. */
 export function toRpcError(e: unknown): RpcErrorObject {
   if (e instanceof RpcError) return errorObject(e.code, e.errorClass, e.message);
   if (isCgmonError(e)) {
     if (e.errorClass === 'CommandNotFound') return errorObject(METHOD_NOT_FOUND, e.errorClass, e.message);
-    if (e.code === 'invalid-argument' || PARAM_PHRASE.test(e.message)) return errorObject(INVALID_PARAMS, e.errorClass, e.message);
+    // Every argument error is tagged where it is made (test/unit/rpc-protocol.test.ts checks each command's).
+    if (e.code === 'invalid-argument') return errorObject(INVALID_PARAMS, e.errorClass, e.message);
     return errorObject(SERVER_ERROR, e.errorClass, e.message);
   }
   return errorObject(INTERNAL_ERROR, 'GenericError', e instanceof Error ? e.message : String(e));

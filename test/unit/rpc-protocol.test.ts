@@ -5,7 +5,10 @@ import { describe, expect, it } from 'vitest';
 import { parseJson, stringifyJson, JsonSyntaxError, MAX_DEPTH } from '../../src/util/json-text.js';
 import { handleMessage, toRpcError, eventNotification } from '../../src/rpc/protocol.js';
 import { TokenBucket } from '../../src/rpc/session.js';
-import { CgmonError } from '../../src/errors.js';
+import { CgmonError, parameterMissing } from '../../src/errors.js';
+import { checkCommand, commandNames } from '../../src/commands/dispatch.js';
+import { installArgumentValidator } from '../../src/commands/validate.js';
+import { BUILTINS, loadSchema, type QapiSchema, type TypeRef } from '../../src/commands/schema.js';
 
 describe('json codec', () => {
   it('keeps integers beyond 2^53 exact both ways', () => {
@@ -57,7 +60,7 @@ describe('json codec', () => {
 describe('error mapping', () => {
   it('maps command-not-found, argument and command errors to distinct codes', () => {
     expect(toRpcError(new CgmonError('The command x has not been found', 'command-not-found', 'CommandNotFound')).code).toBe(-32601);
-    expect(toRpcError(new CgmonError("Parameter 'addr' is missing", 'generic')).code).toBe(-32602);
+    expect(toRpcError(parameterMissing('addr')).code).toBe(-32602);
     const failed = toRpcError(new CgmonError('Device foo not found', 'generic', 'DeviceNotFound'));
     expect(failed).toEqual({ code: -32000, message: 'Server error', data: { class: 'DeviceNotFound', desc: 'Device foo not found' } });
     expect(toRpcError(new TypeError('boom'))).toMatchObject({ code: -32603, message: 'Internal error' });
@@ -101,5 +104,48 @@ describe('token bucket', () => {
     t += 10_000;
     expect(b.take(6)).toBe(false);
     expect(b.take(5)).toBe(true);
+  });
+});
+
+describe('parameter errors are Invalid params by their code, not their text', () => {
+  // src/rpc/protocol.ts once also matched these phrases to catch untagged errors.
+  const PARAM_PHRASE = /^(Parameter '|Invalid parameter type|QMP input member 'arguments')/;
+  const WRONG: Record<string, unknown[]> = { str: [1, {}], bool: ['x', 1], number: ['x'], any: [] };
+  const wrongFor = (type: TypeRef, schema: QapiSchema): unknown[] => {
+    if (Array.isArray(type)) return [1, 'x', [{}]];
+    const t = type as string;
+    if (t in WRONG) return WRONG[t]!;
+    if (t in BUILTINS) return ['x', {}, -1, 18446744073709551616n];
+    return schema.types.get(t)?.meta === 'enum' ? [1, 'no-such-value'] : [1, 'x'];
+  };
+
+  it('every argument error of every command carries invalid-argument and maps to -32602', () => {
+    const validator = installArgumentValidator();
+    const schema = loadSchema();
+    const errors: CgmonError[] = [];
+    for (const name of commandNames()) {
+      const cmd = validator.commandSchema(name)!;
+      const boxed = cmd.boxed ? schema.types.get(cmd.boxed) : undefined;
+      const members = boxed && 'members' in boxed ? boxed.members : cmd.args;
+      const sets: Record<string, unknown>[] = [{ 'no-such-member': 1 }];
+      if (members.some((m) => !m.optional)) sets.push({});
+      for (const m of members) for (const v of wrongFor(m.type, schema)) sets.push({ [m.name]: v });
+      for (const args of sets) {
+        try {
+          checkCommand(name, args);
+        } catch (e) {
+          expect(e).toBeInstanceOf(CgmonError);
+          errors.push(e as CgmonError);
+        }
+      }
+    }
+    expect(errors.length).toBeGreaterThan(150);
+    for (const e of errors) {
+      expect([e.message, e.code]).toEqual([e.message, 'invalid-argument']);
+      expect(toRpcError(e).code).toBe(-32602);
+    }
+    // The phrases the old text match looked for all occur, and all of them are tagged.
+    const phrases = new Set(errors.map((e) => PARAM_PHRASE.exec(e.message)?.[1]).filter((p) => p !== undefined));
+    expect([...phrases].sort()).toEqual(["Invalid parameter type", "Parameter '"]);
   });
 });
