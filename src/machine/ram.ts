@@ -6,9 +6,19 @@ export const RAM_CHUNK_SHIFT = 20;
 export const RAM_CHUNK_SIZE = 1 << RAM_CHUNK_SHIFT; // 1 MiB
 const CHUNK_MASK = RAM_CHUNK_SIZE - 1;
 
+/**
+ * Chunks are carved from slabs this large: glibc always serves an allocation
+ * above 32 MiB (its largest mmap threshold) with a fresh mmap(), so a chunk's
+ * pages cost memory only once something is written to them. Smaller chunk
+ * allocations come from the malloc heap, which zero-fills (touches) them whole.
+ */
+const SLAB_SIZE = 64 << 20;
+
 export class SparseRam {
   readonly size: number;
   private readonly chunks: (Uint8Array | undefined)[];
+  private slab: Uint8Array | undefined;
+  private slabUsed = 0;
 
   constructor(size: number) {
     if (!Number.isSafeInteger(size) || size < 0) throw new RangeError(`bad RAM size ${size}`);
@@ -64,14 +74,24 @@ export class SparseRam {
           left -= n;
           continue;
         }
-        chunk = new Uint8Array(RAM_CHUNK_SIZE);
+        chunk = this.newChunk();
         this.chunks[idx] = chunk;
       }
-      chunk.set(part, within);
+      if (n < PAGE_SIZE) chunk.set(part, within);
+      else copySkippingZeroPages(chunk, within, part);
       off += n;
       at += n;
       left -= n;
     }
+  }
+
+  private newChunk(): Uint8Array {
+    if (!this.slab || this.slabUsed === this.slab.length) {
+      this.slab = new Uint8Array(SLAB_SIZE);
+      this.slabUsed = 0;
+    }
+    this.slabUsed += RAM_CHUNK_SIZE;
+    return this.slab.subarray(this.slabUsed - RAM_CHUNK_SIZE, this.slabUsed);
   }
 
   /**
@@ -92,6 +112,22 @@ export class SparseRam {
       const c = this.chunks[i];
       if (c) yield [i * RAM_CHUNK_SIZE, c];
     }
+  }
+}
+
+const PAGE_SIZE = 4096;
+
+/**
+ * Copy `part` into `chunk` at `within`, leaving alone the 4 KiB pages where both
+ * sides are zeros: a chunk's pages are only made resident by the first non-zero
+ * byte written to them (a loaded dump's chunks are partly zeros).
+ */
+function copySkippingZeroPages(chunk: Uint8Array, within: number, part: Uint8Array): void {
+  for (let o = 0; o < part.length; ) {
+    const n = Math.min(part.length - o, PAGE_SIZE - ((within + o) % PAGE_SIZE));
+    const src = part.subarray(o, o + n);
+    if (!isAllZero(src) || !isAllZero(chunk.subarray(within + o, within + o + n))) chunk.set(src, within + o);
+    o += n;
   }
 }
 
