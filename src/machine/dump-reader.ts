@@ -30,7 +30,7 @@ export function* readExact(info: FileInfo, offset: number, len: number): Loader<
   while (got < len) {
     const b = yield { offset: offset + got, max: len - got };
     if (b.length === 0) break;
-    pieces.push(info.stable ? b : b.slice());
+    pieces.push(info.stable ? b : new Uint8Array(b)); // a copy (Buffer#slice would share the driver's buffer)
     got += b.length;
   }
   return pieces.length === 1 ? pieces[0]! : Buffer.concat(pieces, got);

@@ -10,7 +10,7 @@ import { EM_386, EM_X86_64, ELFCLASS32, ELFCLASS64, ELFDATA2LSB, ET_CORE, PN_XNU
 import type { Machine } from './machine.js';
 import { bad, imageTarget, type ElfNote, type LoadDumpOptions } from './dump-image.js';
 import { readExact, runOverBytes, runOverFd, runOverGzipFile, type FileInfo, type Loader } from './dump-reader.js';
-import { isKdump, loadKdump } from './load-kdump.js';
+import { isKdump, loadKdump, loadKdumpFrom } from './load-kdump.js';
 import { parseNotes } from './elf-notes.js';
 
 export type { ElfNote, LoadDumpOptions };
@@ -160,11 +160,10 @@ export function* loadElf(info: FileInfo, options: LoadDumpOptions): Loader<Machi
   return target.finish();
 }
 
-/** Load a whole file's bytes and hand them to the kdump loader (its format is read at random offsets). */
+/** An ELF core or a kdump file, told apart by their first bytes. */
 function* loadAny(info: FileInfo, options: LoadDumpOptions): Loader<Machine> {
   const magic = yield* readExact(info, 0, 12);
-  if (!isKdump(magic)) return yield* loadElf(info, options);
-  return loadKdump(yield* readExact(info, 0, Number.MAX_SAFE_INTEGER), options);
+  return isKdump(magic) ? yield* loadKdumpFrom(info, options) : yield* loadElf(info, options);
 }
 
 /** Build a Machine from a QEMU dump: ELF (raw or gzip) or kdump-compressed (raw or flattened). */

@@ -1,6 +1,7 @@
 // Load a kdump-compressed file (makedumpfile's format: QEMU's kdump-*, makedumpfile
 // -c/-l/-p, cgmon's own; raw or flattened) as a guest. The 1st bitmap says which
 // pages exist, the 2nd which were dumped; pages the dump excluded read as zeros.
+// A raw file is read piece by piece (dump-reader.ts), page data in file order.
 
 import { CgmonError } from '../errors.js';
 import { decompressPage } from './kdump-codecs.js';
@@ -8,7 +9,8 @@ import {
   divRoundUp, FLAT_DATA_HEADER_SIZE, KDUMP_SIGNATURE, LAYOUT32, LAYOUT64, MAKEDUMPFILE_SIGNATURE, MAX_SIZE_MDF_HEADER,
   PAGE_DESC_SIZE, UTSNAME_MACHINE, type DiskDumpLayout,
 } from './kdump-format.js';
-import { machineFromImage, type ElfNote, type ImageRange, type LoadDumpOptions } from './dump-image.js';
+import { imageTarget, type ElfNote, type LoadDumpOptions } from './dump-image.js';
+import { readExact, runOverBytes, type FileInfo, type Loader } from './dump-reader.js';
 import type { Machine } from './machine.js';
 import { NT_PRSTATUS, PRSTATUS64_SIZE } from './elf-core.js';
 import { VMCOREINFO_NOTE_NAME } from './vmcoreinfo.js';
@@ -74,7 +76,12 @@ export interface KdumpInfo {
   readonly notes: ElfNote[];
   /** Pages that the dump excluded (in the 1st bitmap, not in the 2nd). */
   readonly excluded: number;
-  readonly ranges: ImageRange[];
+  /** Runs of pages in the 1st bitmap (guest memory) and in the 2nd (pages with a descriptor). */
+  readonly validRuns: [number, number][];
+  readonly dumpedRuns: [number, number][];
+  /** File offset of the page descriptors and their bytes. */
+  readonly offPage: number;
+  readonly descriptors: Uint8Array;
 }
 
 function u64(dv: DataView, off: number, what: string): number {
@@ -83,19 +90,22 @@ function u64(dv: DataView, off: number, what: string): number {
   return Number(v);
 }
 
-function kdumpNotes(bytes: Uint8Array, dv: DataView, h: DiskDumpLayout, blockSize: number): ElfNote[] {
+const view = (b: Uint8Array): DataView => new DataView(b.buffer, b.byteOffset, b.byteLength);
+
+/** The note area, plus makedumpfile's own VMCOREINFO copy when the area lacks one. */
+function* kdumpNotes(info: FileInfo, sub: DataView, h: DiskDumpLayout): Loader<ElfNote[]> {
   const s = h.sub;
-  const base = blockSize;
-  const word = (off: number): number => (s.word === 8 ? u64(dv, base + off, 'sub-header field') : dv.getUint32(base + off, true));
-  const offNote = u64(dv, base + s.offsetNote, 'offset_note');
+  const word = (off: number): number => (s.word === 8 ? u64(sub, off, 'sub-header field') : sub.getUint32(off, true));
+  const offNote = u64(sub, s.offsetNote, 'offset_note');
   const noteSize = word(s.noteSize);
-  if (offNote + noteSize > bytes.length) throw bad('note area runs past the end of the file');
-  const notes = noteSize > 0 ? parseNotes(bytes.subarray(offNote, offNote + noteSize), bad) : [];
-  // makedumpfile also records VMCOREINFO on its own; keep it as a note when the note area lacks one.
-  const offVmci = u64(dv, base + s.offsetVmcoreinfo, 'offset_vmcoreinfo');
+  const area = noteSize > 0 ? yield* readExact(info, offNote, noteSize) : new Uint8Array(0);
+  if (area.length < noteSize) throw bad('note area runs past the end of the file');
+  const notes = noteSize > 0 ? parseNotes(area, bad) : [];
+  const offVmci = u64(sub, s.offsetVmcoreinfo, 'offset_vmcoreinfo');
   const sizeVmci = word(s.sizeVmcoreinfo);
-  if (!notes.some((n) => n.name === VMCOREINFO_NOTE_NAME) && sizeVmci > 0 && offVmci + sizeVmci <= bytes.length) {
-    notes.push({ name: VMCOREINFO_NOTE_NAME, type: 0, desc: bytes.subarray(offVmci, offVmci + sizeVmci) });
+  if (!notes.some((n) => n.name === VMCOREINFO_NOTE_NAME) && sizeVmci > 0) {
+    const desc = yield* readExact(info, offVmci, sizeVmci);
+    if (desc.length === sizeVmci) notes.push({ name: VMCOREINFO_NOTE_NAME, type: 0, desc });
   }
   return notes;
 }
@@ -142,76 +152,136 @@ function descriptorIndex(dumped: readonly [number, number][]): (pfn: number) => 
   };
 }
 
-/** Parse a raw kdump-compressed file into what the guest builder needs. */
-export function parseKdump(bytes: Uint8Array): KdumpInfo {
-  const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const h = headerLayout(bytes, dv);
+/** Read a raw kdump-compressed file's headers, notes, bitmaps and page descriptors (in file order). */
+export function* readKdump(info: FileInfo): Loader<KdumpInfo> {
+  const head = yield* readExact(info, 0, Math.max(LAYOUT64.size, LAYOUT32.size));
+  const dv = view(head);
+  const h = headerLayout(head, dv);
   const blockSize = dv.getUint32(h.blockSize, true);
   const subBlocks = dv.getUint32(h.subHdrSize, true);
   const bitmapBlocks = dv.getUint32(h.bitmapBlocks, true);
-  if (blockSize + h.sub.size > bytes.length) throw bad('file ends before the kdump sub-header');
+  const subBytes = yield* readExact(info, blockSize, h.sub.size);
+  if (subBytes.length < h.sub.size) throw bad('file ends before the kdump sub-header');
+  const sub = view(subBytes);
   const version = dv.getUint32(8, true);
-  const mapnr = version >= 6 ? u64(dv, blockSize + h.sub.maxMapnr64, 'max_mapnr') : dv.getUint32(h.maxMapnr, true);
+  const mapnr = version >= 6 ? u64(sub, h.sub.maxMapnr64, 'max_mapnr') : dv.getUint32(h.maxMapnr, true);
   const lenBitmap = (bitmapBlocks / 2) * blockSize;
   const offBitmap = (1 + subBlocks) * blockSize;
-  if (bitmapBlocks % 2 !== 0 || offBitmap + 2 * lenBitmap > bytes.length) throw bad('bitmaps run past the end of the file');
   if (divRoundUp(mapnr, 8) > lenBitmap) throw bad(`max_mapnr ${mapnr} does not fit the ${lenBitmap}-byte bitmaps`);
-  const valid = bytes.subarray(offBitmap, offBitmap + lenBitmap);
-  const dumped = bytes.subarray(offBitmap + lenBitmap, offBitmap + 2 * lenBitmap);
-  const validRuns = runs(valid, mapnr);
-  const dumpedRuns = runs(dumped, mapnr);
+  const notes = yield* kdumpNotes(info, sub, h);
+  const bitmaps = yield* readExact(info, offBitmap, 2 * lenBitmap);
+  if (bitmapBlocks % 2 !== 0 || bitmaps.length < 2 * lenBitmap) throw bad('bitmaps run past the end of the file');
+  const validRuns = runs(bitmaps.subarray(0, lenBitmap), mapnr);
+  const dumpedRuns = runs(bitmaps.subarray(lenBitmap), mapnr);
   const dumpedPages = dumpedRuns.reduce((n, [, c]) => n + c, 0);
   const validPages = validRuns.reduce((n, [, c]) => n + c, 0);
   const offPage = offBitmap + 2 * lenBitmap;
-  if (offPage + dumpedPages * PAGE_DESC_SIZE > bytes.length) throw bad('page descriptors run past the end of the file');
-  const descIndex = descriptorIndex(dumpedRuns);
-  const zero = Buffer.alloc(blockSize);
+  const descriptors = yield* readExact(info, offPage, dumpedPages * PAGE_DESC_SIZE);
+  if (descriptors.length < dumpedPages * PAGE_DESC_SIZE) throw bad('page descriptors run past the end of the file');
+  // Pages dumped but not marked valid are still memory (some writers leave the 1st bitmap sparse).
+  const excluded = Math.max(0, validPages - dumpedPages);
+  return { is64: h === LAYOUT64, blockSize, notes, excluded, validRuns, dumpedRuns, offPage, descriptors };
+}
+
+/** Parse a raw kdump-compressed file in memory (headers, notes, bitmaps, descriptors). */
+export function parseKdump(bytes: Uint8Array): KdumpInfo {
+  const info: FileInfo = { size: undefined };
+  return runOverBytes(readKdump(info), bytes, info);
+}
+
+/** Dumped pages in PFN order: [pfn, descriptor index, index of its range in validRuns]. */
+function* dumpedPages(k: KdumpInfo): Generator<[number, number, number]> {
+  const descIndex = descriptorIndex(k.dumpedRuns);
+  for (let r = 0; r < k.validRuns.length; r++) {
+    const [first, count] = k.validRuns[r]!;
+    for (let p = first; p < first + count; p++) {
+      const i = descIndex(p);
+      if (i !== undefined) yield [p, i, r];
+    }
+  }
+}
+
+/**
+ * Dumped pages in the order of their data in the file (a gzip'd file is read
+ * front to back). Writers store the data in PFN order, which costs nothing
+ * more; otherwise the pages are sorted by offset.
+ */
+function pagesInFileOrder(k: KdumpInfo): Iterable<[number, number, number]> {
+  const dv = view(k.descriptors);
+  const offset = (i: number): number => u64(dv, i * PAGE_DESC_SIZE, 'page offset');
+  let prev = -1;
+  let sorted = true;
+  for (const [, i] of dumpedPages(k)) {
+    if (offset(i) < prev) {
+      sorted = false;
+      break;
+    }
+    prev = offset(i);
+  }
+  if (sorted) return dumpedPages(k);
+  const all = [...dumpedPages(k)];
+  return all.sort((a, b) => offset(a[1]) - offset(b[1]));
+}
+
+/** Load a raw kdump file: metadata first, then each dumped page decompressed straight into guest RAM. */
+function* loadRawKdump(info: FileInfo, options: LoadDumpOptions): Loader<Machine> {
+  const k = yield* readKdump(info);
+  if (k.blockSize !== 4096) throw bad(`block size ${k.blockSize} is not the x86 page size`);
+  // The header's class follows the RAM's reach, not the guest's mode (as in an ELF64 dump of a
+  // 32-bit guest); the vCPUs' NT_PRSTATUS layout says whether the guest was in long mode.
+  const pr = k.notes.find((n) => n.name === 'CORE' && n.type === NT_PRSTATUS);
+  const longMode = pr ? pr.desc.length >= PRSTATUS64_SIZE : k.is64;
+  const ranges = k.validRuns.map(([first, count]) => ({ paddr: BigInt(first) * BigInt(k.blockSize), memsz: count * k.blockSize }));
+  const target = imageTarget({ is64: longMode, notes: k.notes, ranges }, options);
+  const dv = view(k.descriptors);
+  const zero = Buffer.alloc(k.blockSize);
   // Writers share one zero page among many descriptors: once seen, its descriptor is known to be all zeros.
   const zeroDescs = new Set<string>();
-  /** A page's bytes, or undefined when it is not in the dump or all zero (RAM already reads as zeros). */
-  const page = (pfn: number): Uint8Array | undefined => {
-    const i = descIndex(pfn);
-    if (i === undefined) return undefined;
-    const d = offPage + i * PAGE_DESC_SIZE;
+  let last: { key: string; data: Uint8Array } | undefined;
+  for (const [p, i, r] of pagesInFileOrder(k)) {
+    const d = i * PAGE_DESC_SIZE;
     const off = u64(dv, d, 'page offset');
     const size = dv.getUint32(d + 8, true);
     const flags = dv.getUint32(d + 12, true);
     const key = `${off}:${size}:${flags}`;
-    if (zeroDescs.has(key)) return undefined;
-    if (size > blockSize * 2 || off + size > bytes.length) throw bad(`page ${pfn}'s data is out of range`);
-    const data = decompressPage(bytes.subarray(off, off + size), flags, blockSize);
-    if (typeof data === 'string') throw bad(`page ${pfn}: ${data}`);
-    if (data.length !== blockSize) throw bad(`page ${pfn} holds ${data.length} bytes, not ${blockSize}`);
-    if (zero.compare(data) !== 0) return data;
-    zeroDescs.add(key);
-    return undefined;
-  };
-  const ranges: ImageRange[] = validRuns.map(([first, count]) => ({
-    paddr: BigInt(first) * BigInt(blockSize),
-    memsz: count * blockSize,
-    emit: (put) => {
-      for (let p = first; p < first + count; p++) {
-        const data = page(p);
-        if (data) put((p - first) * blockSize, data);
-      }
-    },
-  }));
-  // Pages dumped but not marked valid are still memory (some writers leave the 1st bitmap sparse).
-  const excluded = Math.max(0, validPages - dumpedPages);
-  return { is64: h === LAYOUT64, blockSize, notes: kdumpNotes(bytes, dv, h, blockSize), excluded, ranges };
+    if (zeroDescs.has(key)) continue;
+    let data = last?.key === key ? last.data : undefined;
+    if (!data) {
+      const stored = size > k.blockSize * 2 ? new Uint8Array(0) : yield* readExact(info, off, size);
+      if (stored.length !== size || size > k.blockSize * 2) throw bad(`page ${p}'s data is out of range`);
+      const page = decompressPage(stored, flags, k.blockSize);
+      if (typeof page === 'string') throw bad(`page ${p}: ${page}`);
+      if (page.length !== k.blockSize) throw bad(`page ${p} holds ${page.length} bytes, not ${k.blockSize}`);
+      data = page;
+      last = { key, data };
+    }
+    if (zero.compare(data) === 0) {
+      zeroDescs.add(key);
+      continue;
+    }
+    target.put(r, (p - k.validRuns[r]![0]) * k.blockSize, data);
+  }
+  const machine = target.finish();
+  machine.dumpExcludedPages = k.excluded;
+  return machine;
 }
 
-/** Build a Machine from a kdump file; `machine.dumpExcludedPages` says how many pages read as zeros. */
+/**
+ * Load a kdump file (raw, or flattened: reassembled in memory first, as
+ * `makedumpfile -R` would) from any byte source; `machine.dumpExcludedPages`
+ * says how many pages read as zeros.
+ */
+export function* loadKdumpFrom(info: FileInfo, options: LoadDumpOptions): Loader<Machine> {
+  const magic = yield* readExact(info, 0, 12);
+  if (latin1(magic, 0, 12) !== MAKEDUMPFILE_SIGNATURE) return yield* loadRawKdump(info, options);
+  const raw = unflatten(yield* readExact(info, 0, Number.MAX_SAFE_INTEGER));
+  if (latin1(raw, 0, 8) !== KDUMP_SIGNATURE) throw bad('no KDUMP signature after reassembly');
+  const rawInfo: FileInfo = { size: undefined };
+  return runOverBytes(loadRawKdump(rawInfo, options), raw, rawInfo);
+}
+
+/** Build a Machine from a kdump file in memory. */
 export function loadKdump(input: Uint8Array, options: LoadDumpOptions = {}): Machine {
-  const bytes = latin1(input, 0, 12) === MAKEDUMPFILE_SIGNATURE ? unflatten(input) : input;
-  if (latin1(bytes, 0, 8) !== KDUMP_SIGNATURE) throw bad('no KDUMP signature after reassembly');
-  const info = parseKdump(bytes);
-  if (info.blockSize !== 4096) throw bad(`block size ${info.blockSize} is not the x86 page size`);
-  // The header's class follows the RAM's reach, not the guest's mode (as in an ELF64 dump of a
-  // 32-bit guest); the vCPUs' NT_PRSTATUS layout says whether the guest was in long mode.
-  const pr = info.notes.find((n) => n.name === 'CORE' && n.type === NT_PRSTATUS);
-  const longMode = pr ? pr.desc.length >= PRSTATUS64_SIZE : info.is64;
-  const machine = machineFromImage({ is64: longMode, notes: info.notes, ranges: info.ranges }, options);
-  machine.dumpExcludedPages = info.excluded;
-  return machine;
+  const info: FileInfo = { size: undefined };
+  return runOverBytes(loadKdumpFrom(info, options), input, info);
 }

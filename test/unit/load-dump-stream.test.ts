@@ -9,6 +9,8 @@ import { join } from 'node:path';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { loadDump, loadDumpFile, parseCore } from '../../src/machine/load-dump.js';
 import { PT_LOAD, PT_NOTE } from '../../src/machine/elf-core.js';
+import { parseKdump, unflatten } from '../../src/machine/load-kdump.js';
+import { PAGE_DESC_SIZE } from '../../src/machine/kdump-format.js';
 import { CgmonError } from '../../src/errors.js';
 import type { Machine } from '../../src/machine/machine.js';
 import { goldenPath, scenarioDumpBytes } from '../helpers/golden.js';
@@ -93,6 +95,40 @@ describe('loadDumpFile', () => {
     const reference = loadDump(bytes);
     expectSameMachine(await loadDumpFile(path), reference);
     expectSameMachine(await loadDumpFile(file('kdump-raw', gunzipSync(bytes))), reference);
+  });
+
+  /** A raw kdump file with its page data stored back to front (descriptors rewritten to match). */
+  function dataBackToFront(raw: Uint8Array): Buffer {
+    const k = parseKdump(raw);
+    const descs = Buffer.from(k.descriptors);
+    const start = k.offPage + descs.length;
+    const moved = new Map<number, number>();
+    const parts: Uint8Array[] = [];
+    let at = raw.length;
+    for (let i = descs.length / PAGE_DESC_SIZE - 1; i >= 0; i--) {
+      const off = Number(descs.readBigUInt64LE(i * PAGE_DESC_SIZE));
+      const size = descs.readUInt32LE(i * PAGE_DESC_SIZE + 8);
+      if (!moved.has(off)) {
+        moved.set(off, at - raw.length + start);
+        parts.push(raw.subarray(off, off + size));
+        at += size;
+      }
+      descs.writeBigUInt64LE(BigInt(moved.get(off)!), i * PAGE_DESC_SIZE);
+    }
+    return Buffer.concat([raw.subarray(0, k.offPage), descs, ...parts]);
+  }
+
+  it('raw kdump files, in writer order or with the page data back to front, plain or gzip\'d', async () => {
+    const flat = gunzipSync(readFileSync(goldenPath('scenarios', 'b-pg32', 'kdump-run.kdump-zlib.gz')));
+    const reference = loadDump(flat);
+    const raw = unflatten(flat);
+    const reversed = dataBackToFront(raw);
+    expect(reversed.equals(Buffer.from(raw))).toBe(false);
+    for (const [name, bytes] of [['raw', raw], ['raw.gz', gzipSync(raw)], ['reversed', reversed], ['reversed.gz', gzipSync(reversed)]] as const) {
+      const m = await loadDumpFile(file(`kdump-${name}`, bytes));
+      expectSameMachine(m, reference);
+      expect(m.dumpExcludedPages, name).toBe(reference.dumpExcludedPages);
+    }
   });
 
   async function loadError(bytes: Uint8Array): Promise<string> {
