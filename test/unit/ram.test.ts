@@ -61,6 +61,25 @@ describe('SparseRam', () => {
     expect(ram.view(RAM_CHUNK_SIZE - 2, 4)).toBeUndefined();
   });
 
+  it('whole zero pages over data clear it; chunks from one slab do not overlap', () => {
+    const ram = new SparseRam(8 * RAM_CHUNK_SIZE);
+    const data = new Uint8Array(3 * RAM_CHUNK_SIZE).map((_, i) => (i % 251) + 1);
+    ram.write(RAM_CHUNK_SIZE + 100, data);
+    // Zeros over data (page-aligned and not), then a mix of zero and non-zero pages.
+    const mixed = new Uint8Array(5 * 4096);
+    mixed.fill(7, 4096, 8192);
+    ram.write(2 * RAM_CHUNK_SIZE, mixed);
+    ram.write(RAM_CHUNK_SIZE + 200, new Uint8Array(10000));
+    const want = new Uint8Array(8 * RAM_CHUNK_SIZE);
+    want.set(data, RAM_CHUNK_SIZE + 100);
+    want.set(mixed, 2 * RAM_CHUNK_SIZE);
+    want.fill(0, RAM_CHUNK_SIZE + 200, RAM_CHUNK_SIZE + 10200);
+    const got = new Uint8Array(8 * RAM_CHUNK_SIZE);
+    ram.read(0, got);
+    expect(Buffer.from(got).equals(Buffer.from(want))).toBe(true);
+    expect(ram.allocatedBytes).toBe(4 * RAM_CHUNK_SIZE);
+  });
+
   it('rejects sizes that are not safe non-negative integers', () => {
     expect(() => new SparseRam(-1)).toThrow(RangeError);
     expect(() => new SparseRam(1.5)).toThrow(RangeError);
