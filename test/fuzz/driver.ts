@@ -48,6 +48,21 @@ function open(port: number): Promise<Socket> {
   });
 }
 
+/** Until the socket drains or `ms` pass; the 'drain' listener never outlives the wait. */
+function drained(s: Socket, ms: number): Promise<void> {
+  return new Promise((resolve) => {
+    const done = (): void => {
+      clearTimeout(t);
+      s.off('drain', done);
+      s.off('close', done);
+      resolve();
+    };
+    const t = setTimeout(done, ms);
+    s.once('drain', done);
+    s.once('close', done);
+  });
+}
+
 /** Write each piece in its own write; discard what comes back; close after `lingerMs`. */
 async function drive(port: number, pieces: Buffer[], lingerMs: number): Promise<void> {
   const s = await open(port).catch(() => undefined);
@@ -56,7 +71,7 @@ async function drive(port: number, pieces: Buffer[], lingerMs: number): Promise<
   s.on('data', () => undefined);
   for (const p of pieces) {
     if (s.destroyed) break;
-    if (!s.write(p)) await Promise.race([new Promise((r) => s.once('drain', r)), sleep(200)]);
+    if (!s.write(p)) await drained(s, 200);
     await new Promise((r) => setImmediate(r));
   }
   await sleep(lingerMs);
