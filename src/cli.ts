@@ -327,6 +327,7 @@ async function serve(opts: CliOptions, built: BuiltMachine): Promise<number> {
   // gdb stub: qRcmd runs HMP lines; `k` ends the daemon as it ends QEMU.
   const gdb = makeGdbserverService(() => ctx, {
     ...DAEMON_GDB_OPTIONS,
+    connection: opts.limits.connections.gdb,
     monitor: (line) => new HmpExecutor(ctx).run(line),
     onKill: () => stop(),
   });

@@ -9,7 +9,7 @@ import { CgmonError } from '../errors.js';
 import { parseEndpoint, type Endpoint } from '../util/qemu-opts.js';
 import { GdbSession, type GdbSessionOptions } from './session.js';
 import { encodePacket } from './framing.js';
-import { DEFAULT_LIMITS, guarded, idleTimeout } from '../util/connection-limits.js';
+import { DEFAULT_LIMITS, guarded, idleTimeout, type ConnectionLimits } from '../util/connection-limits.js';
 import { listenOn, type ListenAddress } from '../util/listen.js';
 
 export const DEFAULT_GDB_DEVICE = 'tcp::1234';
@@ -20,6 +20,25 @@ export function gdbEndpoint(device: string): Endpoint {
   const ep = parseEndpoint(spec);
   if (ep.kind !== 'tcp' && ep.kind !== 'unix') throw new CgmonError(`gdbstub: unsupported device '${device}'`, 'bad-option');
   return ep;
+}
+
+/** A session's options plus the stub's connection limits (`-limits idle-timeout=N`). */
+export interface GdbServerOptions extends GdbSessionOptions {
+  /** The idle timeout of a connection that has sent no packet yet (the gdb entry of the daemon's limits). */
+  readonly connection?: ConnectionLimits;
+}
+
+/** Resolves when the socket has drained its write buffer or is gone. */
+function drainOrClose(socket: Socket): Promise<void> {
+  return new Promise((resolve) => {
+    const done = (): void => {
+      socket.off('drain', done);
+      socket.off('close', done);
+      resolve();
+    };
+    socket.once('drain', done);
+    socket.once('close', done);
+  });
 }
 
 export class GdbServer {
@@ -35,7 +54,7 @@ export class GdbServer {
   }
 
   /** Listen on `device`; resolves once the socket is bound. */
-  static listen(ctx: CommandContext, device: string, opts: GdbSessionOptions = {}): Promise<GdbServer> {
+  static listen(ctx: CommandContext, device: string, opts: GdbServerOptions = {}): Promise<GdbServer> {
     const ep = gdbEndpoint(device);
     const server = createServer();
     const gs = new GdbServer(device, ep, server);
@@ -54,7 +73,7 @@ export class GdbServer {
     return this.active?.session;
   }
 
-  private accept(ctx: CommandContext, socket: Socket, opts: GdbSessionOptions): void {
+  private accept(ctx: CommandContext, socket: Socket, opts: GdbServerOptions): void {
     socket.on('error', () => socket.destroy());
     if (this.active) {
       // QEMU's chardev takes one gdb; the next is told why rather than left hanging.
@@ -62,10 +81,16 @@ export class GdbServer {
       return;
     }
     socket.setNoDelay(true);
-    const session = new GdbSession(ctx, { write: (d) => socket.write(d), close: () => socket.end() }, opts);
+    const session = new GdbSession(ctx, {
+      write: (d) => socket.write(d),
+      close: () => socket.end(),
+      drained: () => (socket.writableNeedDrain && !socket.destroyed ? drainOrClose(socket) : undefined),
+      pauseInput: () => socket.pause(),
+      resumeInput: () => socket.resume(),
+    }, opts);
     this.active = { socket, session };
     // A connection that sends nothing holds the only slot: it gets the idle timeout.
-    const idle = idleTimeout(DEFAULT_LIMITS.connections.gdb.idleTimeoutMs, () => socket.destroy());
+    const idle = idleTimeout((opts.connection ?? DEFAULT_LIMITS.connections.gdb).idleTimeoutMs, () => socket.destroy());
     const fault = (): void => {
       if (!socket.destroyed) socket.end(encodePacket('E22'));
       setTimeout(() => socket.destroy(), 500).unref();
@@ -105,7 +130,7 @@ export interface GdbserverService {
 }
 
 /** The daemon's one gdb stub (QEMU keeps a single gdbserver state). */
-export function makeGdbserverService(getCtx: () => CommandContext, opts: GdbSessionOptions = {}): GdbserverService {
+export function makeGdbserverService(getCtx: () => CommandContext, opts: GdbServerOptions = {}): GdbserverService {
   let current: GdbServer | undefined;
   const close = async (): Promise<void> => {
     const s = current;

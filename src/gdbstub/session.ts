@@ -13,7 +13,19 @@ import { handleQuery, type QueryEnv } from './queries.js';
 export interface Transport {
   write(data: Buffer): void;
   close(): void;
+  /**
+   * Backpressure: resolves once the peer has taken what was written (a gdb
+   * that sends `m` packets and never reads holds the stub back, not its memory).
+   */
+  drained?(): Promise<void> | undefined;
+  /** Stop / restart reading the peer while too many packets wait (bounds the queue). */
+  pauseInput?(): void;
+  resumeInput?(): void;
 }
+
+/** Packets queued before the socket stops being read (each may be a PacketSize write). */
+const MAX_QUEUED_PACKETS = 32;
+const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 export interface GdbSessionOptions {
   /** Advertised PacketSize (QEMU: 0x1000). `m` replies are capped at half of it. */
@@ -48,6 +60,9 @@ export class GdbSession {
   private state: RunState = 'stopped';
   private ownStop = false;
   private queue: Promise<void> = Promise.resolve();
+  /** Packets received and not yet answered. */
+  private queued = 0;
+  private inputPaused = false;
   private closed = false;
   private readonly unsubscribe: () => void;
 
@@ -76,7 +91,7 @@ export class GdbSession {
       switch (ev.kind) {
         case 'packet':
           if (this.ackMode) this.transport.write(Buffer.from('+'));
-          this.queue = this.queue.then(() => this.dispatch(ev.data)).catch((e: unknown) => this.send(rspError(e)));
+          this.enqueue(() => this.dispatch(ev.data));
           break;
         case 'bad-checksum':
           if (this.ackMode) this.transport.write(Buffer.from('-'));
@@ -85,7 +100,7 @@ export class GdbSession {
           // Longer than PacketSize allows once its `*` runs are expanded: refused, and gdb told so
           // (a `-` would only make it resend the same packet).
           if (this.ackMode) this.transport.write(Buffer.from('+'));
-          this.queue = this.queue.then(() => this.send('E22'));
+          this.enqueue(() => this.send('E22'));
           break;
         case 'nack':
           if (this.lastSent) this.transport.write(this.lastSent);
@@ -98,6 +113,33 @@ export class GdbSession {
           break;
       }
     }
+  }
+
+  /**
+   * Answer packets strictly in order, one per turn of the event loop and only
+   * once the peer has read the previous replies: other clients are served
+   * between gdb's packets, and replies never pile up in memory.
+   */
+  private enqueue(work: () => void | Promise<void>): void {
+    this.queued++;
+    if (this.queued > MAX_QUEUED_PACKETS && !this.inputPaused) {
+      this.inputPaused = true;
+      this.transport.pauseInput?.();
+    }
+    this.queue = this.queue
+      .then(async () => {
+        await this.transport.drained?.();
+        await nextTurn();
+        await work();
+      })
+      .catch((e: unknown) => this.send(rspError(e)))
+      .finally(() => {
+        this.queued--;
+        if (this.inputPaused && this.queued <= MAX_QUEUED_PACKETS / 2) {
+          this.inputPaused = false;
+          this.transport.resumeInput?.();
+        }
+      });
   }
 
   /** Wait for every queued packet to be answered (tests, orderly close). */

@@ -143,6 +143,17 @@ describe('limits', () => {
     first.destroy();
   });
 
+  it('-limits idle-timeout reaches the gdb stub: a silent gdb is closed and frees the stub', async () => {
+    const silent = connect(gdb, '127.0.0.1');
+    silent.on('error', () => undefined);
+    const closed = new Promise<number>((r) => silent.once('close', () => r(Date.now())));
+    const t0 = await new Promise<number>((r) => silent.once('connect', () => r(Date.now())));
+    // idle-timeout=1 (the default is 30 s): closed by the daemon, not by this test.
+    expect((await closed) - t0).toBeLessThan(10_000);
+    await new Promise((r) => setTimeout(r, 200));
+    expect(await raw(gdb, '+$?#3f', 500)).toMatch(/\$T0[25]thread:01;#[0-9a-f]{2}/);
+  });
+
   it('a long sum does not block other clients', async () => {
     const h = await HmpClient.open({ port: hmp });
     await h.untilPrompt();

@@ -94,3 +94,75 @@ describe('gdbserver service (HMP)', () => {
     expect(await svc.gdbserver(busy)).toBe(`Could not open gdbserver on device '${busy}'`);
   });
 });
+
+/** A machine whose debug ops count guest-physical bytes read (is a producer still working?). */
+function countedCtx(ramSize: number): { c: ReturnType<typeof makeContext>; bytes: () => number } {
+  const m = new Machine({ type: 'pc', ramSize, smp: 1 });
+  const ops = new DefaultDebugOps(m);
+  let n = 0;
+  const read = ops.read.bind(ops);
+  ops.read = (gpa, buf, attrs) => {
+    n += buf.length;
+    return read(gpa, buf, attrs);
+  };
+  return { c: makeContext(m, ops, { quit: () => undefined }), bytes: () => n };
+}
+
+const wait = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+describe('gdb stub limits', () => {
+  it('the idle timeout comes from the limits it is given: a silent gdb is closed, the next is served', async () => {
+    const svc = makeGdbserverService(ctx, { connection: { maxConnections: 1, idleTimeoutMs: 150 } });
+    open.push(svc);
+    const s = await svc.start('tcp:127.0.0.1:0');
+    const silent = await client({ port: s.port! });
+    await silent.closed;
+    // The client may see the close before the server's close handler frees the slot.
+    for (let i = 0; i < 100 && s.session; i++) await wait(5);
+    expect(s.session).toBeUndefined();
+    const next = await client({ port: s.port! });
+    next.sock.write(Buffer.concat([Buffer.from('+'), encodePacket('?')]));
+    expect(await next.until('T05')).toContain('$T05thread:01;#');
+  });
+
+  it('m longer than half the PacketSize is E22; qXfer replies stay within the PacketSize', async () => {
+    const s = await GdbServer.listen(ctx(), 'tcp:127.0.0.1:0');
+    open.push(s);
+    const g = await client({ port: s.port! });
+    await g.until('#04');
+    g.sock.write(encodePacket('m0,801'));
+    g.sock.write(encodePacket('m0,ffffffffffffffffffffffff'));
+    g.sock.write(encodePacket('m0,800'));
+    g.sock.write(encodePacket('qXfer:features:read:target.xml:0,ffffffff'));
+    const text = await g.until('$m<?xml');
+    const replies = [...text.matchAll(/\$([^#]*)#/g)].map((m) => m[1]!);
+    expect(replies.slice(1, 4)).toEqual(['E22', 'E22', '0'.repeat(0x1000)]);
+    const xfer = replies[4] ?? (await g.until('</')).match(/\$(m<\?xml[^#]*)#/)![1]!;
+    expect(xfer.length).toBeLessThanOrEqual(1 + Math.floor((0x1000 - 5) / 2));
+  });
+
+  it('a gdb that sends m packets and never reads holds the stub back: bounded reads and queue', async () => {
+    const { c, bytes } = countedCtx(256 << 20);
+    const s = await GdbServer.listen(c, 'tcp:127.0.0.1:0', { packetSize: 0x80000 });
+    open.push(s);
+    const g = await client({ port: s.port! });
+    await g.until('#04');
+    g.sock.pause();
+    // 1,000 reads of 256 KiB: 250 MiB of guest memory, 500 MiB of hex replies if nothing held them back.
+    const burst = Buffer.concat(Array.from({ length: 1000 }, (_, i) => encodePacket(`m${(i * 0x40000).toString(16)},40000`)));
+    g.sock.write(burst);
+    let last = -1;
+    for (let still = 0; still < 30; still++) {
+      const b = bytes();
+      if (b !== last) still = 0;
+      last = b;
+      await wait(10);
+    }
+    // Parked once the socket buffers are full: a few replies' worth, not the whole burst.
+    expect(last).toBeGreaterThan(0);
+    expect(last).toBeLessThan(64 << 20);
+    g.sock.resume();
+    for (let i = 0; i < 3000 && bytes() < 1000 * 0x40000; i++) await wait(10);
+    expect(bytes()).toBe(1000 * 0x40000);
+  }, 60_000);
+});
