@@ -323,7 +323,12 @@ function tryFirst(machine: Machine): string {
 async function serve(opts: CliOptions, built: BuiltMachine): Promise<number> {
   const { machine, ops, demo, source } = built;
   let stop: () => void = () => undefined;
-  const stopped = new Promise<void>((resolve) => (stop = resolve));
+  // Aborted as the daemon stops: a dump, save or walk in progress ends at its next yield.
+  const stopping = new AbortController();
+  const stopped = new Promise<void>((resolve) => (stop = () => {
+    stopping.abort();
+    resolve();
+  }));
   // gdb stub: qRcmd runs HMP lines; `k` ends the daemon as it ends QEMU.
   const gdb = makeGdbserverService(() => ctx, {
     ...DAEMON_GDB_OPTIONS,
@@ -335,6 +340,7 @@ async function serve(opts: CliOptions, built: BuiltMachine): Promise<number> {
     quit: () => stop(),
     gdbserver: (device) => gdb.gdbserver(device),
     warn: (message) => process.stderr.write(`cgmon: warning: ${message}\n`),
+    stopping: stopping.signal,
   });
   // Argument validators from schema/ are compiled once, for every front end that goes through the registry.
   installArgumentValidator();

@@ -152,3 +152,6 @@ export const kdumpNoPagingOrFilter = (): CgmonError =>
 export const dumpFormatNotAvailable = (format: string): CgmonError => new CgmonError(`${format} is not available now`, 'invalid-argument');
 export const kdumpRawNotSeekable = (): CgmonError => new CgmonError('kdump-raw formats require a seekable file', 'invalid-argument');
 export const winDumpNoteSize = (): CgmonError => new CgmonError('win-dump: invalid vmcoreinfo note size');
+/** Long work (a dump, memsave) ended because nobody will see its result. */
+export const workCancelled = (what: string, reason: 'client' | 'daemon'): CgmonError =>
+  new CgmonError(`${what}: cancelled: ${reason === 'client' ? 'the client went away' : 'cgmon is stopping'}`);

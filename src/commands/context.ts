@@ -15,6 +15,8 @@ export interface DaemonServices {
   gdbserver?(device: string): Promise<string>;
   /** QEMU's warn_report: a message for the operator that does not fail the command. */
   warn?(message: string): void;
+  /** Aborted when the daemon begins to stop (SIGTERM/SIGINT, quit): long work ends at its next yield. */
+  readonly stopping?: AbortSignal;
 }
 
 /**
@@ -38,10 +40,22 @@ export interface CommandContext {
   readonly cpuIndex: number;
   readonly services: DaemonServices;
   readonly monitor?: ConnectionFds;
+  /** Aborted when the calling client goes away: its long work (a dump, a save) ends at its next yield. */
+  readonly signal?: AbortSignal;
 }
 
 export function makeContext(machine: Machine, ops: MemoryDebugOps, services: DaemonServices, cpuIndex = 0): CommandContext {
   return { machine, ops, cpuIndex, services };
+}
+
+/**
+ * Whether long work should stop now: the daemon is stopping, or (unless the work
+ * is detached from its client, like `dump-guest-memory detach=true`) the client went away.
+ */
+export function cancelReason(ctx: CommandContext, detached = false): 'client' | 'daemon' | undefined {
+  if (ctx.services.stopping?.aborted === true) return 'daemon';
+  if (!detached && ctx.signal?.aborted === true) return 'client';
+  return undefined;
 }
 
 export function withCpu(ctx: CommandContext, cpuIndex: number): CommandContext {

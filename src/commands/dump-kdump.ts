@@ -183,7 +183,8 @@ export interface KdumpJob {
   readonly read: (gpa: bigint, buf: Uint8Array) => void;
   /** Bytes of guest memory done (query-dump's completed). */
   readonly progress: (bytes: number) => void;
-  readonly yieldBetweenChunks: boolean;
+  /** Between chunks: a turn of the event loop; throws to end the dump (client gone, daemon stopping). */
+  readonly turn: () => Promise<void>;
 }
 
 /** create_kdump_vmcore: headers, both bitmaps, then descriptors and data chunk by chunk. */
@@ -210,7 +211,7 @@ export async function writeKdump(job: KdumpJob): Promise<void> {
       if (data.length > 0) await out.put(dataAt, data);
       descAt += descs.length;
       job.progress(chunk.length);
-      if (job.yieldBetweenChunks) await new Promise((r) => setImmediate(r));
+      await job.turn();
     }
   }
   await out.end();

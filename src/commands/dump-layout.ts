@@ -5,7 +5,7 @@
 import type { Machine } from '../machine/machine.js';
 import type { X86CpuState } from '../machine/cpu.js';
 import { pagingMode } from '../machine/cpu.js';
-import { pageWalk, type PageTableReader } from '../debug/walker.js';
+import { pageWalk, WALK_PAUSE, type PageTableReader } from '../debug/walker.js';
 
 /** A run of guest-physical memory whose bytes go into the file. */
 export interface DumpBlock {
@@ -141,24 +141,43 @@ function isRamOrRom(machine: Machine, pa: bigint): boolean {
   return r !== undefined && r.kind !== 'mmio';
 }
 
+/** Walk steps (leaves and table reads) between two turns of the event loop while a dump plans its mappings. */
+export const MAPPING_STEPS_PER_TURN = 4096;
+
 /**
  * Mappings of a paging dump: every CPU's page tables through the one walker
  * (reading tables through the debug API). Leaves whose frame is not RAM are
  * skipped, as QEMU's cpu_physical_memory_is_io check does. With no CPU in
- * paging mode, the blocks map virtual = physical.
+ * paging mode, the blocks map virtual = physical. Every MAPPING_STEPS_PER_TURN
+ * leaves or table reads it awaits `turn()`, which lets other clients be served
+ * and throws to end the walk (client gone, daemon stopping). The walk itself
+ * holds one leaf and one table per level at a time; the list holds merged runs.
  */
-export function pagingMappings(machine: Machine, reader: PageTableReader, cpus: readonly X86CpuState[], blocks: readonly DumpBlock[]): MemoryMapping[] {
+export async function pagingMappings(
+  machine: Machine, reader: PageTableReader, cpus: readonly X86CpuState[], blocks: readonly DumpBlock[], turn: () => Promise<void>,
+): Promise<MemoryMapping[]> {
   const ml = new MappingList();
   let paging = false;
   const seen = new Set<bigint>();
+  // A leaf is one step; the walker asks `pause` after each table read, which costs 64 (512 entries scanned).
+  let steps = 0;
+  let next = MAPPING_STEPS_PER_TURN;
+  const due = (cost: number): boolean => {
+    steps += cost;
+    if (steps < next) return false;
+    next = steps + MAPPING_STEPS_PER_TURN;
+    return true;
+  };
+  const pause = (): boolean => due(64);
   for (const cpu of cpus) {
     if (pagingMode(cpu) === 'none') continue;
     paging = true;
     // CPUs sharing page tables would only add duplicates (QEMU merges them away).
     if (seen.has(cpu.cr3)) continue;
     seen.add(cpu.cr3);
-    for (const leaf of pageWalk(reader, cpu)) {
-      if (!isRamOrRom(machine, leaf.pa)) continue;
+    for (const leaf of pageWalk(reader, cpu, undefined, { pause })) {
+      if (leaf === WALK_PAUSE || due(1)) await turn();
+      if (leaf === WALK_PAUSE || !isRamOrRom(machine, leaf.pa)) continue;
       ml.add(leaf.pa, qemuVirt(leaf.linear, cpu), BigInt(leaf.size));
     }
   }

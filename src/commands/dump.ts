@@ -2,14 +2,14 @@
 // qapi/dump.json) for QMP and HMP. Memory and registers come through the debug API:
 // plaintext of a debuggable SEV guest, the policy error and no file where refused.
 
-import { CgmonError, invalidParameter, parameterMissing, strerror, winDumpNoteSize } from '../errors.js';
+import { CgmonError, invalidParameter, parameterMissing, strerror, winDumpNoteSize, workCancelled } from '../errors.js';
 import type { AtomicFile } from '../util/atomic-file.js';
-import { dumpTargetLabel, openDumpTarget, parseDumpProtocol } from './dump-target.js';
+import { openDumpTarget, parseDumpProtocol } from './dump-target.js';
 import { EM_386, EM_X86_64, ELFCLASS32, ELFCLASS64 } from '../machine/elf-core.js';
 import type { Machine } from '../machine/machine.js';
 import type { X86CpuState } from '../machine/cpu.js';
 import { cpuPhysicalMemoryReadDebug, isFault } from '../debug/index.js';
-import type { CommandContext } from './context.js';
+import { cancelReason, type CommandContext } from './context.js';
 import type { DumpGuestMemoryCapability } from './qmp-types.js';
 import { isLongMode } from './dump-notes.js';
 import { dumpNotes } from './dump-guest-note.js';
@@ -37,6 +37,8 @@ export interface DumpQueryResult {
 /** Bytes per read/write: large enough for ~GB/s, small enough to keep query-dump moving. */
 const CHUNK = 4 * 1024 * 1024;
 const states = new WeakMap<Machine, DumpQueryResult>();
+/** Machines whose dump is planning its mappings (a paging walk yields, so a second dump could start meanwhile). */
+const planning = new WeakSet<Machine>();
 
 function state(m: Machine): DumpQueryResult {
   let s = states.get(m);
@@ -135,8 +137,22 @@ function saveError(e: unknown): CgmonError {
   return new CgmonError(`dump: failed to save memory: ${reason}`, 'io');
 }
 
+/**
+ * A turn of the event loop between two slices of a dump (a chunk of data, a
+ * few thousand steps of the mapping walk): other clients are served while a
+ * dump runs. It throws, ending the dump, once its client went away (unless
+ * detached) or the daemon is stopping; the temporary file is then removed.
+ */
+function dumpTurn(ctx: CommandContext, detached: boolean): () => Promise<void> {
+  return async () => {
+    await new Promise((r) => setImmediate(r));
+    const why = cancelReason(ctx, detached);
+    if (why) throw workCancelled('dump', why);
+  };
+}
+
 /** Two buffers alternate: the guest read of one chunk overlaps the file write of the other. */
-async function writeDump(job: DumpJob, file: AtomicFile, yieldBetweenChunks: boolean): Promise<void> {
+async function writeDump(job: DumpJob, file: AtomicFile, turn: () => Promise<void>): Promise<void> {
   const w = new DumpWriter(file);
   try {
     await w.write(job.header);
@@ -151,7 +167,7 @@ async function writeDump(job: DumpJob, file: AtomicFile, yieldBetweenChunks: boo
         await w.writeBehind(part);
         job.status.completed += writing;
         writing = part.length;
-        if (yieldBetweenChunks) await new Promise((r) => setImmediate(r));
+        await turn();
       }
     }
     await w.drain();
@@ -193,11 +209,13 @@ function is64Bit(b: DumpBasis): boolean {
 const warnOf = (ctx: CommandContext) => (m: string): void => ctx.services.warn?.(m);
 
 /** Plan the ELF file: mappings, notes and header. Throws QEMU's errors or the policy error. */
-function planDump(args: DumpGuestMemoryArgs, ctx: CommandContext, filter: { begin: bigint; length: bigint } | undefined): { header: Buffer; blocks: DumpBlock[] } {
+async function planDump(
+  args: DumpGuestMemoryArgs, ctx: CommandContext, filter: { begin: bigint; length: bigint } | undefined, turn: () => Promise<void>,
+): Promise<{ header: Buffer; blocks: DumpBlock[] }> {
   const m = ctx.machine;
   const basis = dumpBasis(ctx, filter);
   const { all, blocks, cpus } = basis;
-  let mappings = args.paging ? pagingMappings(m, ctx.ops, cpus, all) : simpleMappings(all);
+  let mappings = args.paging ? await pagingMappings(m, ctx.ops, cpus, all, turn) : simpleMappings(all);
   if (filter) mappings = filterMappings(mappings, filter.begin, filter.length);
   const long = cpus[0] !== undefined && isLongMode(cpus[0]);
   const elfClass = is64Bit(basis) ? ELFCLASS64 : ELFCLASS32;
@@ -210,7 +228,7 @@ function planDump(args: DumpGuestMemoryArgs, ctx: CommandContext, filter: { begi
 interface DumpWork {
   /** Bytes of guest memory the dump covers (query-dump's total). */
   total: number;
-  run(yieldBetweenChunks: boolean): Promise<void>;
+  run(): Promise<void>;
 }
 
 /** QEMU's win_dump_available: a Windows guest publishes its crash-dump header as the vmcoreinfo note. */
@@ -226,22 +244,23 @@ function planWinDump(ctx: CommandContext, cpus: readonly X86CpuState[]): never {
   throw new CgmonError('win-dump: cgmon does not write Windows crash dumps');
 }
 
-function planWork(
+async function planWork(
   format: FormatSpec, args: DumpGuestMemoryArgs, ctx: CommandContext, filter: { begin: bigint; length: bigint } | undefined,
   file: AtomicFile, output: KdumpOutput | undefined,
-): DumpWork {
+): Promise<DumpWork> {
   const s = state(ctx.machine);
+  const turn = dumpTurn(ctx, args.detach === true);
   if (format.kind === 'elf') {
-    const plan = planDump(args, ctx, filter);
+    const plan = await planDump(args, ctx, filter, turn);
     const job: DumpJob = { ctx, path: file.path, header: plan.header, blocks: plan.blocks, status: s };
-    return { total: dataSize(plan.blocks), run: (y) => writeDump(job, file, y) };
+    return { total: dataSize(plan.blocks), run: () => writeDump(job, file, turn) };
   }
   const basis = dumpBasis(ctx, undefined);
   if (format.kind === 'win-dmp' || !output) return planWinDump(ctx, basis.cpus);
   const plan: KdumpPlan = { format, is64: is64Bit(basis), notes: dumpNotes(ctx, basis.cpus, warnOf(ctx)), nrCpus: basis.cpus.length, blocks: basis.blocks };
-  const run = async (y: boolean): Promise<void> => {
+  const run = async (): Promise<void> => {
     try {
-      await writeKdump({ plan, out: output, read: (gpa, buf) => readChunk(ctx, gpa, buf), progress: (n) => (s.completed += n), yieldBetweenChunks: y });
+      await writeKdump({ plan, out: output, read: (gpa, buf) => readChunk(ctx, gpa, buf), progress: (n) => (s.completed += n), turn });
       await file.commit();
     } catch (e) {
       await file.abort();
@@ -256,42 +275,48 @@ function completedEvent(m: Machine, s: DumpQueryResult, error?: string): void {
   m.emit('DUMP_COMPLETED', error === undefined ? { result } : { result, error });
 }
 
-export async function dumpGuestMemory(args: DumpGuestMemoryArgs, ctx: CommandContext): Promise<Record<string, never>> {
-  const m = ctx.machine;
-  const s = state(m);
-  if (s.status === 'active') throw new CgmonError('There is a dump in process, please wait.');
-  const target = parseDumpProtocol(args.protocol);
-  const path = dumpTargetLabel(target);
-  const filter = filterOf(args, m);
-  const format = resolveFormat(args.format, args.paging, filter !== undefined);
+const busy = (m: Machine): boolean => state(m).status === 'active' || planning.has(m);
+const dumpInProcess = (): CgmonError => new CgmonError('There is a dump in process, please wait.');
+
+/** Open the output (before the VM stops, as QEMU does) and, for kdump-raw, check that it seeks. */
+async function openOutput(args: DumpGuestMemoryArgs, format: FormatSpec, ctx: CommandContext): Promise<{ file: AtomicFile; output: KdumpOutput | undefined }> {
   // QEMU opens the file before it stops the VM: an unwritable path fails with no STOP/RESUME.
   // A dump holds all of guest memory: a new file is private (0600), as QEMU's (0400) is.
-  const file = await openDumpTarget(target, ctx);
-  // Another dump may have started while the file was opening.
-  if ((s.status as DumpStatus) === 'active') {
-    await file.abort();
-    throw new CgmonError('There is a dump in process, please wait.');
-  }
-  let output: KdumpOutput | undefined;
+  const file = await openDumpTarget(parseDumpProtocol(args.protocol), ctx);
   try {
+    // Another dump may have started while the file was opening.
+    if (busy(ctx.machine)) throw dumpInProcess();
     // kdump-raw-* must seek: QEMU refuses a pipe before it stops the VM.
-    if (format.kind === 'kdump') output = kdumpOutput(file, format.flattened);
+    return { file, output: format.kind === 'kdump' ? kdumpOutput(file, format.flattened) : undefined };
   } catch (e) {
     await file.abort();
     throw e;
   }
+}
+
+export async function dumpGuestMemory(args: DumpGuestMemoryArgs, ctx: CommandContext): Promise<Record<string, never>> {
+  const m = ctx.machine;
+  const s = state(m);
+  if (busy(m)) throw dumpInProcess();
+  parseDumpProtocol(args.protocol);
+  const filter = filterOf(args, m);
+  const format = resolveFormat(args.format, args.paging, filter !== undefined);
+  const { file, output } = await openOutput(args, format, ctx);
   const resume = m.running;
   m.stop();
   let work: DumpWork;
+  planning.add(m);
   try {
-    work = planWork(format, args, ctx, filter, file, output);
+    work = await planWork(format, args, ctx, filter, file, output);
   } catch (e) {
     await file.abort();
     if (resume) m.cont();
     throw e;
+  } finally {
+    planning.delete(m);
   }
   Object.assign(s, { status: 'active', completed: 0, total: work.total });
-  const run = work.run(args.detach === true).then(
+  const run = work.run().then(
     () => {
       s.status = 'completed';
       completedEvent(m, s);

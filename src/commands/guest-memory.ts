@@ -59,10 +59,17 @@ export function visitPageTableLeaves(
   return stats;
 }
 
+/** Walk steps (leaves and table reads) between two pause points whatever the output: a hostile guest's tables may hold no leaves. */
+export const WALK_STEPS_PER_TURN = 4096;
+/** A table read costs as much as this many leaves (512 entries scanned, maybe decrypted). */
+export const TABLE_READ_STEPS = 64;
+
 /**
  * visitPageTableLeaves for a producer that streams: iterate the result; each
- * step is a pause point, reached after a leaf when `pause()` is true (its
- * output chunk is full). Ending the iteration early (break) ends the walk.
+ * step is a pause point, reached when `pause()` is true (its output chunk is
+ * full) or every WALK_STEPS_PER_TURN leaves and table reads, so other clients
+ * are served during a walk that prints little. Ending the iteration early
+ * (break) ends the walk.
  */
 export function pageTableLeafSteps(
   ctx: CommandContext,
@@ -71,5 +78,14 @@ export function pageTableLeafSteps(
   coalesce = false,
   stats?: WalkStats,
 ): Generator<unknown, void, undefined> {
-  return pageWalk(ctx.ops, debugCpuState(ctx), undefined, { onLeaf, coalesce, pause, ...(stats ? { stats } : {}) });
+  const st = stats ?? newWalkStats();
+  let calls = 0;
+  let next = WALK_STEPS_PER_TURN;
+  const turn = (): boolean => {
+    const cost = ++calls + st.visits * TABLE_READ_STEPS;
+    if (cost < next && !pause()) return false;
+    next = cost + WALK_STEPS_PER_TURN;
+    return true;
+  };
+  return pageWalk(ctx.ops, debugCpuState(ctx), undefined, { onLeaf, coalesce, pause: turn, stats: st });
 }

@@ -3,9 +3,9 @@
 // file renamed into place), so a failed save leaves the old target as it was.
 
 import type { MemTxResult } from '../machine/memattrs.js';
-import { badCpuIndex, CgmonError, parameterExpects } from '../errors.js';
+import { badCpuIndex, CgmonError, parameterExpects, workCancelled } from '../errors.js';
 import { openAtomic } from '../util/atomic-file.js';
-import { withCpu, type CommandContext } from './context.js';
+import { cancelReason, withCpu, type CommandContext } from './context.js';
 import { readPhysical, readVirtual } from './guest-memory.js';
 import type { MemsaveArguments, PmemsaveArguments } from './qmp-types.js';
 
@@ -31,15 +31,20 @@ function checkSize(size: bigint, ctx: CommandContext): number {
 /**
  * Copy `size` bytes produced by `read` into `filename`; on any failure nothing
  * is left. Two buffers alternate so the guest read (decryption, on SEV) of one
- * chunk overlaps the file write of the previous one.
+ * chunk overlaps the file write of the previous one. A save whose client went
+ * away, or that the daemon's stop interrupts, ends between chunks, leaving no file.
  */
-async function save(filename: string, size: number, read: (offset: number, buf: Uint8Array) => void): Promise<Record<string, never>> {
+async function save(
+  ctx: CommandContext, what: string, filename: string, size: number, read: (offset: number, buf: Uint8Array) => void,
+): Promise<Record<string, never>> {
   const file = await openAtomic(filename);
   let pending: Promise<unknown> = Promise.resolve();
   try {
     const bufs = [new Uint8Array(Math.min(CHUNK, size)), new Uint8Array(size > CHUNK ? CHUNK : 0)];
     for (let off = 0, k = 0; off < size; off += CHUNK, k ^= 1) {
       const part = bufs[k]!.subarray(0, Math.min(CHUNK, size - off));
+      const why = cancelReason(ctx);
+      if (why) throw workCancelled(what, why);
       read(off, part);
       await pending;
       pending = file.write(part);
@@ -68,7 +73,7 @@ export async function qmpMemsave(args: MemsaveArgs, ctx: CommandContext): Promis
   const val = BigInt(args.val);
   const size = checkSize(BigInt(args.size), ctx);
   const cpuCtx = withCpu(ctx, cpuIndex);
-  return save(args.filename, size, (off, buf) => {
+  return save(ctx, 'memsave', args.filename, size, (off, buf) => {
     // Virtual addresses wrap at 2^64 as cpu_memory_rw_debug's do.
     policyOr(readVirtual(cpuCtx, BigInt.asUintN(64, val + BigInt(off)), buf), () => invalidAddr(val, BigInt(args.size)));
   });
@@ -84,7 +89,7 @@ export async function qmpPmemsave(args: PmemsaveArgs, ctx: CommandContext): Prom
   const size = checkSize(BigInt(args.size), ctx);
   const start = BigInt.asUintN(64, val);
   if (start + BigInt(size) > U64) throw invalidAddr(val, BigInt(args.size));
-  return save(args.filename, size, (off, buf) => readPhysicalWithHoles(ctx, start + BigInt(off), buf));
+  return save(ctx, 'pmemsave', args.filename, size, (off, buf) => readPhysicalWithHoles(ctx, start + BigInt(off), buf));
 }
 
 function readPhysicalWithHoles(ctx: CommandContext, gpa: bigint, buf: Uint8Array): void {

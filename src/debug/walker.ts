@@ -119,9 +119,11 @@ export interface PageWalkOptions {
    */
   readonly onLeaf?: (linear: number, lo: number, hi: number, size: number, prot: number) => void;
   /**
-   * With onLeaf: asked after each leaf; when true the walk yields WALK_PAUSE,
-   * so an async consumer can hand its output chunk on and let the event loop
-   * run before resuming the walk (or end it with return()).
+   * Asked after each leaf reported through onLeaf and after each table read (the root's excepted);
+   * when true the walk yields WALK_PAUSE, so an async consumer can hand its
+   * output chunk on and let the event loop run before resuming the walk (or
+   * end it with return()). Table reads count because a hostile guest's walk
+   * can read thousands of tables between two leaves.
    */
   readonly pause?: () => boolean;
 }
@@ -202,14 +204,15 @@ export function* pageWalk(
   const tables: TableBuffers[] = [];
   const stats = options.stats ?? newWalkStats();
   const seen = new Set<bigint>();
-  const push = (depth: number, gpa: bigint, cbit: boolean | undefined, base: bigint, prot: number): void => {
+  /** Read the table at `gpa` and descend into it; false when the visit budget skips it. */
+  const push = (depth: number, gpa: bigint, cbit: boolean | undefined, base: bigint, prot: number): boolean => {
     const onPath = stack.some((f) => f.gpa === gpa);
     if (onPath) stats.loops++;
     const budget = onPath ? MIN_TABLE_VISIT_BUDGET : SHARED_TABLE_VISIT_BUDGET;
     if (!seen.has(gpa)) seen.add(gpa);
     else if (stats.visits >= Math.max(budget, levels.length * seen.size)) {
       stats.skipped++;
-      return;
+      return false;
     }
     stats.visits++;
     stats.distinct = seen.size;
@@ -219,6 +222,7 @@ export function* pageWalk(
     const t = (tables[depth] ??= tableBuffers(spec));
     readTable(reader, gpa, t.buf, cbit);
     stack.push(openFrame(spec, gpa, t, base, canonicalVa(base, mode), prot));
+    return true;
   };
   push(0, r.gpa, r.cbit, 0n, PG_PRESENT | PG_RW | PG_USER);
   // Default ops mask nothing: skip one bigint AND per entry.
@@ -226,7 +230,7 @@ export function* pageWalk(
   const onLeaf = onEntry ? undefined : options.onLeaf;
   const maskLo = Number(mask & 0xffff_ffffn);
   const maskHi = Number((mask >> 32n) & 0xffff_ffffn);
-  const pause = onLeaf ? options.pause : undefined;
+  const pause = options.pause;
 
   while (stack.length > 0) {
     const f = stack[stack.length - 1]!;
@@ -269,7 +273,7 @@ export function* pageWalk(
     } else {
       const next = nextTable(spec, entry);
       onEntry?.({ entryGpa: f.gpa + BigInt(i * spec.width), width: spec.width, raw, leaf: false, target: next, size: 4096 });
-      push(stack.length, next, entryCbit(spec, entry, raw), linear, prot);
+      if (push(stack.length, next, entryCbit(spec, entry, raw), linear, prot) && pause?.()) yield WALK_PAUSE;
     }
   }
 }

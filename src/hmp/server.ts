@@ -34,9 +34,10 @@ export interface HmpListener {
   close(): Promise<void>;
 }
 
-function sessionOptions(opts: HmpServerOptions, history: ReadlineHistory): HmpSessionOptions {
+/** `signal`: aborted when this console's client goes away (its dump or save in progress ends). */
+function sessionOptions(opts: HmpServerOptions, history: ReadlineHistory, signal?: AbortSignal): HmpSessionOptions {
   const o: HmpSessionOptions = {
-    base: opts.base,
+    base: signal ? { ...opts.base, signal } : opts.base,
     executor: opts.executor ?? ((ctx) => new HmpExecutor(ctx)),
     names: { commands: hmpCommandNames, info: hmpInfoNames, argsType: hmpArgsType },
     history,
@@ -107,7 +108,8 @@ async function listenSocket(endpoint: HmpEndpoint, opts: HmpServerOptions): Prom
       return;
     }
     sockets.add(sock);
-    const session = new HmpSession(streamTransport(sock, sock, () => sock.end()), sessionOptions(opts, history));
+    const gone = new AbortController();
+    const session = new HmpSession(streamTransport(sock, sock, () => sock.end()), sessionOptions(opts, history, gone.signal));
     sessions.add(session);
     // A connection that never types holds a slot: it gets the idle timeout.
     const idle = idleTimeout(limits.idleTimeoutMs, () => {
@@ -116,6 +118,7 @@ async function listenSocket(endpoint: HmpEndpoint, opts: HmpServerOptions): Prom
     });
     sock.on('close', () => {
       idle.done();
+      gone.abort();
       sockets.delete(sock);
       sessions.delete(session);
     });

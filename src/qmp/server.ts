@@ -131,7 +131,9 @@ export class QmpServer {
     this.sockets.add(socket);
     // Each connection has its own descriptor table (getfd, fd:NAME), closed with it.
     const fds = new MonitorFds(opts.ctx.machine);
-    const ctx = { ...opts.ctx, monitor: fds };
+    // Aborted when the client goes away: its dump or save in progress ends (src/commands/context.ts).
+    const gone = new AbortController();
+    const ctx = { ...opts.ctx, monitor: fds, signal: gone.signal };
     const session = new QmpSession(
       {
         write: (data) => {
@@ -190,6 +192,7 @@ export class QmpServer {
     });
     socket.on('close', () => {
       idle.done();
+      gone.abort();
       this.sockets.delete(socket);
       scm?.close();
       fds.close();
