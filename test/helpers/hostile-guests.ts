@@ -17,7 +17,10 @@ export interface HostileGuest {
 const P_RW = 0x3n; // present | writable
 const MMIO_BASE = 0xfe00_0000n;
 
-function rig(mode: BuildMode, ram = 64 * MiB): { m: Machine; b: PageTableBuilder; real: [bigint, bigint][] } {
+/** Where padding leaves go: lower half, after the real mappings' PML4 entry, before the upper half. */
+export const PAD_VA = 0x4000_0000_0000n;
+
+function rig(mode: BuildMode, pad = 0, ram = 64 * MiB): { m: Machine; b: PageTableBuilder; real: [bigint, bigint][] } {
   const m = new Machine({ type: 'pc', ramSize: ram, smp: 1 });
   const b = new PageTableBuilder(m, { mode, tableBase: 0x10_0000n });
   const real: [bigint, bigint][] = [
@@ -26,6 +29,8 @@ function rig(mode: BuildMode, ram = 64 * MiB): { m: Machine; b: PageTableBuilder
   ];
   for (const [va, pa] of real) b.map(va, pa, 4096, { rw: true, user: true });
   m.memory.write(0x30_0000n, Buffer.from('hostile guest canary page'), {});
+  // Padding first, so hostile tables allocated after it (b.nextFree) stay untouched.
+  if (pad > 0) b.mapRange(PAD_VA, 0n, pad * 4096, 4096, { rw: true });
   return { m, b, real };
 }
 
@@ -46,37 +51,42 @@ function tableAt(b: PageTableBuilder, va: bigint, depth: number): bigint {
   return b.entryGpa(va, depth)! & ~0xfffn;
 }
 
-export const HOSTILE_GUESTS: Record<string, () => HostileGuest> = {
+/**
+ * Each factory takes `pad`: that many extra 4 KiB leaves mapped in the lower half
+ * (at PAD_VA, onto RAM and past it), so that every command over the guest is
+ * long enough for a socket test to ask another client something meanwhile.
+ */
+export const HOSTILE_GUESTS: Record<string, (pad?: number) => HostileGuest> = {
   /** Windows: one PML4 entry maps the PML4 itself; every real mapping must still print, and the walk is complete. */
-  'windows-self-map'() {
-    const { m, b, real } = rig('la48');
+  'windows-self-map'(pad) {
+    const { m, b, real } = rig('la48', pad);
     const pml4 = tableAt(b, 0n, 0);
     fill(m, pml4, pml4 | P_RW, 0x1ed, 0x1ee);
     return done(m, b, 0xffff_f6fb_7dbe_d000n, real, false);
   },
   /** Every free PML4 entry points back at the PML4: 512^4 paths. */
-  'self-pml4'() {
-    const { m, b, real } = rig('la48');
+  'self-pml4'(pad) {
+    const { m, b, real } = rig('la48', pad);
     const pml4 = tableAt(b, 0n, 0);
     fill(m, pml4, pml4 | P_RW, 0x100, 512);
     return done(m, b, 0xffff_8000_0000_0000n, real, true);
   },
-  'self-pdpt'() {
-    const { m, b, real } = rig('la48');
+  'self-pdpt'(pad) {
+    const { m, b, real } = rig('la48', pad);
     const pdpt = tableAt(b, 0x40_0000n, 1);
     fill(m, pdpt, pdpt | P_RW, 1, 512);
     return done(m, b, 0x4000_0000n, real, true);
   },
-  'self-pd'() {
-    const { m, b, real } = rig('la48');
+  'self-pd'(pad) {
+    const { m, b, real } = rig('la48', pad);
     const pd = tableAt(b, 0x40_0000n, 2);
     fill(m, pd, pd | P_RW, 3, 512);
     // 509 entries send the walk into the same PD again, read as a page table: past the visit budget.
     return done(m, b, 0x60_0000n, real, true);
   },
   /** PDPT entries all point at a fresh table B, whose entries all point back at the PDPT. */
-  'loop-two-tables'() {
-    const { m, b, real } = rig('la48');
+  'loop-two-tables'(pad) {
+    const { m, b, real } = rig('la48', pad);
     const pdpt = tableAt(b, 0x40_0000n, 1);
     const other = b.nextFree;
     fill(m, pdpt, other | P_RW, 1, 512);
@@ -84,22 +94,22 @@ export const HOSTILE_GUESTS: Record<string, () => HostileGuest> = {
     return done(m, b, 0x4000_0000n, real, true);
   },
   /** Upper-half PML4 entries point into an MMIO region whose every read is a present entry pointing into it again. */
-  'tables-in-mmio'() {
-    const { m, b, real } = rig('la48');
+  'tables-in-mmio'(pad) {
+    const { m, b, real } = rig('la48', pad);
     m.addMmio('hostile', MMIO_BASE, 0x10_0000, { read: () => MMIO_BASE | P_RW, write: () => undefined });
     fill(m, tableAt(b, 0n, 0), MMIO_BASE | P_RW, 0x100, 512);
     return done(m, b, 0xffff_8000_0000_0000n, real, true);
   },
   /** LA57: every free PML5 entry points at the PML5. */
-  'la57-self-map'() {
-    const { m, b, real } = rig('la57');
+  'la57-self-map'(pad) {
+    const { m, b, real } = rig('la57', pad);
     const pml5 = tableAt(b, 0n, 0);
     fill(m, pml5, pml5 | P_RW, 0x100, 512);
     return done(m, b, 0xff00_0000_0000_0000n, real, true);
   },
   /** Tables far past the end of RAM (they read as zeros, as with QEMU's cpu_physical_memory_read). */
-  'tables-past-ram'() {
-    const { m, b, real } = rig('la48');
+  'tables-past-ram'(pad) {
+    const { m, b, real } = rig('la48', pad);
     fill(m, tableAt(b, 0n, 0), 0x7f_0000_0000n | P_RW, 0x100, 512);
     // 256 entries share one (absent) table: sharing, not a loop, so the shared
     // budget lets every entry be read and the listing is complete.
