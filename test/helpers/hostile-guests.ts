@@ -30,7 +30,8 @@ function rig(mode: BuildMode, pad = 0, ram = 64 * MiB): { m: Machine; b: PageTab
   for (const [va, pa] of real) b.map(va, pa, 4096, { rw: true, user: true });
   m.memory.write(0x30_0000n, Buffer.from('hostile guest canary page'), {});
   // Padding first, so hostile tables allocated after it (b.nextFree) stay untouched.
-  if (pad > 0) b.mapRange(PAD_VA, 0n, pad * 4096, 4096, { rw: true });
+  // Every other page writable: no two neighbours merge into one `info mem` range.
+  for (let i = 0; i < pad; i++) b.map(PAD_VA + BigInt(i) * 4096n, BigInt(i % 16_384) * 4096n, 4096, { rw: i % 2 === 0 });
   return { m, b, real };
 }
 
@@ -53,7 +54,7 @@ function tableAt(b: PageTableBuilder, va: bigint, depth: number): bigint {
 
 /**
  * Each factory takes `pad`: that many extra 4 KiB leaves mapped in the lower half
- * (at PAD_VA, onto RAM and past it), so that every command over the guest is
+ * (at PAD_VA, onto the first 64 MiB of RAM), so that every command over the guest is
  * long enough for a socket test to ask another client something meanwhile.
  */
 export const HOSTILE_GUESTS: Record<string, (pad?: number) => HostileGuest> = {
