@@ -23,7 +23,7 @@ const dir = mkdtempSync(join(tmpdir(), 'cgmon-hostile-walks-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 /** Extra leaves per guest: each command then runs for many turns of the event loop. */
-const PAD = 65_536;
+const PAD = 32_768;
 const immediate = (): Promise<void> => new Promise((r) => setImmediate(r));
 
 /** Keeps what it receives as chunks plus a short tail: a 46 MB reply must not be re-flattened per check. */
