@@ -10,7 +10,7 @@ import { makeContext, type CommandContext } from '../../src/commands/context.js'
 import { executeCommand } from '../../src/commands/dispatch.js';
 import '../../src/commands/index.js';
 import { MAPPING_STEPS_PER_TURN, dumpBlocks, pagingMappings } from '../../src/commands/dump-layout.js';
-import { DefaultDebugOps } from '../../src/debug/ops.js';
+import { DefaultDebugOps } from '../../src/debug/memory.js';
 import { newWalkStats, pageWalk } from '../../src/debug/walker.js';
 import { Machine } from '../../src/machine/machine.js';
 import { HOSTILE_GUESTS } from '../helpers/hostile-guests.js';

@@ -12,7 +12,7 @@ import { makeContext, type CommandContext } from '../../src/commands/context.js'
 import { executeCommand } from '../../src/commands/dispatch.js';
 import '../../src/commands/index.js';
 import { MonitorFds } from '../../src/commands/fds.js';
-import { DefaultDebugOps } from '../../src/debug/ops.js';
+import { DefaultDebugOps } from '../../src/debug/memory.js';
 import { Machine } from '../../src/machine/machine.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'cgmon-dump-fd-'));
