@@ -342,8 +342,10 @@ async function serve(opts: CliOptions, built: BuiltMachine): Promise<number> {
     warn: (message) => process.stderr.write(`cgmon: warning: ${message}\n`),
     stopping: stopping.signal,
   });
-  // Argument validators from schema/ are compiled once, for every front end that goes through the registry.
-  installArgumentValidator();
+  // Argument validators from schema/ are compiled once, for every front end that goes through the
+  // registry: in the background, so that start-up does not wait (a command used first compiles its own).
+  const validator = installArgumentValidator();
+  setImmediate(() => void validator.compileAll().catch(() => undefined));
   // Capstone (x /i) compiles its WebAssembly in the background, so the first
   // disassembly answers as fast as QEMU's does, even to a client that hangs up early.
   warmDisassembler();

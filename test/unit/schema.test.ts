@@ -143,6 +143,10 @@ describe('ArgumentValidator', () => {
     expect(msg('memsave', { val: 0, size: 1, filename: 'f', 'cpu-index': 'x', zz: 1 })).toBe("Invalid parameter type for 'cpu-index', expected: integer");
   });
 
+  it('compiles every command\'s validator (strict ajv: a schema mistake throws here, not at a client\'s first call)', async () => {
+    await expect(new ArgumentValidator().compileAll()).resolves.toBeUndefined();
+  });
+
   it('checks nested structs with dotted names and sized integer ranges', () => {
     const s: QapiSchema = buildSchema([[
       { struct: 'Inner', data: { n: 'uint8', '*e': 'E' } },
