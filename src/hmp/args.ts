@@ -249,7 +249,6 @@ export function parseArgsType(argsType: string): ArgSpec[] {
 
 const SIZE_LETTERS: Record<string, number> = { b: 1, h: 2, w: 4, g: 8, L: 8 };
 
-
 function parseFormat(cur: ArgCursor): FmtArg {
   cur.skipSpaces();
   if (cur.ch() !== '/') {
