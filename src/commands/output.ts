@@ -29,6 +29,8 @@ export const OUTPUT_CHUNK = 64 * 1024;
 const SLACK = 16 * 1024;
 
 const LF = 0x0a;
+/** A released chunk, handed to the next writer (one is enough: commands of one console run one at a time). */
+let spareChunk: Buffer | undefined;
 const setImmediateP = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 /**
@@ -48,7 +50,18 @@ export class OutputWriter {
     readonly encoding: TextEncoding = 'utf8',
     private readonly chunk = OUTPUT_CHUNK,
   ) {
-    this.buf = Buffer.allocUnsafe(chunk + SLACK);
+    const reuse = chunk === OUTPUT_CHUNK ? spareChunk : undefined;
+    if (reuse) spareChunk = undefined;
+    this.buf = reuse ?? Buffer.allocUnsafe(chunk + SLACK);
+  }
+
+  /**
+   * The producer is done and `end()` has resolved: the chunk may serve the next
+   * command (most lines are short, and a fresh 80 KiB per line cost more than the
+   * line). Sinks copy what they keep, so nothing refers to it any more.
+   */
+  release(): void {
+    if (this.buf.length === OUTPUT_CHUNK + SLACK) spareChunk = this.buf;
   }
 
   /** The chunk is full: the producer should `await flush()` before its next line. */

@@ -19,13 +19,17 @@ import type { HmpCall, HmpCommand, HmpOutput } from './types.js';
 const isSpace = (c: string | undefined): boolean =>
   c === ' ' || c === '\t' || c === '\n' || c === '\r' || c === '\v' || c === '\f';
 
-/** compare_cmd: does `name` match one of the `a|b` aliases? */
-export function matchesName(cmd: HmpCommand, name: string): boolean {
-  return cmd.name.split('|').includes(name);
-}
+/** Each table's names (compare_cmd's `a|b` aliases split) -> command, built once; the first entry wins, as in QEMU's linear search. */
+const byName = new WeakMap<readonly HmpCommand[], Map<string, HmpCommand>>();
 
 function findCommand(table: readonly HmpCommand[], name: string): HmpCommand | undefined {
-  return table.find((c) => matchesName(c, name));
+  let index = byName.get(table);
+  if (!index) {
+    index = new Map();
+    for (const c of table) for (const n of c.name.split('|')) if (!index.has(n)) index.set(n, c);
+    byName.set(table, index);
+  }
+  return index.get(name);
 }
 
 /** monitor_puts: every "\n" becomes "\r\n"; big outputs come already in wire form. */
@@ -84,6 +88,7 @@ export class HmpExecutor {
       if (!out.cancelled) out.put(hmpErrorLine(asCgmonError(e).message));
     }
     await out.end();
+    out.release();
   }
 
   private async emit(out: OutputWriter, result: HmpOutput): Promise<void> {

@@ -150,3 +150,42 @@ describe('streamed human-monitor-command reply', () => {
     expect(n).toBeLessThan(1000);
   });
 });
+
+describe('output chunk reuse', () => {
+  it('a released chunk serves the next writer, never two live writers at once', async () => {
+    const a = new OutputWriter(new BufferSink());
+    const b = new OutputWriter(new BufferSink());
+    expect(b.buf).not.toBe(a.buf);
+    a.put('first\n');
+    await a.end();
+    a.release();
+    const c = new OutputWriter(new BufferSink());
+    expect(c.buf).toBe(a.buf);
+    // the spare was taken: a writer made while c lives gets its own chunk
+    expect(new OutputWriter(new BufferSink()).buf).not.toBe(c.buf);
+  });
+
+  it('what a sink kept survives the reuse of the chunk', async () => {
+    const first = new BufferSink();
+    const a = new OutputWriter(first);
+    a.put('first output\n');
+    await a.end();
+    a.release();
+    const second = new BufferSink();
+    const b = new OutputWriter(second);
+    b.put('SECOND OUTPUT, longer than the first\n');
+    await b.end();
+    expect(first.toString()).toBe('first output\r\n');
+    expect(second.toString()).toBe('SECOND OUTPUT, longer than the first\r\n');
+  });
+
+  it('a writer with its own chunk size neither takes nor gives the spare', async () => {
+    const a = new OutputWriter(new BufferSink());
+    await a.end();
+    a.release();
+    const small = new OutputWriter(new BufferSink(), 'utf8', 1024);
+    expect(small.buf).not.toBe(a.buf);
+    small.release();
+    expect(new OutputWriter(new BufferSink()).buf).toBe(a.buf);
+  });
+});
