@@ -184,7 +184,10 @@ function checkUpgrade(req: IncomingMessage, token: string | undefined, hostAllow
 }
 
 function attach(ws: WebSocket, opts: RpcServerOptions, sessions: Set<RpcSession>): void {
-  const sessionOpts = { ctx: opts.ctx, ...(opts.hmp ? { hmp: opts.hmp } : {}), ...(opts.rate ? { rate: opts.rate } : {}) };
+  // Aborted when the client goes away: its dump or save in progress ends (src/commands/context.ts).
+  const gone = new AbortController();
+  const ctx = { ...opts.ctx, signal: gone.signal };
+  const sessionOpts = { ctx, ...(opts.hmp ? { hmp: opts.hmp } : {}), ...(opts.rate ? { rate: opts.rate } : {}) };
   const session = new RpcSession({ send: (t) => ws.send(t), close: (c, r) => ws.close(c, r) }, sessionOpts);
   sessions.add(session);
   ws.on('message', (data, isBinary) => {
@@ -198,6 +201,7 @@ function attach(ws: WebSocket, opts: RpcServerOptions, sessions: Set<RpcSession>
     });
   });
   ws.on('close', () => {
+    gone.abort();
     session.close();
     sessions.delete(session);
   });
