@@ -112,6 +112,18 @@ describe('a dump whose client goes away, or whose daemon stops, ends and leaves 
     expect(files().filter((n) => n.startsWith('old'))).toEqual(['old.elf']);
   });
 
+  it('a second dump is refused while the first is still planning its mappings', async () => {
+    const { ctx, reads } = bigCtx();
+    const first = executeCommand('dump-guest-memory', { paging: true, protocol: `file:${join(dir, 'first.elf')}` }, ctx);
+    while (reads() < 100) await new Promise((r) => setImmediate(r));
+    expect(await executeCommand('query-dump', {}, ctx)).toMatchObject({ status: 'none' });
+    await expect(executeCommand('dump-guest-memory', { paging: false, protocol: `file:${join(dir, 'second.elf')}` }, ctx))
+      .rejects.toThrow('There is a dump in process, please wait.');
+    expect(await first).toEqual({});
+    expect(files().filter((n) => n.startsWith('second'))).toEqual([]);
+    rmSync(join(dir, 'first.elf'));
+  });
+
   it('memsave ends when its client goes away and leaves no file', async () => {
     const m = new Machine({ type: 'pc', ramSize: 256 << 20, smp: 1 });
     const { ops, reads } = counting(m);
