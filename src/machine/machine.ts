@@ -2,9 +2,8 @@
 // board does, optional ROM/MMIO regions, vCPUs, -object instances, run state
 // and machine events (QMP STOP/RESUME/SHUTDOWN/... are raised here).
 
-import { AddressSpace, type MemoryRegion, type MmioOps } from './address-space.js';
+import { AddressSpace, SparseRam, type MemoryRegion, type MmioOps } from './physmem.js';
 import { createCpu, type X86CpuState } from './cpu.js';
-import { SparseRam } from './ram.js';
 import type { VmcoreinfoDevice } from './vmcoreinfo.js';
 
 export const GiB = 1024 * 1024 * 1024;

@@ -3,9 +3,8 @@
 // shared, runs of pages alike, and the private RAM a vendor launch must take in.
 // Vendor-neutral: SEV (C-bit clear = shared) and TDX (shared bit set) both use it.
 
-import type { RamRegion } from './address-space.js';
+import { RAM_CHUNK_SIZE, type RamRegion } from './physmem.js';
 import type { Machine } from './machine.js';
-import { RAM_CHUNK_SIZE } from './ram.js';
 
 const PAGE = 4096;
 

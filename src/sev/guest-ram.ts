@@ -2,8 +2,7 @@
 // controller holds it: SEV/SEV-ES use the machine's RAM (the host reads the
 // ciphertext); SNP uses a vendor-owned store the host cannot map (AMDSEV#201).
 
-import type { AddressSpace, RamRegion } from '../machine/address-space.js';
-import { RAM_CHUNK_SIZE, SparseRam } from '../machine/ram.js';
+import { RAM_CHUNK_SIZE, SparseRam, type AddressSpace, type RamRegion } from '../machine/physmem.js';
 
 export const PAGE = 4096;
 const ZERO_PAGE = new Uint8Array(PAGE);

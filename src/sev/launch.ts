@@ -7,7 +7,7 @@
 import { DefaultDebugOps, pageWalk, type PageTableEntryVisit } from '../debug/index.js';
 import { createCpu, pagingMode } from '../machine/cpu.js';
 import type { Machine } from '../machine/machine.js';
-import { SparseRam } from '../machine/ram.js';
+import { SparseRam } from '../machine/physmem.js';
 import { isSharedRange, privateRuns } from '../machine/page-state.js';
 import type { SevFirmware } from './firmware.js';
 import { PAGE, RamPages } from './guest-ram.js';

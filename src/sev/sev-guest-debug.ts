@@ -8,7 +8,7 @@ import { DefaultDebugOps } from '../debug/memory.js';
 import { ALL_ONES, isFault, type CpuStateResult, type TranslateResult } from '../debug/ops.js';
 import { translateVa, type PagingRegs, type WalkCache } from '../debug/walker.js';
 import type { X86CpuState } from '../machine/cpu.js';
-import type { MemoryRegion } from '../machine/address-space.js';
+import type { MemoryRegion } from '../machine/physmem.js';
 import type { Machine } from '../machine/machine.js';
 import { MEMTX_OK, memFault, type MemTxAttrs, type MemTxResult } from '../machine/memattrs.js';
 import { isCgmonError } from '../errors.js';

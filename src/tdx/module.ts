@@ -6,7 +6,7 @@
 
 import { createHash } from 'node:crypto';
 import { cloneCpu, type X86CpuState } from '../machine/cpu.js';
-import { SparseRam } from '../machine/ram.js';
+import { SparseRam } from '../machine/physmem.js';
 import { TDX_SUPPORTED_ATTRIBUTES, tdDebugAllowed } from './attributes.js';
 import {
   OPERAND_ID_RCX, OPERAND_ID_RDX, TDX_EPT_ENTRY_NOT_PRESENT, TDX_LIFECYCLE_STATE_INCORRECT, TDX_METADATA_FIELD_ID_INCORRECT,

@@ -2,8 +2,7 @@
 // is written only by debug accesses, MMIO sees naturally aligned accesses.
 
 import { describe, expect, it } from 'vitest';
-import { AddressSpace, type MmioOps } from '../../src/machine/address-space.js';
-import { SparseRam } from '../../src/machine/ram.js';
+import { AddressSpace, SparseRam, type MmioOps } from '../../src/machine/physmem.js';
 import { Machine, GiB, MiB } from '../../src/machine/machine.js';
 
 function space(): { as: AddressSpace; rom: Uint8Array; log: string[]; regs: Map<number, bigint> } {

@@ -2,7 +2,7 @@
 // nothing until touched; reads and writes cross chunk boundaries.
 
 import { describe, expect, it } from 'vitest';
-import { RAM_CHUNK_SIZE, SparseRam } from '../../src/machine/ram.js';
+import { RAM_CHUNK_SIZE, SparseRam } from '../../src/machine/physmem.js';
 import { GiB } from '../../src/machine/machine.js';
 
 describe('SparseRam', () => {

@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { createHash, createHmac, randomBytes } from 'node:crypto';
 import { Machine } from '../../src/machine/machine.js';
-import { SparseRam } from '../../src/machine/ram.js';
+import { SparseRam } from '../../src/machine/physmem.js';
 import { SevFirmware, SEV_API_MAJOR, SEV_API_MINOR, SEV_BUILD, packLaunchSecret } from '../../src/sev/firmware.js';
 import { SevFirmwareError, SEV_RET, fwErrorToStr } from '../../src/sev/fw-errors.js';
 import { RamPages } from '../../src/sev/guest-ram.js';
