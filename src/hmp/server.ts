@@ -1,17 +1,17 @@
 // Socket and stdio glue for the HMP consoles: listens on tcp/telnet/unix
-// endpoints, adapts each connection (and stdin/stdout) to an HmpTransport and
-// hands its bytes to an HmpSession. Telnet framing comes from telnet.ts.
+// endpoints and, once per connection (and for stdin/stdout), wires its streams to
+// an HmpSession, which then receives the bytes itself. Telnet framing: telnet.ts.
 
 import { createServer, type Server, type Socket } from 'node:net';
 import type { Readable, Writable } from 'node:stream';
 import type { CommandContext } from '../commands/context.js';
 import { HmpExecutor, hmpArgsType, hmpCommandNames, hmpInfoNames } from './executor.js';
 import { ReadlineHistory } from './readline.js';
-import { HmpSession, type HmpSessionOptions, type HmpTransport, type LineExecutor } from './session.js';
+import { HmpSession, streamTransport, type HmpSessionOptions, type LineExecutor } from './session.js';
 import { TELNET_INIT, TelnetDecoder } from './telnet.js';
 import type { HmpEndpoint } from './endpoints.js';
 import { boundPort, listenOn, type ListenAddress } from '../util/listen.js';
-import { DEFAULT_LIMITS, idleTimeout, logFaultOnce, tooManyConnections, type ConnectionLimits } from '../util/connection-limits.js';
+import { DEFAULT_LIMITS, idleTimeout, tooManyConnections, type ConnectionLimits } from '../util/connection-limits.js';
 
 export interface HmpServerOptions {
   base: CommandContext;
@@ -35,7 +35,7 @@ export interface HmpListener {
 }
 
 /** `signal`: aborted when this console's client goes away (its dump or save in progress ends). */
-function sessionOptions(opts: HmpServerOptions, history: ReadlineHistory, signal?: AbortSignal): HmpSessionOptions {
+function sessionOptions(opts: HmpServerOptions, history: ReadlineHistory, signal?: AbortSignal, decoder?: TelnetDecoder): HmpSessionOptions {
   const o: HmpSessionOptions = {
     base: signal ? { ...opts.base, signal } : opts.base,
     executor: opts.executor ?? ((ctx) => new HmpExecutor(ctx)),
@@ -43,43 +43,13 @@ function sessionOptions(opts: HmpServerOptions, history: ReadlineHistory, signal
     history,
   };
   if (opts.version !== undefined) o.version = opts.version;
+  if (decoder) o.decoder = decoder;
   return o;
 }
 
-function streamTransport(input: Readable, output: Writable, onClose: () => void): HmpTransport {
-  return {
-    write: (d) => (output.destroyed || !output.writable ? true : output.write(d)),
-    drain: () =>
-      new Promise<void>((resolve) => {
-        if (output.destroyed || !output.writableNeedDrain) return resolve();
-        const done = (): void => {
-          output.off('drain', done);
-          output.off('close', done);
-          resolve();
-        };
-        output.on('drain', done);
-        output.on('close', done);
-      }),
-    pause: () => input.pause(),
-    resume: () => input.resume(),
-    close: onClose,
-  };
-}
-
-/** What a console whose handling failed is told before it is closed. */
-const FAULT_TEXT = 'Error: internal error; closing this console\r\n';
-
-function attach(session: HmpSession, input: Readable, decoder?: TelnetDecoder, onFault?: () => void): void {
-  // The fault boundary of connection-limits.ts `guarded`, written out: this runs for every chunk.
-  input.on('data', (chunk: Buffer) => {
-    try {
-      session.feed(decoder ? decoder.decode(chunk) : chunk);
-    } catch (e) {
-      logFaultOnce('HMP console', e);
-      if (onFault) onFault();
-      else session.closedByPeer();
-    }
-  });
+function attach(session: HmpSession, input: Readable): void {
+  // The session's own guarded entry: no server.ts code runs per chunk.
+  input.on('data', session.receive);
   // A pipe emits 'close' right after 'end': only a close without an end means the peer is gone.
   let ended = false;
   input.on('end', () => {
@@ -109,7 +79,13 @@ async function listenSocket(endpoint: HmpEndpoint, opts: HmpServerOptions): Prom
     }
     sockets.add(sock);
     const gone = new AbortController();
-    const session = new HmpSession(streamTransport(sock, sock, () => sock.end()), sessionOptions(opts, history, gone.signal));
+    const close = (fault: boolean): void => {
+      if (!sock.destroyed) sock.end();
+      // after a fault, a peer that never reads must not keep the connection
+      if (fault) setTimeout(() => sock.destroy(), 500).unref();
+    };
+    const telnet = endpoint.kind === 'telnet';
+    const session = new HmpSession(streamTransport(sock, sock, close), sessionOptions(opts, history, gone.signal, telnet ? new TelnetDecoder() : undefined));
     sessions.add(session);
     // A connection that never types holds a slot: it gets the idle timeout.
     const idle = idleTimeout(limits.idleTimeoutMs, () => {
@@ -122,15 +98,9 @@ async function listenSocket(endpoint: HmpEndpoint, opts: HmpServerOptions): Prom
       sockets.delete(sock);
       sessions.delete(session);
     });
-    const fault = (): void => {
-      if (!sock.destroyed) sock.end(FAULT_TEXT);
-      setTimeout(() => sock.destroy(), 500).unref();
-    };
     sock.once('data', () => idle.done());
-    if (endpoint.kind === 'telnet') {
-      sock.write(TELNET_INIT);
-      attach(session, sock, new TelnetDecoder(), fault);
-    } else attach(session, sock, undefined, fault);
+    if (telnet) sock.write(TELNET_INIT);
+    attach(session, sock);
     session.open();
   });
   const at: ListenAddress =

@@ -10,12 +10,14 @@ import { asCgmonError } from '../errors.js';
 import { toCrLf } from '../util/line-endings.js';
 import { hmpErrorLine } from './errors.js';
 import type { OutputSink, TextEncoding } from '../commands/output.js';
+import { logFaultOnce } from '../util/connection-limits.js';
+import type { Readable, Writable } from 'node:stream';
 
 /** QEMU's version as HMP prints it in the banner (golden: QEMU 7.2.22), from query-version's source. */
 export const HMP_QEMU_VERSION = `${QEMU_VERSION.major}.${QEMU_VERSION.minor}.${QEMU_VERSION.micro}`;
 export const HMP_PROMPT = '(qemu) ';
 
-/** Bytes out, flow control in; implemented by server.ts for sockets and stdio, and by tests. */
+/** Bytes out, flow control in: streamTransport() below for sockets and stdio, or a test's double. */
 export interface HmpTransport {
   /** Queue bytes; false means the peer is slow and the session should await drain(). */
   write(data: Uint8Array): boolean;
@@ -23,7 +25,33 @@ export interface HmpTransport {
   /** Stop / restart delivering input (QEMU's monitor_can_read returning 0). */
   pause(): void;
   resume(): void;
-  close(): void;
+  /** End the connection once what was written has gone; `fault`: drop it soon even if the peer never reads. */
+  close(fault?: boolean): void;
+}
+
+/**
+ * The transport over Node streams (a socket is both ends; stdio is two). It
+ * lives beside the session, not in server.ts, because the session calls it on
+ * every line; server.ts only picks the streams and what closing means.
+ */
+export function streamTransport(input: Readable, output: Writable, onClose: (fault: boolean) => void): HmpTransport {
+  return {
+    write: (d) => (output.destroyed || !output.writable ? true : output.write(d)),
+    drain: () =>
+      new Promise<void>((resolve) => {
+        if (output.destroyed || !output.writableNeedDrain) return resolve();
+        const done = (): void => {
+          output.off('drain', done);
+          output.off('close', done);
+          resolve();
+        };
+        output.on('drain', done);
+        output.on('close', done);
+      }),
+    pause: () => input.pause(),
+    resume: () => input.resume(),
+    close: onClose,
+  };
 }
 
 /** The HMP command executor (src/hmp/executor.ts): one per console, it keeps the sticky /fmt and `cpu N`. */
@@ -40,7 +68,12 @@ export interface HmpSessionOptions {
   /** Shared by every connection of one monitor, as QEMU keeps one ReadLineState per monitor. */
   history?: ReadlineHistory;
   version?: string;
+  /** Strips a framing from received bytes before readline sees them (telnet.ts's TelnetDecoder). */
+  decoder?: { decode(chunk: Uint8Array): Uint8Array };
 }
+
+/** What a console whose handling failed is told before it is closed. */
+const FAULT_TEXT = 'Error: internal error; closing this console\r\n';
 
 /** Echo bytes are collected up to this size before a write, so a long pasted line streams. */
 const ECHO_FLUSH = 16 * 1024;
@@ -71,6 +104,7 @@ export class HmpSession {
   private readonly readline: Readline;
   private readonly executor: LineExecutor;
   private readonly version: string;
+  private readonly decoder: HmpSessionOptions['decoder'];
   private readonly queue: Uint8Array[] = [];
   private running = false;
   private closed = false;
@@ -81,6 +115,7 @@ export class HmpSession {
   constructor(transport: HmpTransport, options: HmpSessionOptions) {
     this.transport = transport;
     this.version = options.version ?? HMP_QEMU_VERSION;
+    this.decoder = options.decoder;
     const finder = options.names ? hmpCompletionFinder(options.names) : undefined;
     this.readline = new Readline(HMP_PROMPT, options.history ?? new ReadlineHistory(), finder);
     this.executor = options.executor({ ...options.base, services: this.sessionServices(options.base.services) });
@@ -105,6 +140,31 @@ export class HmpSession {
   open(): void {
     this.readline.restart();
     this.send(hmpBanner(this.version) + this.readline.showPrompt());
+  }
+
+  /**
+   * The connection's bytes as they arrive (server.ts wires its 'data' events here
+   * once), inside the connection's fault boundary (DESIGN.md): a fault is logged
+   * once, and this console alone is told so and closed; the daemon goes on.
+   */
+  readonly receive = (chunk: Uint8Array): void => {
+    if (this.closed) return;
+    try {
+      this.feed(this.decoder ? this.decoder.decode(chunk) : chunk);
+    } catch (e) {
+      logFaultOnce('HMP console', e);
+      this.fault();
+    }
+  };
+
+  private fault(): void {
+    try {
+      this.transport.write(Buffer.from(FAULT_TEXT, 'latin1'));
+    } catch {
+      // The connection is beyond answering; closing it is all that is left.
+    }
+    this.closedByPeer();
+    this.transport.close(true);
   }
 
   /** Bytes from the client (telnet commands already stripped). */

@@ -1,8 +1,9 @@
 // `-monitor telnet:` as QEMU's socket chardev does it: the negotiation bytes
 // on accept (chardev/char-socket.c tcp_chr_telnet_init), IAC stripping of the
-// client's input, then the same console bytes as a raw QEMU 7.2 socket.
+// client's input, then the same console bytes as a raw QEMU 7.2 socket; a fault
+// in one console's input handling closes that console only (DESIGN.md fault boundary).
 
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { makeContext } from '../../src/commands/context.js';
 import { createDebugOps } from '../../src/debug/registry.js';
 import { startHmpConsoles, type HmpListener } from '../../src/hmp/server.js';
@@ -96,6 +97,40 @@ describe('telnet monitor socket', () => {
       expect(crlf.toString('latin1').endsWith('(qemu) \r\n(qemu) ')).toBe(true);
     } finally {
       c.close();
+    }
+  });
+
+  it('a fault while decoding one console\'s input closes that console only, with one log line', async () => {
+    // A decoder bug on one input (the only code that runs outside the session's own error handling).
+    const decode = TelnetDecoder.prototype.decode;
+    const spy = vi.spyOn(TelnetDecoder.prototype, 'decode').mockImplementation(function (this: TelnetDecoder, chunk: Uint8Array) {
+      if (Buffer.from(chunk).includes('BUG!')) throw new Error('decoder bug for the test');
+      return decode.call(this, chunk);
+    });
+    const logged: string[] = [];
+    const log = vi.spyOn(process.stderr, 'write').mockImplementation((t: string | Uint8Array) => (logged.push(String(t)), true));
+    const a = await RawClient.open({ port });
+    const b = await RawClient.open({ port });
+    try {
+      await a.untilPrompt();
+      await b.untilPrompt();
+      for (let i = 0; i < 2; i++) {
+        a.send('BUG!\r\n');
+        a.send('info version\r\n'); // after the fault: never answered
+      }
+      const rest = (await a.take(() => false, 5_000)).toString('latin1');
+      expect(a.ended).toBe(true);
+      expect(rest).toBe('Error: internal error; closing this console\r\n');
+      b.send('info version\r\n');
+      expect((await b.untilPrompt()).toString('latin1')).toContain('7.2');
+      expect(logged.filter((l) => l.includes('decoder bug for the test'))).toEqual([
+        'cgmon: internal error in HMP console: decoder bug for the test (that connection was closed)\n',
+      ]);
+    } finally {
+      spy.mockRestore();
+      log.mockRestore();
+      a.close();
+      b.close();
     }
   });
 });
