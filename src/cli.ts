@@ -4,7 +4,7 @@
 
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
-import { CgmonError, couldNotOpen, nothingToServe, optionError, parameterExpects, propertyNotFound } from './errors.js';
+import { CgmonError, couldNotOpen, guestWithLoadDump, invalidCpuCount, invalidOption, noConfidentialGuestObject, nothingToServe, optionError, optionNeedsArgument, parameterExpects, physBitsRange, propertyNotFound, rpcExpectsWs, unsupportedMachineType } from './errors.js';
 import { removeTemporaryFiles } from './util/atomic-file.js';
 import { logFaultOnce, parseLimits, type DaemonLimits } from './util/connection-limits.js';
 import { CLI_OPTIONS, cliOption, parseEndpoint, parseKeyValues, parseSize, type KeyValues } from './options.js';
@@ -88,7 +88,7 @@ function normaliseArgv(argv: readonly string[]): string[] {
   const out: string[] = [];
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
-    if (!a.startsWith('-') || a === '-') throw new CgmonError(`${a}: invalid option`, 'bad-option');
+    if (!a.startsWith('-') || a === '-') throw invalidOption(a);
     const name = a.replace(/^--?/, '');
     const eq = name.indexOf('=');
     const bare = eq >= 0 ? name.slice(0, eq) : name;
@@ -99,12 +99,12 @@ function normaliseArgv(argv: readonly string[]): string[] {
     const opt = cliOption(bare);
     if (opt?.value !== undefined) {
       const value = eq >= 0 ? name.slice(eq + 1) : argv[++i];
-      if (value === undefined) throw new CgmonError(`${a}: requires an argument`, 'bad-option');
+      if (value === undefined) throw optionNeedsArgument(a);
       out.push(`--${bare}`, value);
     } else if (opt !== undefined || bare === 'help' || bare === 'version') {
       out.push(`--${bare}`);
     } else {
-      throw new CgmonError(`${a}: invalid option`, 'bad-option');
+      throw invalidOption(a);
     }
   }
   return out;
@@ -121,7 +121,7 @@ export function parseCli(argv: readonly string[]): CliOptions {
   if (typeof o['smp'] === 'string') {
     const kv = parseKeyValues(o['smp'], 'cpus');
     smp = Number(kv.get('cpus') ?? '1');
-    if (!Number.isInteger(smp) || smp < 1 || smp > 288) throw new CgmonError(`-smp ${o['smp']}: invalid number of CPUs`, 'bad-option');
+    if (!Number.isInteger(smp) || smp < 1 || smp > 288) throw invalidCpuCount(o['smp']);
   }
   const result: CliOptions = {
     smp,
@@ -157,13 +157,13 @@ export function parseCli(argv: readonly string[]): CliOptions {
 function parsePhysBits(text: string): number {
   const n = /^\d+$/.test(text) ? Number(text) : NaN;
   if (!Number.isInteger(n)) throw parameterExpects('phys-bits', 'uint32');
-  if (n < 32 || n > 52) throw new CgmonError(`phys-bits should be between 32 and 52  (but is ${n})`, 'bad-option');
+  if (n < 32 || n > 52) throw physBitsRange(n);
   return n;
 }
 
 function machineConfig(opts: CliOptions): MachineConfig {
   const type = opts.machine.get('type') ?? 'pc';
-  if (!['pc', 'q35', 'none'].includes(type)) throw new CgmonError(`-machine ${type}: unsupported machine type`, 'bad-option');
+  if (!['pc', 'q35', 'none'].includes(type)) throw unsupportedMachineType(type);
   const known = ['type', 'debug', 'confidential-guest-support', 'accel'];
   for (const k of opts.machine.keys()) {
     if (!known.includes(k)) {
@@ -223,7 +223,7 @@ export async function buildMachine(opts: CliOptions): Promise<BuiltMachine> {
   let machine: Machine;
   let objects = opts.objects;
   if (opts.loadDump !== undefined && opts.guest !== undefined) {
-    throw new CgmonError('-guest and -load-dump cannot be used together', 'bad-option');
+    throw guestWithLoadDump();
   }
   if (opts.guest !== undefined) {
     // The file gives RAM and vCPUs; -m still overrides RAM, -smp does not apply.
@@ -245,7 +245,7 @@ export async function buildMachine(opts: CliOptions): Promise<BuiltMachine> {
   const cgsId = config.confidentialGuestSupport;
   if (cgsId !== undefined) {
     const cgs = machine.confidentialGuest();
-    if (!cgs) throw new CgmonError(`-machine confidential-guest-support=${cgsId}: no confidential guest object with id '${cgsId}'`, 'bad-option');
+    if (!cgs) throw noConfidentialGuestObject(cgsId);
     cgs.launch(machine);
   }
   const source: GuestSource = opts.guest !== undefined ? { kind: 'guest-file', file: opts.guest }
@@ -281,7 +281,7 @@ function wantsDefaults(o: CliOptions): boolean {
 async function startRpc(spec: string, ctx: CommandContext, limits: DaemonLimits): Promise<Listener> {
   const ep = parseEndpoint(spec);
   if (ep.kind !== 'ws' || ep.host === undefined || ep.port === undefined) {
-    throw new CgmonError(`-rpc ${spec}: expects ws:HOST:PORT`, 'bad-option');
+    throw rpcExpectsWs(spec);
   }
   const token = ep.props.get('token');
   const allowHost = ep.props.get('allow-host');
@@ -293,7 +293,7 @@ async function startRpc(spec: string, ctx: CommandContext, limits: DaemonLimits)
       maxConnections: limits.connections.rpc.maxConnections,
     });
   } catch (e) {
-    throw new CgmonError(`-rpc ${spec}: ${(e as Error).message}`, 'bad-option');
+    throw optionError('-rpc', spec, e);
   }
   process.stderr.write(`cgmon: console and JSON-RPC on ${server.url}\n`);
   return server;
@@ -378,7 +378,7 @@ async function serve(opts: CliOptions, built: BuiltMachine): Promise<number> {
     listeners.push({ close: () => gdb.close() });
     if (gdbDevice !== undefined && gdbDevice !== 'none') {
       await gdb.start(gdbDevice).catch((e: unknown) => {
-        throw new CgmonError(`-gdb ${gdbDevice}: ${(e as Error).message}`, 'bad-option');
+        throw optionError('-gdb', gdbDevice, e);
       });
       log(`cgmon: gdb stub on ${gdbDevice}`);
     }

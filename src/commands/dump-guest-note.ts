@@ -8,6 +8,7 @@ import type { X86CpuState } from '../machine/cpu.js';
 import { FW_CFG_VMCOREINFO_FORMAT_ELF, parseNote, VMCOREINFO_NOTE_NAME, vmcoreinfoPhysBase } from '../machine/vmcoreinfo.js';
 import type { CommandContext } from './context.js';
 import { cpuNotes } from './dump-notes.js';
+import { guestNoteText } from '../errors.js';
 
 /** QEMU's MAX_GUEST_NOTE_SIZE. */
 const MAX_GUEST_NOTE_SIZE = 1 << 20;
@@ -33,16 +34,16 @@ function deviceNote(ctx: CommandContext): Uint8Array | string | undefined {
   const dev = ctx.machine.vmcoreinfo;
   if (!dev) return undefined;
   const size = dev.size;
-  if (!dev.hasVmcoreinfo) return 'guest note is not present';
-  if (size < 12 || size > MAX_GUEST_NOTE_SIZE) return `guest note size is invalid: ${size}`;
-  if (dev.guestFormat !== FW_CFG_VMCOREINFO_FORMAT_ELF) return `guest note format is unsupported: ${dev.guestFormat}`;
+  if (!dev.hasVmcoreinfo) return guestNoteText.notPresent();
+  if (size < 12 || size > MAX_GUEST_NOTE_SIZE) return guestNoteText.badSize(size);
+  if (dev.guestFormat !== FW_CFG_VMCOREINFO_FORMAT_ELF) return guestNoteText.badFormat(dev.guestFormat);
   const buf = new Uint8Array(size);
   const r = cpuPhysicalMemoryReadDebug(ctx.ops, dev.paddr, buf);
-  if (!r.ok) return `guest note could not be read: ${r.message}`;
+  if (!r.ok) return guestNoteText.unreadable(r.message);
   const v = new DataView(buf.buffer);
   const parts = parseNote(buf);
   if (!parts || v.getUint32(0, true) > MAX_GUEST_NOTE_SIZE || v.getUint32(4, true) > MAX_GUEST_NOTE_SIZE) {
-    return 'Invalid guest note header';
+    return guestNoteText.badHeader();
   }
   return buf.subarray(0, parts.size);
 }

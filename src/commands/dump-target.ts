@@ -4,7 +4,7 @@
 // with getfd, written in place and closed when the dump ends. Every dump format
 // opens its output here.
 
-import { CgmonError } from '../errors.js';
+import { CgmonError, invalidParameter } from '../errors.js';
 import { openAtomic, type AtomicFile } from '../util/atomic-file.js';
 import { fdOutput } from '../util/fd-output.js';
 import type { CommandContext } from './context.js';
@@ -16,7 +16,7 @@ export type DumpProtocol = { kind: 'file'; path: string } | { kind: 'fd'; name: 
 export function parseDumpProtocol(protocol: string): DumpProtocol {
   if (protocol.startsWith('file:')) return { kind: 'file', path: protocol.slice(5) };
   if (protocol.startsWith('fd:')) return { kind: 'fd', name: protocol.slice(3) };
-  throw new CgmonError("Invalid parameter 'protocol'", 'invalid-argument');
+  throw invalidParameter('protocol');
 }
 
 /** Open the output; `fd:NAME` takes the descriptor out of the connection's table (monitor_get_fd). */

@@ -2,7 +2,7 @@
 // qapi/dump.json) for QMP and HMP. Memory and registers come through the debug API:
 // plaintext of a debuggable SEV guest, the policy error and no file where refused.
 
-import { CgmonError, invalidParameter, parameterMissing, strerror, winDumpNoteSize, workCancelled } from '../errors.js';
+import { CgmonError, dumpInProgress, dumpNoGuestMemory, dumpSaveFailed, faultError, invalidParameter, parameterMissing, strerror, winDumpNoteSize, winDumpNotWritten, workCancelled } from '../errors.js';
 import type { AtomicFile } from '../util/atomic-file.js';
 import { openDumpTarget, parseDumpProtocol } from './dump-target.js';
 import { EM_386, EM_X86_64, ELFCLASS32, ELFCLASS64 } from '../machine/elf-core.js';
@@ -64,7 +64,7 @@ function filterOf(args: DumpGuestMemoryArgs, machine: Machine): { begin: bigint;
 function dumpCpus(ctx: CommandContext): X86CpuState[] {
   return ctx.machine.cpus.map((cpu) => {
     const s = ctx.ops.cpuState(cpu);
-    if (isFault(s)) throw new CgmonError(s.message, s.kind === 'denied' ? 'policy' : 'generic');
+    if (isFault(s)) throw faultError(s);
     return s;
   });
 }
@@ -73,8 +73,8 @@ function dumpCpus(ctx: CommandContext): X86CpuState[] {
 function readChunk(ctx: CommandContext, gpa: bigint, buf: Uint8Array): void {
   const r = cpuPhysicalMemoryReadDebug(ctx.ops, gpa, buf);
   if (r.ok) return;
-  if (r.kind === 'denied') throw new CgmonError(r.message, 'policy');
-  throw new CgmonError('dump: failed to save memory', 'io');
+  if (r.kind === 'denied') throw faultError(r);
+  throw dumpSaveFailed();
 }
 
 interface DumpJob {
@@ -134,7 +134,7 @@ class DumpWriter {
 function saveError(e: unknown): CgmonError {
   if (e instanceof CgmonError && !/^Could not write /.test(e.message)) return e;
   const reason = e instanceof CgmonError ? e.message.replace(/^Could not write '.*': /, '') : strerror(e);
-  return new CgmonError(`dump: failed to save memory: ${reason}`, 'io');
+  return dumpSaveFailed(reason);
 }
 
 /**
@@ -192,7 +192,7 @@ interface DumpBasis {
 function dumpBasis(ctx: CommandContext, filter: { begin: bigint; length: bigint } | undefined): DumpBasis {
   const m = ctx.machine;
   const all = dumpBlocks(m);
-  if (all.length === 0) throw new CgmonError('dump: no guest memory to dump');
+  if (all.length === 0) throw dumpNoGuestMemory();
   const blocks = filter ? dumpBlocks(m, filter) : all;
   const cpus = dumpCpus(ctx);
   // Fail early, before any file exists, when the debug object refuses RAM.
@@ -241,7 +241,7 @@ function planWinDump(ctx: CommandContext, cpus: readonly X86CpuState[]): never {
     throw winDumpNoteSize();
   }
   // No modelled guest publishes a Windows header; say so rather than write a wrong file.
-  throw new CgmonError('win-dump: cgmon does not write Windows crash dumps');
+  throw winDumpNotWritten();
 }
 
 async function planWork(
@@ -276,7 +276,7 @@ function completedEvent(m: Machine, s: DumpQueryResult, error?: string): void {
 }
 
 const busy = (m: Machine): boolean => state(m).status === 'active' || planning.has(m);
-const dumpInProcess = (): CgmonError => new CgmonError('There is a dump in process, please wait.');
+const dumpInProcess = dumpInProgress;
 
 /** Open the output (before the VM stops, as QEMU does) and, for kdump-raw, check that it seeks. */
 async function openOutput(args: DumpGuestMemoryArgs, format: FormatSpec, ctx: CommandContext): Promise<{ file: AtomicFile; output: KdumpOutput | undefined }> {

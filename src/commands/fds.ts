@@ -4,7 +4,7 @@
 // connection a MonitorFds; descriptors it holds are closed when the client goes.
 
 import { closeSync } from 'node:fs';
-import { CgmonError, fdNotFound, parameterExpects } from '../errors.js';
+import { CgmonError, fdNamedNotFound, fdNotFound, noFdSupplied, parameterExpects } from '../errors.js';
 import type { Machine } from '../machine/machine.js';
 import type { CommandContext, ConnectionFds } from './context.js';
 import type { AddFdArguments, AddfdInfo, ClosefdArguments, FdsetInfo, GetfdArguments, RemoveFdArguments } from './qmp-types.js';
@@ -111,7 +111,6 @@ export class MonitorFds implements ConnectionFds {
   }
 }
 
-const noFdSupplied = (): CgmonError => new CgmonError('No file descriptor supplied via SCM_RIGHTS');
 
 function received(ctx: CommandContext): number {
   const fd = ctx.monitor?.take();
@@ -130,7 +129,7 @@ export function qmpGetfd(args: GetfdArguments, ctx: CommandContext): Record<stri
 }
 
 export function qmpClosefd(args: ClosefdArguments, ctx: CommandContext): Record<string, never> {
-  if (ctx.monitor?.drop(args.fdname) !== true) throw new CgmonError(`File descriptor named '${args.fdname}' not found`);
+  if (ctx.monitor?.drop(args.fdname) !== true) throw fdNamedNotFound(args.fdname);
   return {};
 }
 
@@ -157,7 +156,7 @@ export function qmpRemoveFd(args: RemoveFdArguments, ctx: CommandContext): Recor
   const list = sets.sets.get(id);
   const which = args.fd === undefined ? list : list?.filter((f) => f.fd === Number(args.fd));
   if (!which || which.length === 0) {
-    throw new CgmonError(`File descriptor named '${args.fd === undefined ? `fdset-id:${id}` : `fdset-id:${id}, fd:${args.fd}`}' not found`);
+    throw fdNamedNotFound(args.fd === undefined ? `fdset-id:${id}` : `fdset-id:${id}, fd:${args.fd}`);
   }
   for (const f of which) f.removed = true;
   sets.cleanup(ctx.machine);

@@ -7,13 +7,13 @@ import {
 } from '../debug/index.js';
 import type { X86CpuState } from '../machine/cpu.js';
 import type { MemTxResult } from '../machine/memattrs.js';
-import { CgmonError } from '../errors.js';
+import { CgmonError, faultError } from '../errors.js';
 import { contextCpu, type CommandContext } from './context.js';
 
 /** Register state of the context's CPU as the debug object lets us see it. */
 export function debugCpuState(ctx: CommandContext, cpu: X86CpuState = contextCpu(ctx)): X86CpuState {
   const s = ctx.ops.cpuState(cpu);
-  if (isFault(s)) throw new CgmonError(s.message, s.kind === 'denied' ? 'policy' : 'generic');
+  if (isFault(s)) throw faultError(s);
   return s;
 }
 

@@ -3,7 +3,7 @@
 // the first CPU). The HMP executor sits above this layer, so src/hmp installs
 // the line runner at import (src/hmp/human-monitor-command.ts).
 
-import { badCpuIndex, CgmonError } from '../errors.js';
+import { badCpuIndex, CgmonError, noHmpExecutor } from '../errors.js';
 import { withCpu, type CommandContext } from './context.js';
 import type { OutputSink, TextProducer } from './output.js';
 import type { HumanMonitorCommandArguments } from './qmp-types.js';
@@ -31,7 +31,7 @@ function monitorContext(args: HumanMonitorCommandArguments, ctx: CommandContext)
 /** The whole output at once, in a bounded buffer (JSON-RPC and other in-process callers). */
 export async function humanMonitorCommand(args: HumanMonitorCommandArguments, ctx: CommandContext): Promise<string> {
   const mctx = monitorContext(args, ctx);
-  if (!runner) throw new CgmonError('human-monitor-command: no HMP executor in this daemon');
+  if (!runner) throw noHmpExecutor();
   return runner(args['command-line'], mctx);
 }
 

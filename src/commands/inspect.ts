@@ -5,7 +5,7 @@
 import { DefaultDebugOps, cpuPhysicalMemoryReadDebug, isFault, newWalkStats, TARGET_PAGE_SIZE, type Leaf, type MemoryDebugOps } from '../debug/index.js';
 import { pagingMode } from '../machine/cpu.js';
 import type { MemTxResult } from '../machine/memattrs.js';
-import { CgmonError, parameterExpects } from '../errors.js';
+import { CgmonError, faultError, parameterExpects } from '../errors.js';
 import { contextCpu, withCpu, type CommandContext } from './context.js';
 import { debugCpuState, pageTableLeaves, readPhysical, readVirtual } from './guest-memory.js';
 import type { XCgmonPageMapArguments, XCgmonReadMemoryArguments } from './qmp-types.js';
@@ -88,7 +88,7 @@ export function readMemory(args: ReadMemoryArgs, ctx0: CommandContext): { chunks
     const buf = new Uint8Array(len);
     const r = readPiece(ctx, args, at, buf);
     if (r.ok) chunks.push({ addr: hex(at), data: toHex(buf) });
-    else if (r.kind === 'denied') throw new CgmonError(r.message, 'policy');
+    else if (r.kind === 'denied') throw faultError(r);
     else chunks.push({ addr: hex(at), size: len, error: r.message });
     done += len;
   }

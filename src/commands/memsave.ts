@@ -3,7 +3,7 @@
 // file renamed into place), so a failed save leaves the old target as it was.
 
 import type { MemTxResult } from '../machine/memattrs.js';
-import { badCpuIndex, CgmonError, parameterExpects, workCancelled } from '../errors.js';
+import { badCpuIndex, CgmonError, faultError, invalidAddrSize, parameterExpects, workCancelled } from '../errors.js';
 import { openAtomic } from '../util/atomic-file.js';
 import { cancelReason, withCpu, type CommandContext } from './context.js';
 import { readPhysical, readVirtual } from './guest-memory.js';
@@ -15,10 +15,6 @@ export type PmemsaveArgs = PmemsaveArguments;
 /** 1 MiB: a bulk read walks each page table once per chunk (WalkCache). */
 const CHUNK = 1024 * 1024;
 const U64 = 1n << 64n;
-
-function invalidAddr(val: bigint, size: bigint): CgmonError {
-  return new CgmonError(`Invalid addr 0x${BigInt.asUintN(64, val).toString(16).padStart(16, '0')}/size ${size} specified`, 'out-of-range');
-}
 
 /** Sizes QEMU 7.2 would crash on or loop over forever are refused up front. */
 function checkSize(size: bigint, ctx: CommandContext): number {
@@ -61,7 +57,7 @@ async function save(
 
 function policyOr(r: MemTxResult, otherwise: () => CgmonError): void {
   if (r.ok) return;
-  if (r.kind === 'denied') throw new CgmonError(r.message, 'policy');
+  if (r.kind === 'denied') throw faultError(r);
   throw otherwise();
 }
 
@@ -75,7 +71,7 @@ export async function qmpMemsave(args: MemsaveArgs, ctx: CommandContext): Promis
   const cpuCtx = withCpu(ctx, cpuIndex);
   return save(ctx, 'memsave', args.filename, size, (off, buf) => {
     // Virtual addresses wrap at 2^64 as cpu_memory_rw_debug's do.
-    policyOr(readVirtual(cpuCtx, BigInt.asUintN(64, val + BigInt(off)), buf), () => invalidAddr(val, BigInt(args.size)));
+    policyOr(readVirtual(cpuCtx, BigInt.asUintN(64, val + BigInt(off)), buf), () => invalidAddrSize(val, BigInt(args.size)));
   });
 }
 
@@ -88,7 +84,7 @@ export async function qmpPmemsave(args: PmemsaveArgs, ctx: CommandContext): Prom
   const val = BigInt(args.val);
   const size = checkSize(BigInt(args.size), ctx);
   const start = BigInt.asUintN(64, val);
-  if (start + BigInt(size) > U64) throw invalidAddr(val, BigInt(args.size));
+  if (start + BigInt(size) > U64) throw invalidAddrSize(val, BigInt(args.size));
   return save(ctx, 'pmemsave', args.filename, size, (off, buf) => readPhysicalWithHoles(ctx, start + BigInt(off), buf));
 }
 
@@ -99,12 +95,12 @@ function readPhysicalWithHoles(ctx: CommandContext, gpa: bigint, buf: Uint8Array
     const part = buf.subarray(done);
     const r = readPhysical(ctx, addr, part);
     if (r.ok) return;
-    if (r.kind !== 'unassigned' && r.kind !== 'unmapped') policyOr(r, () => new CgmonError(r.message, 'generic'));
+    if (r.kind !== 'unassigned' && r.kind !== 'unmapped') policyOr(r, () => faultError(r));
     // Bytes before the fault are RAM: read them alone; then zero the hole up to the next page.
     const good = r.addr > addr && r.addr < addr + BigInt(part.length) ? Number(r.addr - addr) : 0;
     if (good > 0) {
       const g = readPhysical(ctx, addr, part.subarray(0, good));
-      if (!g.ok) policyOr(g, () => new CgmonError(g.message, 'generic'));
+      if (!g.ok) policyOr(g, () => faultError(g));
     }
     const holeStart = done + good;
     const pageEnd = Number(((gpa + BigInt(holeStart)) | 0xfffn) + 1n - gpa);

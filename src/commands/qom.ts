@@ -2,7 +2,7 @@
 // qom-set, qom-list-types, qom-list-properties, object-add, object-del, over the
 // machine's modelled tree (src/machine/qom-tree.ts) with QEMU's error texts.
 
-import { CgmonError } from '../errors.js';
+import { CgmonError, objectInUse, objectNotFound, qomClassNotFound, qomDeviceNotFound, qomNotWritable, qomPathAmbiguous, qomPropertyNotFound } from '../errors.js';
 import { createObject } from '../machine/objects.js';
 import { isQomObject, qomClassProperties, qomImplements, qomType, qomTypes, type QomNode, type QomProperty } from '../machine/qom.js';
 import { qomResolve } from '../machine/qom-tree.js';
@@ -14,10 +14,6 @@ import type {
 import { loadSchema } from './schema.js';
 import { installArgumentValidator } from './validate.js';
 
-export const qomDeviceNotFound = (path: string): CgmonError => new CgmonError(`Device '${path}' not found`, 'invalid-argument', 'DeviceNotFound');
-export const qomPathAmbiguous = (path: string): CgmonError => new CgmonError(`Path '${path}' is ambiguous`, 'invalid-argument');
-export const qomPropertyNotFound = (type: string, name: string): CgmonError => new CgmonError(`Property '${type}.${name}' not found`, 'invalid-argument');
-const qomNotWritable = (type: string, name: string): CgmonError => new CgmonError(`Property '${type}.${name}' is not writable`, 'invalid-argument');
 
 /** qom-list says when a partial path is ambiguous; qom-get and qom-set call it not found (QEMU passes no flag). */
 function resolve(ctx: CommandContext, path: string, sayAmbiguous = false): QomNode {
@@ -77,7 +73,7 @@ function describe(prop: { description?: string; qapiStruct?: string; name: strin
 }
 
 export function qomListProperties(args: QomListPropertiesArguments): ObjectPropertyInfo[] {
-  if (!qomType(args.typename)) throw new CgmonError(`Class '${args.typename}' not found`, 'invalid-argument', 'DeviceNotFound');
+  if (!qomType(args.typename)) throw qomClassNotFound(args.typename);
   return qomClassProperties(args.typename).map((p) => {
     const description = describe(p);
     return { name: p.name, type: p.type, ...(description !== undefined ? { description } : {}) };
@@ -95,8 +91,8 @@ export function objectAdd(args: ObjectAddArguments, ctx: CommandContext): Record
 /** object-del (user_creatable_del): QEMU's texts for a missing object and one in use. */
 export function objectDel(args: ObjectDelArguments, ctx: CommandContext): Record<string, never> {
   const o = ctx.machine.objects.get(args.id);
-  if (!o) throw new CgmonError(`object '${args.id}' not found`);
-  if (isQomObject(o) && o.qomCanDelete?.(ctx.machine) === false) throw new CgmonError(`object '${args.id}' is in use, can not be deleted`);
+  if (!o) throw objectNotFound(args.id);
+  if (isQomObject(o) && o.qomCanDelete?.(ctx.machine) === false) throw objectInUse(args.id);
   ctx.machine.objects.delete(args.id);
   return {};
 }

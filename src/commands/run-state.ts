@@ -2,7 +2,7 @@
 // system_reset, system_powerdown, quit. Events come from the machine, so every
 // front end sees them (QMP STOP/RESUME/RESET/POWERDOWN/SHUTDOWN).
 
-import { CgmonError } from '../errors.js';
+import { CgmonError, migratePausePostcopyOnly, resetRequired } from '../errors.js';
 import type { CommandContext } from './context.js';
 
 type Empty = Record<string, never>;
@@ -14,7 +14,7 @@ export function qmpStop(_args: unknown, ctx: CommandContext): Empty {
 
 export function qmpCont(_args: unknown, ctx: CommandContext): Empty {
   const s = ctx.machine.runState;
-  if (s === 'shutdown' || s === 'guest-panicked') throw new CgmonError('Resetting the Virtual Machine is required');
+  if (s === 'shutdown' || s === 'guest-panicked') throw resetRequired();
   ctx.machine.cont();
   return {};
 }
@@ -41,6 +41,6 @@ export function qmpQuit(_args: unknown, ctx: CommandContext): Empty {
 
 export function qmpMigratePause(): Empty {
   // cgmon never migrates, so it is never in postcopy-active.
-  throw new CgmonError('migrate-pause is currently only supported during postcopy-active state');
+  throw migratePausePostcopyOnly();
 }
 

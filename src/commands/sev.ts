@@ -2,7 +2,7 @@
 // the SEV module's typed functions of the machine's sev-guest object, or
 // QEMU 7.2's answers for a guest without SEV (golden qmp transcript).
 
-import { CgmonError } from '../errors.js';
+import { CgmonError, sevKvmNotEnabled, sevMeasurementUnavailable, sevNotEnabled, sevNotEnabledForGuest } from '../errors.js';
 import * as sev from '../sev/monitor.js';
 import { sevGuestOf, type SevGuest } from '../sev/sev-guest.js';
 import type { CommandContext } from './context.js';
@@ -23,9 +23,9 @@ export const SEV_INFO_DISABLED: Readonly<SevInfo> = Object.freeze({
 });
 
 /** The machine's SEV guest, or QEMU's error for a guest without one. */
-function guest(ctx: CommandContext, message: string): SevGuest {
+function guest(ctx: CommandContext, missing: () => CgmonError): SevGuest {
   const g = sevGuestOf(ctx.machine);
-  if (!g) throw new CgmonError(message);
+  if (!g) throw missing();
   return g;
 }
 
@@ -36,17 +36,17 @@ export function querySev(_args: unknown, ctx: CommandContext): SevInfo {
 }
 
 export function querySevCapabilities(_args: unknown, ctx: CommandContext): SevCapability {
-  return sev.querySevCapabilities(guest(ctx, 'KVM not enabled'));
+  return sev.querySevCapabilities(guest(ctx, sevKvmNotEnabled));
 }
 
 export function querySevLaunchMeasure(_args: unknown, ctx: CommandContext): SevLaunchMeasureInfo {
-  return sev.querySevLaunchMeasure(guest(ctx, 'SEV launch measurement is not available'));
+  return sev.querySevLaunchMeasure(guest(ctx, sevMeasurementUnavailable));
 }
 
 export function sevInjectLaunchSecret(args: SevInjectLaunchSecretArguments, ctx: CommandContext): Record<string, never> {
-  return sev.sevInjectLaunchSecret(guest(ctx, 'SEV not enabled for guest'), args);
+  return sev.sevInjectLaunchSecret(guest(ctx, sevNotEnabledForGuest), args);
 }
 
 export function querySevAttestationReport(args: QuerySevAttestationReportArguments, ctx: CommandContext): SevAttestationReport {
-  return sev.querySevAttestationReport(guest(ctx, 'SEV is not enabled'), args);
+  return sev.querySevAttestationReport(guest(ctx, sevNotEnabled), args);
 }

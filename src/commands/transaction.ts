@@ -3,7 +3,7 @@
 // block layer, so every block action fails as QEMU's does when the device or node
 // it names does not exist; `abort` fails with QEMU's own text.
 
-import { CgmonError } from '../errors.js';
+import { CgmonError, completionModeUnsupported, noBlockDevice, nodeNotFound, transactionAborted } from '../errors.js';
 import type { TransactionArguments, TransactionAction } from './qmp-types.js';
 
 /** Actions whose prepare step refuses completion-mode=grouped (action_check_completion_mode). */
@@ -13,30 +13,28 @@ const NO_GROUPED = new Set<TransactionAction['type']>([
   'blockdev-snapshot-sync',
 ]);
 
-/** bdrv_lookup_bs's text when neither a device nor a node of that name exists. */
-const noDevice = (device: string, node: string): CgmonError => new CgmonError(`Cannot find device='${device}' nor node-name='${node}'`);
 
 /** What the action's prepare step says on a machine without block devices. */
 function prepare(a: TransactionAction): CgmonError {
   switch (a.type) {
     case 'abort':
-      return new CgmonError('Transaction aborted using Abort action');
+      return transactionAborted();
     case 'block-dirty-bitmap-add':
-      return noDevice(a.data.node, a.data.node);
+      return noBlockDevice(a.data.node, a.data.node);
     case 'block-dirty-bitmap-remove':
     case 'block-dirty-bitmap-clear':
     case 'block-dirty-bitmap-enable':
     case 'block-dirty-bitmap-disable':
     case 'block-dirty-bitmap-merge':
-      return new CgmonError(`Node '${a.data.node}' not found`);
+      return nodeNotFound(a.data.node);
     case 'blockdev-snapshot':
-      return noDevice(a.data.node, a.data.node);
+      return noBlockDevice(a.data.node, a.data.node);
     case 'blockdev-snapshot-sync':
-      return noDevice(a.data.device ?? '', a.data['node-name'] ?? '');
+      return noBlockDevice(a.data.device ?? '', a.data['node-name'] ?? '');
     case 'blockdev-snapshot-internal-sync':
     case 'blockdev-backup':
     case 'drive-backup':
-      return noDevice(a.data.device, a.data.device);
+      return noBlockDevice(a.data.device, a.data.device);
   }
 }
 
@@ -50,7 +48,7 @@ export function qmpTransaction(args: TransactionArguments): Record<string, never
   // No actions: nothing to prepare, commit or clean up (QEMU answers {}).
   if (first === undefined) return {};
   if (mode !== 'individual' && NO_GROUPED.has(first.type)) {
-    throw new CgmonError(`Action '${first.type}' does not support Transaction property completion-mode = ${mode}`);
+    throw completionModeUnsupported(first.type, mode);
   }
   throw prepare(first);
 }

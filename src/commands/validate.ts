@@ -4,7 +4,7 @@
 // the error QEMU would hit first (members in schema order, unexpected keys last).
 
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
-import { CgmonError, invalidParameterType, parameterExpects, parameterMissing, parameterUnexpected, parameterValue } from '../errors.js';
+import { CgmonError, invalidArguments, invalidParameterType, parameterExpects, parameterMissing, parameterUnexpected, parameterValue } from '../errors.js';
 import { BUILTINS, loadSchema, unionMembers, type QapiAlternate, type QapiCommand, type QapiMember, type QapiSchema, type QapiUnion, type TypeRef } from './schema.js';
 
 const INT_RANGES: Readonly<Record<string, readonly [bigint, bigint]>> = {
@@ -234,7 +234,7 @@ export class ArgumentValidator {
       const r = this.translate(e, members, args);
       if (r && (!best || compareKeys(r.key, best.key) < 0)) best = r;
     }
-    return best?.err ?? new CgmonError('Invalid arguments', 'invalid-argument');
+    return best?.err ?? invalidArguments();
   }
 
   private translate(e: ErrorObject, top: readonly QapiMember[], args: Record<string, unknown>): { key: number[]; err: CgmonError } | undefined {

@@ -2,7 +2,7 @@
 // as `-machine debug=NAME`. With no name the machine gets the default ops.
 
 import type { Machine } from '../machine/machine.js';
-import { CgmonError } from '../errors.js';
+import { CgmonError, unknownDebugObject } from '../errors.js';
 import { DefaultDebugOps } from './memory.js';
 import type { MemoryDebugOps } from './ops.js';
 
@@ -25,10 +25,7 @@ export function createDebugOps(machine: Machine): MemoryDebugOps {
   const f = factories.get(name);
   if (!f) {
     const known = debugObjectNames();
-    throw new CgmonError(
-      `-machine debug=${name}: unknown debug object '${name}'` + (known.length ? ` (known: ${known.join(', ')})` : ''),
-      'bad-option',
-    );
+    throw unknownDebugObject(name, known);
   }
   return f(machine);
 }

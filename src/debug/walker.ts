@@ -6,7 +6,7 @@
 
 import { pagingMode, type PagingMode } from '../machine/cpu.js';
 import { memFault, type MemFault, type MemTxAttrs } from '../machine/memattrs.js';
-import { CgmonError } from '../errors.js';
+import { CgmonError, faultError } from '../errors.js';
 import {
   canonicalVa, entryCbit, isLeaf, leafPa, levelsFor, nextTable, root, PG_PRESENT, PG_RW, PG_USER,
   type Leaf, type Level, type LevelSpec, type PageTableReader, type PagingRegs, type Translation,
@@ -17,10 +17,6 @@ export {
   type Leaf, type PageTableReader, type PagingRegs, type Translation,
 } from './paging-modes.js';
 
-function readFault(f: MemFault, what: string): CgmonError {
-  return new CgmonError(f.kind === 'denied' ? f.message : `${what}: ${f.message}`, f.kind === 'denied' ? 'policy' : 'generic');
-}
-
 /**
  * Read one table. A policy refusal is an error; any other failure reads as
  * zeros (QEMU reads tables with cpu_physical_memory_read, which never fails).
@@ -28,7 +24,7 @@ function readFault(f: MemFault, what: string): CgmonError {
 function readTable(reader: PageTableReader, gpa: bigint, dst: Uint8Array, cbit: boolean | undefined): void {
   const r = reader.read(gpa, dst, cbit === undefined ? { debug: true } : { debug: true, private: cbit });
   if (r.ok) return;
-  if (r.kind === 'denied') throw readFault(r, 'page table');
+  if (r.kind === 'denied') throw faultError(r, 'page table');
   dst.fill(0);
 }
 

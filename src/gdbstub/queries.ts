@@ -3,7 +3,10 @@
 // qemu.PhyMemMode / qemu.sstep, qRcmd through the HMP executor.
 
 import { featureAnnex } from './target-xml.js';
+import { rspError, RSP_XFER_NONE } from './errors.js';
 import type { GdbTarget } from './target.js';
+
+const MALFORMED = rspError('invalid-argument');
 
 export interface QueryEnv {
   readonly target: GdbTarget;
@@ -24,18 +27,18 @@ function qSupported(args: string, env: QueryEnv): string {
 /** qXfer:features:read:ANNEX:OFF,LEN -> `m`/`l` + data (QEMU caps LEN to (PacketSize - 5) / 2). */
 function qXferFeatures(args: string, packetSize: number): string {
   const m = /^([^:]+):([0-9a-fA-F]+),([0-9a-fA-F]+)$/.exec(args);
-  if (!m) return 'E22';
+  if (!m) return MALFORMED;
   const xml = featureAnnex(m[1]!);
-  if (xml === undefined) return 'E00';
+  if (xml === undefined) return RSP_XFER_NONE;
   const off = parseInt(m[2]!, 16);
   const len = Math.min(parseInt(m[3]!, 16), Math.floor((packetSize - 5) / 2));
-  if (off > xml.length) return 'E00';
+  if (off > xml.length) return RSP_XFER_NONE;
   return len < xml.length - off ? 'm' + xml.slice(off, off + len) : 'l' + xml.slice(off);
 }
 
 function threadExtraInfo(args: string, target: GdbTarget): string {
   const t = target.parseThread(args);
-  if (typeof t !== 'number') return 'E22';
+  if (typeof t !== 'number') return MALFORMED;
   const cpu = target.ctx.machine.cpus[t]!;
   return Buffer.from(`CPU#${t} [${cpu.halted ? 'halted ' : 'running'}]`, 'latin1').toString('hex');
 }
@@ -51,7 +54,7 @@ function threadList(first: boolean, target: GdbTarget): string {
 }
 
 async function qRcmd(hex: string, env: QueryEnv): Promise<void> {
-  if (!/^([0-9a-fA-F]{2})*$/.test(hex) || !env.monitor) return env.send('E22');
+  if (!/^([0-9a-fA-F]{2})*$/.test(hex) || !env.monitor) return env.send(MALFORMED);
   const line = Buffer.from(hex, 'hex').toString('latin1');
   const out = await env.monitor(line);
   // gdb prints O packets as they come; keep each well under the packet size.
@@ -102,7 +105,7 @@ export async function handleQuery(s: string, env: QueryEnv): Promise<void> {
   if (s.startsWith('Qqemu.sstep=')) {
     const v = parseInt(s.slice(12), 16);
     // SSTEP_ENABLE | SSTEP_NOIRQ | SSTEP_NOTIMER are all QEMU's TCG supports.
-    if (Number.isNaN(v) || (v & ~0x7) !== 0) return env.send('E22');
+    if (Number.isNaN(v) || (v & ~0x7) !== 0) return env.send(MALFORMED);
     env.target.sstepFlags = v;
     return env.send('OK');
   }

@@ -5,9 +5,10 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import { rmSync } from 'node:fs';
 import type { CommandContext } from '../commands/context.js';
-import { CgmonError } from '../errors.js';
+import { CgmonError, gdbserverOpenFailed, gdbUnsupportedDevice } from '../errors.js';
 import { parseEndpoint, type Endpoint } from '../util/qemu-opts.js';
 import { GdbSession, type GdbSessionOptions } from './session.js';
+import { rspError } from './errors.js';
 import { encodePacket } from './framing.js';
 import { DEFAULT_LIMITS, guarded, idleTimeout, type ConnectionLimits } from '../util/connection-limits.js';
 import { listenOn, type ListenAddress } from '../util/listen.js';
@@ -18,7 +19,7 @@ export const DEFAULT_GDB_DEVICE = 'tcp::1234';
 export function gdbEndpoint(device: string): Endpoint {
   const spec = /^\d+$/.test(device) ? `tcp::${device}` : device;
   const ep = parseEndpoint(spec);
-  if (ep.kind !== 'tcp' && ep.kind !== 'unix') throw new CgmonError(`gdbstub: unsupported device '${device}'`, 'bad-option');
+  if (ep.kind !== 'tcp' && ep.kind !== 'unix') throw gdbUnsupportedDevice(device);
   return ep;
 }
 
@@ -60,7 +61,7 @@ export class GdbServer {
     const gs = new GdbServer(device, ep, server);
     server.on('connection', (socket) => gs.accept(ctx, socket, opts));
     const at: ListenAddress = ep.kind === 'unix' ? { kind: 'unix', path: ep.path ?? '' } : { kind: 'tcp', host: ep.host ?? '', port: ep.port ?? 0 };
-    return listenOn(server, at, `Could not open gdbserver on device '${device}': `).then(() => gs);
+    return listenOn(server, at, `${gdbserverOpenFailed(device).message}: `).then(() => gs);
   }
 
   /** The bound TCP port (port 0 in tests picks a free one). */
@@ -92,7 +93,7 @@ export class GdbServer {
     // A connection that sends nothing holds the only slot: it gets the idle timeout.
     const idle = idleTimeout((opts.connection ?? DEFAULT_LIMITS.connections.gdb).idleTimeoutMs, () => socket.destroy());
     const fault = (): void => {
-      if (!socket.destroyed) socket.end(encodePacket('E22'));
+      if (!socket.destroyed) socket.end(encodePacket(rspError('generic')));
       setTimeout(() => socket.destroy(), 500).unref();
     };
     socket.on('data', guarded('gdb connection', fault, (chunk: Buffer) => {
@@ -155,7 +156,7 @@ export function makeGdbserverService(getCtx: () => CommandContext, opts: GdbServ
       try {
         await start(dev);
       } catch {
-        return `Could not open gdbserver on device '${dev}'`;
+        return gdbserverOpenFailed(dev).message;
       }
       return `Waiting for gdb connection on device '${dev}'`;
     },

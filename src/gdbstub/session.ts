@@ -100,7 +100,7 @@ export class GdbSession {
           // Longer than PacketSize allows once its `*` runs are expanded: refused, and gdb told so
           // (a `-` would only make it resend the same packet).
           if (this.ackMode) this.transport.write(Buffer.from('+'));
-          this.enqueue(() => this.send('E22'));
+          this.enqueue(() => this.send(rspError('invalid-argument')));
           break;
         case 'nack':
           if (this.lastSent) this.transport.write(this.lastSent);
@@ -241,7 +241,7 @@ export class GdbSession {
 
   private detach(rest: string): void {
     // After multiprocess+ gdb must name the process (`D;1`); QEMU answers a bare D with E22.
-    if (this.target.multiprocess && !rest.startsWith(';')) return this.send('E22');
+    if (this.target.multiprocess && !rest.startsWith(';')) return this.send(rspError('invalid-argument'));
     this.target.removeAllBreakpoints();
     this.send('OK');
     this.state = 'running';
@@ -262,7 +262,7 @@ export class GdbSession {
       const step = actions.find((a) => a.op === 's' || a.op === 'S');
       if (step) return this.step(typeof step.thread === 'number' ? step.thread : this.target.cCpu);
       if (actions.some((a) => a.op === 'c' || a.op === 'C')) return this.resume(undefined);
-      return this.send('E22');
+      return this.send(rspError('invalid-argument'));
     }
     if (s.startsWith('vAttach;')) return this.send(this.stopReply());
     if (s.startsWith('vKill;')) {

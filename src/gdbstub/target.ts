@@ -8,9 +8,14 @@ import { isFault } from '../debug/ops.js';
 import type { X86CpuState } from '../machine/cpu.js';
 import type { MemTxResult } from '../machine/memattrs.js';
 import { allRegisterBytes, registerBytes, writeAllRegisters, writeRegister } from './registers.js';
+import { rspError } from './errors.js';
 import { HexReply } from './framing.js';
 
 const INT3 = 0xcc;
+/** The stub's own failures, through the one RSP mapping (QEMU gdbstub.c): */
+const MALFORMED = rspError('invalid-argument'); // E22: a packet it cannot parse or an unknown thread
+const NO_ACCESS = rspError('unmapped'); // E14: memory or registers the debug API would not give
+const BP_FAILED = rspError('generic'); // E22: gdb_breakpoint_insert/remove failed, whatever the cause
 
 /** Parse a hex number the way QEMU's qemu_strtou64 does for packet fields; undefined when empty/bad. */
 export function parseHex(text: string | undefined): bigint | undefined {
@@ -108,7 +113,7 @@ export class GdbTarget {
         return this.setThread(rest);
       case 'T':
         // Thread alive: 0 and -1 resolve to the first CPU in QEMU, so they are alive too.
-        return this.parseThread(rest) === undefined ? 'E22' : 'OK';
+        return this.parseThread(rest) === undefined ? MALFORMED : 'OK';
       case 'Z':
       case 'z':
         return this.breakpoint(c === 'Z', rest);
@@ -124,34 +129,34 @@ export class GdbTarget {
 
   private readRegs(): string {
     const r = this.regs();
-    return r ? allRegisterBytes(r).toString('hex') : 'E14';
+    return r ? allRegisterBytes(r).toString('hex') : NO_ACCESS;
   }
 
   private writeRegs(hex: string): string {
     const r = this.regs();
-    if (!r || hex.length % 2 !== 0) return r ? 'E22' : 'E14';
+    if (!r || hex.length % 2 !== 0) return r ? MALFORMED : NO_ACCESS;
     const next = structuredClone(r);
     writeAllRegisters(next, Buffer.from(hex, 'hex'));
-    return this.ctx.ops.setCpuState(this.cpu(), next).ok ? 'OK' : 'E14';
+    return this.ctx.ops.setCpuState(this.cpu(), next).ok ? 'OK' : NO_ACCESS;
   }
 
   private readReg(text: string): string {
     const n = parseHex(text);
     const r = this.regs();
-    if (n === undefined) return 'E22';
+    if (n === undefined) return MALFORMED;
     const bytes = r ? registerBytes(r, Number(n)) : undefined;
-    return bytes ? bytes.toString('hex') : 'E14';
+    return bytes ? bytes.toString('hex') : NO_ACCESS;
   }
 
   private writeReg(text: string): string {
     const m = /^([0-9a-fA-F]+)=([0-9a-fA-F]*)$/.exec(text);
     const n = parseHex(m?.[1]);
-    if (!m || n === undefined) return 'E22';
+    if (!m || n === undefined) return MALFORMED;
     const r = this.regs();
-    if (!r) return 'E14';
+    if (!r) return NO_ACCESS;
     const next = structuredClone(r);
     writeRegister(next, Number(n), Buffer.from(m[2]!, 'hex'));
-    return this.ctx.ops.setCpuState(this.cpu(), next).ok ? 'OK' : 'E14';
+    return this.ctx.ops.setCpuState(this.cpu(), next).ok ? 'OK' : NO_ACCESS;
   }
 
   /** One access through the debug API: virtual via the page walker, or physical in PhyMemMode. */
@@ -175,30 +180,30 @@ export class GdbTarget {
 
   private readMem(text: string, packetSize: number): string | HexReply {
     const a = addrLen(text);
-    if (!a || a.len > packetSize / 2) return 'E22';
+    if (!a || a.len > packetSize / 2) return MALFORMED;
     if (a.len === 0) return '';
     const buf = Buffer.alloc(a.len);
-    return this.access(a.addr, buf, false).ok ? new HexReply(buf) : 'E14';
+    return this.access(a.addr, buf, false).ok ? new HexReply(buf) : NO_ACCESS;
   }
 
   private writeMemHex(text: string): string {
     const a = addrLen(text);
-    if (!a || !a.tail.startsWith(':')) return 'E22';
+    if (!a || !a.tail.startsWith(':')) return MALFORMED;
     const hex = a.tail.slice(1);
-    if (hex.length !== a.len * 2 || !/^[0-9a-fA-F]*$/.test(hex)) return 'E22';
+    if (hex.length !== a.len * 2 || !/^[0-9a-fA-F]*$/.test(hex)) return MALFORMED;
     if (a.len === 0) return 'OK';
-    return this.access(a.addr, Buffer.from(hex, 'hex'), true).ok ? 'OK' : 'E14';
+    return this.access(a.addr, Buffer.from(hex, 'hex'), true).ok ? 'OK' : NO_ACCESS;
   }
 
   /** X (binary write) — not in QEMU; cgmon accepts it so gdb skips hex-encoding writes. */
   private writeMemBinary(raw: Buffer): string {
     const colon = raw.indexOf(0x3a);
-    if (colon < 0) return 'E22';
+    if (colon < 0) return MALFORMED;
     const a = addrLen(raw.subarray(1, colon).toString('latin1'));
     const data = raw.subarray(colon + 1);
-    if (!a || a.tail !== '' || data.length !== a.len) return 'E22';
+    if (!a || a.tail !== '' || data.length !== a.len) return MALFORMED;
     if (a.len === 0) return 'OK';
-    return this.access(a.addr, Buffer.from(data), true).ok ? 'OK' : 'E14';
+    return this.access(a.addr, Buffer.from(data), true).ok ? 'OK' : NO_ACCESS;
   }
 
   /** gdb_set_stop_cpu: the vCPU that stopped becomes the one for registers and stop replies. */
@@ -211,7 +216,7 @@ export class GdbTarget {
   private setThread(text: string): string {
     const op = text[0];
     const t = this.parseThread(text.slice(1));
-    if (t === undefined || (op !== 'g' && op !== 'c')) return 'E22';
+    if (t === undefined || (op !== 'g' && op !== 'c')) return MALFORMED;
     // QEMU changes the selection only for a single thread; 0 and -1 just answer OK.
     if (typeof t === 'number') {
       if (op === 'g') this.gCpu = t;
@@ -222,7 +227,7 @@ export class GdbTarget {
 
   private breakpoint(insert: boolean, text: string): string {
     const m = /^([0-9]),([0-9a-fA-F]+),([0-9a-fA-F]+)/.exec(text);
-    if (!m) return 'E22';
+    if (!m) return MALFORMED;
     // Hardware breakpoints and watchpoints need KVM_SET_GUEST_DEBUG, which SEV-ES/SNP refuse; not offered.
     if (m[1] !== '0') return '';
     const addr = parseHex(m[2])!;
@@ -233,22 +238,22 @@ export class GdbTarget {
   private insertBreakpoint(addr: bigint): string {
     if (this.breakpoints.has(addr)) return 'OK';
     const saved = new Uint8Array(1);
-    if (!this.access(addr, saved, false).ok) return 'E22';
-    if (!this.access(addr, Uint8Array.of(INT3), true).ok) return 'E22';
+    if (!this.access(addr, saved, false).ok) return BP_FAILED;
+    if (!this.access(addr, Uint8Array.of(INT3), true).ok) return BP_FAILED;
     this.breakpoints.set(addr, { cpu: this.gCpu, phys: this.phyMemMode, saved: saved[0]! });
     return 'OK';
   }
 
   private removeBreakpoint(addr: bigint): string {
     const bp = this.breakpoints.get(addr);
-    if (!bp) return 'E22';
+    if (!bp) return BP_FAILED;
     this.breakpoints.delete(addr);
     // Restore in the mode and on the CPU the breakpoint was set with.
     const [cpu, phys] = [this.gCpu, this.phyMemMode];
     [this.gCpu, this.phyMemMode] = [bp.cpu, bp.phys];
     const r = this.access(addr, Uint8Array.of(bp.saved), true);
     [this.gCpu, this.phyMemMode] = [cpu, phys];
-    return r.ok ? 'OK' : 'E22';
+    return r.ok ? 'OK' : BP_FAILED;
   }
 
   /** Detach, kill and disconnect put every original byte back. */

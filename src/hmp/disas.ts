@@ -4,7 +4,7 @@
 
 import { createRequire } from 'node:module';
 import type { MemTxResult } from '../machine/memattrs.js';
-import { CgmonError } from '../errors.js';
+import { CgmonError, disassemblerUnavailable } from '../errors.js';
 import { qemuOperands, type CodeSize } from './capstone-compat.js';
 import { BufferSink, OutputWriter } from '../commands/output.js';
 
@@ -124,7 +124,7 @@ export async function disassemble(
   try {
     d = await decoder(codeSize);
   } catch (e) {
-    throw new CgmonError(`disassembler not available: ${(e as Error).message ?? String(e)}`);
+    throw disassemblerUnavailable((e as Error).message ?? String(e));
   }
   let pc = addr & U64;
   let left = count;

@@ -2,7 +2,7 @@
 // the dump's memory implies, vCPU state from QEMU CPU-state notes (NT_PRSTATUS when
 // those are missing), cgmon's page-table note and the guest's VMCOREINFO.
 
-import { CgmonError } from '../errors.js';
+import { CgmonError, notAQemuDump, ramSmallerThanDump } from '../errors.js';
 import {
   CGMON_NOTE_NAME, NT_CGMON_PTE_NON_ADDRESS, NT_PRSTATUS, NT_QEMU_CPUSTATE, PRSTATUS32_REGS, PRSTATUS32_REG_ORDER,
   PRSTATUS32_SIZE, PRSTATUS64_REGS, PRSTATUS64_REG_ORDER, PRSTATUS64_SIZE, QCS_CR, QCS_GPRS, QCS_RFLAGS, QCS_RIP, QCS_SEGS,
@@ -12,9 +12,7 @@ import { createCpu, EFER_LMA, EFER_LME, EFER_NXE, type X86CpuState } from './cpu
 import { Machine, pcLowMemSize, type MachineConfig } from './machine.js';
 import { VMCOREINFO_NOTE_NAME } from './vmcoreinfo.js';
 
-export function bad(what: string): CgmonError {
-  return new CgmonError(`not a valid QEMU dump: ${what}`, 'invalid-argument');
-}
+export const bad = notAQemuDump;
 
 export interface ElfNote {
   name: string;
@@ -130,7 +128,7 @@ function pcLayout(ranges: readonly ImageExtent[], options: LoadDumpOptions): { r
   const dumpRam = Number(lowEnd) + Number(highEnd - FOUR_GIB);
   const ramSize = options.ramSize ?? dumpRam;
   if (ramSize < dumpRam) {
-    throw new CgmonError(`-m ${ramSize} is smaller than the dump's ${dumpRam} bytes of RAM`, 'invalid-argument');
+    throw ramSmallerThanDump(ramSize, dumpRam);
   }
   if (highEnd > FOUR_GIB && pcLowMemSize(ramSize) !== Number(lowEnd)) {
     throw bad(`RAM layout (low 0x${lowEnd.toString(16)}, high to 0x${highEnd.toString(16)}) does not match a pc machine`);

@@ -3,7 +3,7 @@
 // contents at physical or virtual addresses, and ranges shared with the host.
 
 import { readFileSync } from 'node:fs';
-import { CgmonError, couldNotOpen, optionError } from '../errors.js';
+import { CgmonError, couldNotOpen, guestFileError, guestFileNotJson, optionError } from '../errors.js';
 import { parseSize } from '../util/qemu-opts.js';
 import { CR0_PE, createCpu, GPR_NAMES, SEG_NAMES, type X86CpuState } from './cpu.js';
 import { Machine, type MachineConfig } from './machine.js';
@@ -32,9 +32,7 @@ const FLAG_NAMES = ['rw', 'user', 'nx', 'global', 'pcd', 'pwt', 'accessed', 'dir
 const CPU_MODES = ['real', 'protected', ...BUILD_MODES] as const;
 type CpuMode = (typeof CPU_MODES)[number];
 
-function bad(where: string, what: string): CgmonError {
-  return new CgmonError(`guest file: ${where}: ${what}`, 'invalid-argument');
-}
+const bad = guestFileError;
 
 function object(v: unknown, where: string, keys: readonly string[]): Json {
   if (typeof v !== 'object' || v === null || Array.isArray(v)) throw bad(where, 'expected an object');
@@ -290,7 +288,7 @@ export function loadGuestFile(path: string, options: GuestFileOptions = {}): Mac
   try {
     doc = JSON.parse(text);
   } catch (e) {
-    throw new CgmonError(`-guest ${path}: not valid JSON${jsonErrorPlace(text, e)}`, 'bad-option');
+    throw guestFileNotJson(path, jsonErrorPlace(text, e));
   }
   return buildGuest(doc, options);
 }

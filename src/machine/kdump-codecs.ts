@@ -6,6 +6,7 @@ import { createRequire } from 'node:module';
 import { inflateSync } from 'node:zlib';
 import { DUMP_DH_COMPRESSED_LZO, DUMP_DH_COMPRESSED_SNAPPY, DUMP_DH_COMPRESSED_ZLIB, DUMP_DH_COMPRESSED_ZSTD } from './kdump-format.js';
 import { lzo1xDecompress } from './lzo1x.js';
+import { snappyMissing, zstdNotSupported } from '../errors.js';
 
 export interface SnappyBinding {
   compressSync(input: Uint8Array): Buffer;
@@ -32,10 +33,10 @@ export function decompressPage(data: Uint8Array, flags: number, pageSize: number
     if (flags & DUMP_DH_COMPRESSED_ZLIB) return inflateSync(data, { maxOutputLength: pageSize });
     if (flags & DUMP_DH_COMPRESSED_SNAPPY) {
       const s = snappyBinding();
-      return s ? s.uncompressSync(data, { asBuffer: true }) : 'snappy-compressed pages need the snappy package';
+      return s ? s.uncompressSync(data, { asBuffer: true }) : snappyMissing();
     }
     if (flags & DUMP_DH_COMPRESSED_LZO) return lzo1xDecompress(data, pageSize);
-    if (flags & DUMP_DH_COMPRESSED_ZSTD) return 'zstd-compressed pages are not supported';
+    if (flags & DUMP_DH_COMPRESSED_ZSTD) return zstdNotSupported();
   } catch (e) {
     return (e as Error).message;
   }

@@ -3,7 +3,7 @@
 // pages exist, the 2nd which were dumped; pages the dump excluded read as zeros.
 // A raw file is read piece by piece (dump-reader.ts), page data in file order.
 
-import { CgmonError } from '../errors.js';
+import { CgmonError, notAKdump } from '../errors.js';
 import { decompressPage } from './kdump-codecs.js';
 import {
   divRoundUp, FLAT_DATA_HEADER_SIZE, KDUMP_SIGNATURE, LAYOUT32, LAYOUT64, MAKEDUMPFILE_SIGNATURE, MAX_SIZE_MDF_HEADER,
@@ -16,9 +16,7 @@ import { NT_PRSTATUS, PRSTATUS64_SIZE } from './elf-core.js';
 import { VMCOREINFO_NOTE_NAME } from './vmcoreinfo.js';
 import { parseNotes } from './elf-notes.js';
 
-function bad(what: string): CgmonError {
-  return new CgmonError(`not a valid kdump file: ${what}`, 'invalid-argument');
-}
+const bad = notAKdump;
 
 const latin1 = (b: Uint8Array, from: number, len: number): string => Buffer.from(b.subarray(from, from + len)).toString('latin1');
 

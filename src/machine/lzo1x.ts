@@ -2,8 +2,10 @@
 // Linux kernel's Documentation/staging/lzo.rst), for the LZO pages of kdump files
 // written by makedumpfile -l and QEMU's kdump-lzo. Bounded: hostile input throws.
 
+import { corruptLzo } from '../errors.js';
+
 function fail(what: string): never {
-  throw new Error(`corrupt LZO data: ${what}`);
+  throw corruptLzo(what);
 }
 
 class Lzo1xReader {

@@ -2,7 +2,7 @@
 // QOM user_creatable). Vendors register their types; unknown types and
 // duplicate ids are start-up errors with QEMU's wording.
 
-import { CgmonError, parameterMissing } from '../errors.js';
+import { CgmonError, duplicateProperty, invalidObjectType, parameterMissing } from '../errors.js';
 import type { KeyValues } from '../util/qemu-opts.js';
 import type { Machine, MachineObject } from './machine.js';
 
@@ -25,8 +25,8 @@ export function createObject(machine: Machine, props: KeyValues): MachineObject 
   const id = props.get('id');
   if (!id) throw parameterMissing('id', 'bad-option');
   const factory = types.get(type);
-  if (!factory) throw new CgmonError(`invalid object type: ${type}`, 'bad-option');
-  if (machine.objects.has(id)) throw new CgmonError(`attempt to add duplicate property '${id}' to object (type 'container')`, 'bad-option');
+  if (!factory) throw invalidObjectType(type);
+  if (machine.objects.has(id)) throw duplicateProperty(id);
   const rest = new Map(props);
   rest.delete('qom-type');
   rest.delete('id');

@@ -4,7 +4,7 @@
 // A unix client's bytes come with the descriptors it passes (scm-rights.ts).
 
 import { createServer, type Server, type Socket } from 'node:net';
-import { CgmonError } from '../errors.js';
+import { CgmonError, chardevNotFound, onlyServerSockets, qmpNeedsSocket, qmpNeedsSocketChardev } from '../errors.js';
 import { parseEndpoint, type KeyValues } from '../util/qemu-opts.js';
 import type { CommandContext } from '../commands/index.js';
 import { installArgumentValidator } from '../commands/validate.js';
@@ -29,7 +29,7 @@ const isOn = (v: string | undefined): boolean => v !== undefined && ['on', 'yes'
 
 function checkServer(props: KeyValues, label: string): void {
   const server = props.get('server');
-  if (server !== undefined && !isOn(server)) throw new CgmonError(`${label}: only server=on sockets are supported`, 'bad-option');
+  if (server !== undefined && !isOn(server)) throw onlyServerSockets(label);
 }
 
 /** `-qmp unix:PATH,server=on,wait=off` or `-qmp tcp:HOST:PORT,server=on,wait=off`. */
@@ -39,7 +39,7 @@ export function qmpEndpoint(spec: string, pretty: boolean): QmpEndpoint {
   checkServer(ep.props, label);
   if (ep.kind === 'unix') return { kind: 'unix', path: ep.path ?? '', pretty, label };
   if (ep.kind === 'tcp') return { kind: 'tcp', host: ep.host ?? '127.0.0.1', port: ep.port ?? 0, pretty, label };
-  throw new CgmonError(`${label}: QMP needs a unix or tcp socket`, 'bad-option');
+  throw qmpNeedsSocket(label);
 }
 
 /** QMP monitors declared with `-chardev socket,id=ID,...` and `-mon chardev=ID,mode=control[,pretty=on]`. */
@@ -50,8 +50,8 @@ export function qmpChardevEndpoints(chardevs: readonly KeyValues[], mons: readon
     const id = mon.get('chardev') ?? '';
     const cd = chardevs.find((c) => c.get('id') === id);
     const label = `-mon chardev=${id}`;
-    if (!cd) throw new CgmonError(`${label}: chardev "${id}" not found`, 'bad-option');
-    if (cd.get('backend') !== 'socket') throw new CgmonError(`${label}: QMP needs a socket chardev`, 'bad-option');
+    if (!cd) throw chardevNotFound(label, id);
+    if (cd.get('backend') !== 'socket') throw qmpNeedsSocketChardev(label);
     checkServer(cd, label);
     const pretty = isOn(mon.get('pretty'));
     const path = cd.get('path');

@@ -13,6 +13,7 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import type { CommandContext } from '../commands/index.js';
 import { RpcSession, type HmpFactory, type RateLimit } from './session.js';
 import { boundPort, listenOn } from '../util/listen.js';
+import { rpcTokenEmpty } from '../errors.js';
 
 export interface RpcServerOptions {
   host: string;
@@ -115,7 +116,7 @@ export function requestPath(rawUrl: string | undefined): { path: string; query: 
 }
 
 export async function startRpcServer(opts: RpcServerOptions): Promise<RpcServer> {
-  if (opts.token === '') throw new Error("token= is empty: give a token, or leave token= out to get a generated one on a non-loopback address");
+  if (opts.token === '') throw rpcTokenEmpty();
   const token = opts.token ?? (isLoopback(opts.host) ? undefined : randomBytes(16).toString('hex'));
   const files = loadConsole();
   const wss = new WebSocketServer({ noServer: true, maxPayload: opts.maxPayload ?? MAX_PAYLOAD });

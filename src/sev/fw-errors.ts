@@ -1,7 +1,7 @@
 // AMD SEV firmware status codes (SEV API #55766 ch. 4; kernel psp-sev.h) and
 // the strings QEMU prints for them (target/i386/sev.c sev_fw_errlist).
 
-import { CgmonError } from '../errors.js';
+import { CgmonError, sevFirmwareFailedText } from '../errors.js';
 
 export const SEV_RET = {
   SUCCESS: 0x00,
@@ -71,7 +71,7 @@ export class SevFirmwareError extends CgmonError {
   readonly command: string;
 
   constructor(command: string, fwError: number) {
-    super(`SEV: ${command} failed fw_error=${fwError} '${fwErrorToStr(fwError)}'`, fwError === SEV_RET.POLICY_FAILURE ? 'policy' : 'generic');
+    super(sevFirmwareFailedText(command, fwError, fwErrorToStr(fwError)), fwError === SEV_RET.POLICY_FAILURE ? 'policy' : 'generic');
     this.fwError = fwError;
     this.command = command;
   }

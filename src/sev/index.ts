@@ -3,9 +3,9 @@
 
 import { registerDebugObject } from '../debug/registry.js';
 import { registerObjectType } from '../machine/objects.js';
-import { CgmonError } from '../errors.js';
 import { SevGuest, sevGuestOf } from './sev-guest.js';
 import { SevGuestDebug } from './sev-guest-debug.js';
+import { debugObjectNeedsGuest } from '../errors.js';
 
 registerObjectType('sev-guest', (id, props) => new SevGuest('sev-guest', id, props));
 registerObjectType('sev-snp-guest', (id, props) => new SevGuest('sev-snp-guest', id, props));
@@ -13,10 +13,7 @@ registerObjectType('sev-snp-guest', (id, props) => new SevGuest('sev-snp-guest',
 // it would silently behave like no debug object at all, so say so at start-up.
 registerDebugObject('sev-guest-debug', (machine) => {
   if (!sevGuestOf(machine)) {
-    throw new CgmonError(
-      '-machine debug=sev-guest-debug: needs a sev-guest or sev-snp-guest object attached with -machine confidential-guest-support=ID',
-      'bad-option',
-    );
+    throw debugObjectNeedsGuest('sev-guest-debug', ['sev-guest', 'sev-snp-guest']);
   }
   return new SevGuestDebug(machine);
 });

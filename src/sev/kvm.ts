@@ -4,7 +4,7 @@
 // buffer and slice; writes read-modify-write their edge blocks (so 9 bytes at
 // offset 8 work). SNP guests use page-granular SNP_DBG_* (legacy ids: -EPERM).
 
-import { CgmonError } from '../errors.js';
+import { CgmonError, kvmEncryptOpNotPermitted } from '../errors.js';
 import type { SevFirmware } from './firmware.js';
 import { PAGE, type GuestPhysMemory } from './guest-ram.js';
 import type { SevKind } from './policy.js';
@@ -72,7 +72,7 @@ export class KvmSev {
   /** KVM_MEMORY_ENCRYPT_OP id check: SNP guests reject legacy commands with -EPERM. */
   checkCommand(id: number): void {
     if (this.kind === 'sev-snp' && id < KVM_SEV_SNP_LAUNCH_START) {
-      throw new CgmonError(`KVM_MEMORY_ENCRYPT_OP id ${id}: Operation not permitted`, 'policy');
+      throw kvmEncryptOpNotPermitted(id);
     }
   }
 

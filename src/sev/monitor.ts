@@ -5,9 +5,9 @@
 // query-sev-attestation-report. Nothing here returns guest plaintext.
 
 import { createHash } from 'node:crypto';
-import { CgmonError, isCgmonError } from '../errors.js';
+import { CgmonError, isCgmonError, sevAttestationFailed, sevDecodeFailed, sevInjectSecretFailed, sevMeasurementUnavailable, sevMnonceSize, sevNoSecretArea, sevNotEnabled, sevNotEnabledInKvm, sevNotInCorrectState, snpNoAttestationReport } from '../errors.js';
 import { SEV_API_MAJOR, SEV_API_MINOR, SEV_BUILD, type SevFirmware, type SevGuestState } from './firmware.js';
-import { SevFirmwareError } from './fw-errors.js';
+import { fwErrorToStr, SevFirmwareError } from './fw-errors.js';
 import type { SevGuest } from './sev-guest.js';
 
 export interface LaunchSecretArgs {
@@ -19,7 +19,7 @@ export interface LaunchSecretArgs {
 const b64 = (b: Uint8Array): string => Buffer.from(b).toString('base64');
 
 function decodeB64(text: unknown, what: string): Uint8Array {
-  if (typeof text !== 'string' || !/^[A-Za-z0-9+/]*={0,2}$/.test(text)) throw new CgmonError(`SEV: failed to decode ${what}`);
+  if (typeof text !== 'string' || !/^[A-Za-z0-9+/]*={0,2}$/.test(text)) throw sevDecodeFailed(what);
   return Buffer.from(text, 'base64');
 }
 
@@ -62,7 +62,7 @@ export function querySevCapabilities(g: SevGuest): {
   'reduced-phys-bits': number;
 } {
   const fw = g.firmware;
-  if (!fw) throw new CgmonError('SEV is not enabled in KVM');
+  if (!fw) throw sevNotEnabledInKvm();
   return {
     pdh: b64(platformBlob(fw, 'pdh', 2084)),
     'cert-chain': b64(platformBlob(fw, 'cert-chain', 3 * 2084)),
@@ -76,23 +76,23 @@ export function querySevCapabilities(g: SevGuest): {
 export function querySevLaunchMeasure(g: SevGuest): { data: string } {
   const fw = g.firmware;
   const m = fw && g.kind === 'sev' && g.state === 'launch-secret' ? fw.measurement(g.handle) : undefined;
-  if (!m) throw new CgmonError('SEV launch measurement is not available');
+  if (!m) throw sevMeasurementUnavailable();
   return { data: b64(m) };
 }
 
 /** sev-inject-launch-secret through the firmware's LAUNCH_SECRET. */
 export function sevInjectLaunchSecret(g: SevGuest, args: LaunchSecretArgs): Record<string, never> {
   const fw = g.firmware;
-  if (!fw || g.kind !== 'sev' || g.state !== 'launch-secret') throw new CgmonError('SEV: Not in correct state');
+  if (!fw || g.kind !== 'sev' || g.state !== 'launch-secret') throw sevNotInCorrectState();
   const header = decodeB64(args['packet-header'], 'header');
   const secret = decodeB64(args['secret'], 'secret');
   const gpa = args['gpa'];
-  if (gpa === undefined) throw new CgmonError('SEV: no secret area found in OVMF, gpa must be specified.');
+  if (gpa === undefined) throw sevNoSecretArea();
   try {
     fw.launchSecret(g.handle, header, secret, BigInt(gpa));
   } catch (e) {
     if (e instanceof SevFirmwareError) {
-      throw new CgmonError(`SEV: failed to inject secret ret=-1 fw_error=${e.fwError} '${e.message.replace(/^.*'(.*)'$/, '$1')}'`);
+      throw sevInjectSecretFailed(e.fwError, fwErrorToStr(e.fwError));
     }
     throw e;
   }
@@ -102,14 +102,14 @@ export function sevInjectLaunchSecret(g: SevGuest, args: LaunchSecretArgs): Reco
 /** query-sev-attestation-report (SEV and SEV-ES; SNP guests use their own report). */
 export function querySevAttestationReport(g: SevGuest, args: { mnonce: string }): { data: string } {
   const fw = g.firmware;
-  if (!fw) throw new CgmonError('SEV is not enabled');
-  if (g.kind === 'sev-snp') throw new CgmonError('SEV-SNP guests do not support query-sev-attestation-report');
+  if (!fw) throw sevNotEnabled();
+  if (g.kind === 'sev-snp') throw snpNoAttestationReport();
   const mnonce = decodeB64(args['mnonce'], 'mnonce');
-  if (mnonce.length !== 16) throw new CgmonError(`SEV: mnonce must be 16 bytes (got ${mnonce.length})`);
+  if (mnonce.length !== 16) throw sevMnonceSize(mnonce.length);
   try {
     return { data: b64(fw.attestation(g.handle, mnonce)) };
   } catch (e) {
-    if (isCgmonError(e)) throw new CgmonError(`SEV: Failed to get attestation report: ${e.message}`);
+    if (isCgmonError(e)) throw sevAttestationFailed(e.message);
     throw e;
   }
 }

@@ -3,6 +3,7 @@
 // debugging, SNP DEBUG (bit 19) allows it — opposite senses.
 
 import type { PolicyDescription } from '../machine/machine.js';
+import { sevDebugRefusal } from '../errors.js';
 
 export const SEV_POLICY = {
   NODBG: 0x1n,
@@ -43,10 +44,7 @@ export function registersProtected(p: GuestPolicy): boolean {
 
 /** The refusal text: it names the policy value and the bit that decides. */
 export function debugRefusal(p: GuestPolicy): string {
-  const hex = `0x${p.policy.toString(16)}`;
-  return p.kind === 'sev-snp'
-    ? `SEV-SNP: guest policy ${hex} forbids debugging (DEBUG bit 19 clear)`
-    : `SEV: guest policy ${hex} forbids debugging (NODBG)`;
+  return sevDebugRefusal(p.kind === 'sev-snp', `0x${p.policy.toString(16)}`);
 }
 
 /** Bit, name and meaning of each defined policy bit, for viewers. */

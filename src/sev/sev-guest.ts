@@ -3,7 +3,7 @@
 // properties and defaults — neither default policy is debuggable. They are
 // the machine's confidential-guest-support and launch the guest on start.
 
-import { CgmonError, parameterExpects, propertyNotFound } from '../errors.js';
+import { CgmonError, guestAlreadyLaunched, parameterExpects, propertyNotFound, sevCbitposCheck, sevReducedPhysBitsCheck } from '../errors.js';
 import type { ConfidentialGuestSupport, Machine, PolicyDescription } from '../machine/machine.js';
 import { parseBoolProp, parseIntProp, type KeyValues } from '../util/qemu-opts.js';
 import { SevFirmware, type SevGuestState } from './firmware.js';
@@ -69,7 +69,7 @@ export class SevGuest implements ConfidentialGuestSupport, GuestPolicy {
 
   /** One property as -object would give it (QEMU's string form), before the launch. */
   setLaunchParameter(name: string, value: string): void {
-    if (this.launched) throw new CgmonError(`${this.id}: guest already launched`);
+    if (this.launched) throw guestAlreadyLaunched(this.id);
     const next = new Map(this.props).set(name, value);
     const checked = new SevGuest(this.type, this.id, next);
     this.props.set(name, value);
@@ -87,17 +87,13 @@ export class SevGuest implements ConfidentialGuestSupport, GuestPolicy {
 
   /** sev_kvm_init's checks, then the launch flow up to launch-secret (SEV) or running (SNP). */
   launch(machine: Machine): void {
-    if (this.launched) throw new CgmonError(`${this.id}: guest already launched`);
+    if (this.launched) throw guestAlreadyLaunched(this.id);
     if (!(HOST_CBITPOS as readonly number[]).includes(this.cbitpos)) {
       // QEMU's text, then the values this simulated host accepts (QEMU's host has one).
-      throw new CgmonError(
-        `sev_kvm_init: cbitpos check failed, host '${DEFAULT_CBITPOS}' requested '${this.cbitpos}'` +
-          ` (valid values: ${HOST_CBITPOS.map((c) => `cbitpos=${c}`).join(', ')})`,
-        'bad-option',
-      );
+      throw sevCbitposCheck(DEFAULT_CBITPOS, this.cbitpos, HOST_CBITPOS);
     }
     if (this.reducedPhysBits < 1) {
-      throw new CgmonError(`sev_kvm_init: reduced_phys_bits check failed, it should be >=1, requested '${this.reducedPhysBits}'`, 'bad-option');
+      throw sevReducedPhysBitsCheck(this.reducedPhysBits);
     }
     const fw = firmwareFor(machine);
     if (fw.platform === 'uninit') fw.init();

@@ -2,7 +2,7 @@
 // and instance_init; qapi/qom.json SevGuestProperties): the types' properties in
 // QEMU's qom-list order, their values, and qom-set while the guest is not launched.
 
-import { CgmonError } from '../errors.js';
+import { CgmonError, launchedPropertyFixed, parameterExpects } from '../errors.js';
 import { registerQomType, type QomProperty, type QomPropertyInfo } from '../machine/qom.js';
 
 /** What this file reads and changes of a SevGuest (sev-guest.ts implements it). */
@@ -76,9 +76,9 @@ export function sevQomProperties(g: SevQomTarget): QomProperty[] {
       // them here would only make the monitor disagree with the guest (and a policy
       // change must never turn debugging on).
       if (qapi === 'uint32' && BigInt.asUintN(64, BigInt(v as number | bigint)) > 0xffff_ffffn) {
-        throw new CgmonError(`Parameter '${name}' expects uint32_t`, 'invalid-argument');
+        throw parameterExpects(name, 'uint32_t');
       }
-      if (g.isLaunched) throw new CgmonError(`${g.type} '${g.id}' is launched: its property '${name}' can no longer change`);
+      if (g.isLaunched) throw launchedPropertyFixed(g.type, g.id, name);
       g.setLaunchParameter(name, typeof v === 'boolean' ? (v ? 'on' : 'off') : String(v));
     },
   }));

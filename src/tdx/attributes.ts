@@ -3,6 +3,7 @@
 // TDH.VP.RD/WR of secret state) needs ATTRIBUTES.DEBUG, bit 0.
 
 import type { PolicyDescription } from '../machine/machine.js';
+import { tdxDebugRefusal } from '../errors.js';
 
 export const TDX_ATTRIBUTES = {
   DEBUG: 1n << 0n,
@@ -26,7 +27,7 @@ export function tdDebugAllowed(attributes: bigint): boolean {
 
 /** Every refusal names the attributes value and the bit that decides. */
 export function tdDebugRefusal(attributes: bigint): string {
-  return `TDX: TD attributes ${hex64(attributes)} do not allow debugging (DEBUG clear)`;
+  return tdxDebugRefusal(hex64(attributes));
 }
 
 const BITS: readonly (readonly [number, string, string])[] = [

@@ -3,18 +3,15 @@
 
 import { registerDebugObject } from '../debug/registry.js';
 import { registerObjectType } from '../machine/objects.js';
-import { CgmonError } from '../errors.js';
 import { TdxGuest, tdxGuestOf } from './tdx-guest.js';
 import { TdxGuestDebug } from './tdx-guest-debug.js';
+import { debugObjectNeedsGuest } from '../errors.js';
 
 registerObjectType('tdx-guest', (id, props) => new TdxGuest(id, props));
 // Without a TD the debug object would silently act as none at all: say so at start-up.
 registerDebugObject('tdx-guest-debug', (machine) => {
   if (!tdxGuestOf(machine)) {
-    throw new CgmonError(
-      '-machine debug=tdx-guest-debug: needs a tdx-guest object attached with -machine confidential-guest-support=ID',
-      'bad-option',
-    );
+    throw debugObjectNeedsGuest('tdx-guest-debug', ['tdx-guest']);
   }
   return new TdxGuestDebug(machine);
 });

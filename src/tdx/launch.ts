@@ -8,7 +8,7 @@ import { DefaultDebugOps, pageWalk, type PageTableEntryVisit } from '../debug/in
 import { createCpu, pagingMode } from '../machine/cpu.js';
 import type { Machine } from '../machine/machine.js';
 import { isSharedRange, privateRuns } from '../machine/page-state.js';
-import { CgmonError } from '../errors.js';
+import { CgmonError, tdxCallFailed } from '../errors.js';
 import type { TdMemoryMap, TdParams, TdxModule } from './module.js';
 import { statusText, TDX_SUCCESS } from './status.js';
 
@@ -50,7 +50,7 @@ export function setSharedBits(machine: Machine, sharedBit: bigint): void {
 }
 
 function check(status: bigint, what: string): void {
-  if (status !== TDX_SUCCESS) throw new CgmonError(`${what} failed: ${statusText(status)}`, 'bad-option');
+  if (status !== TDX_SUCCESS) throw tdxCallFailed(what, statusText(status));
 }
 
 /** TDH.MEM.PAGE.ADD every page the image wrote (measured); the rest is accepted later as zeros. */

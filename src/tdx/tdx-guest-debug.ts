@@ -16,6 +16,7 @@ import type { TdxModule } from './module.js';
 import { statusText, TDX_SUCCESS } from './status.js';
 import { fieldId, TDVPS_FIELDS } from './tdvps.js';
 import { gpawFor, tdxGuestOf, type TdxGuest } from './tdx-guest.js';
+import { tdxDebugCallFailed } from '../errors.js';
 
 const PAGE = 4096;
 const PAGING_FIELDS = ['cr0', 'cr3', 'cr4', 'efer'] as const;
@@ -56,7 +57,7 @@ export class TdxGuestDebug extends DefaultDebugOps {
   }
 
   private seamFault(call: string, addr: bigint, status: bigint): MemTxResult {
-    return memFault('device', addr, `TDX: ${call} at ${hex64(addr)} failed: ${statusText(status)}`);
+    return memFault('device', addr, tdxDebugCallFailed(`${call} at ${hex64(addr)}`, statusText(status)));
   }
 
   /** Every TDVPS field through TDH.VP.RD; what the host knows (HLT, A20, SMM) from its own copy. */
@@ -68,7 +69,7 @@ export class TdxGuestDebug extends DefaultDebugOps {
     const s = createCpu(cpu.index);
     for (const f of TDVPS_FIELDS) {
       const r = l.module.vpRd(l.tdr, cpu.index, f.id);
-      if (r.status !== TDX_SUCCESS) return memFault('device', 0n, `TDX: TDH.VP.RD ${f.name} failed: ${statusText(r.status)}`);
+      if (r.status !== TDX_SUCCESS) return memFault('device', 0n, tdxDebugCallFailed(`TDH.VP.RD ${f.name}`, statusText(r.status)));
       f.set(s, r.value);
     }
     Object.assign(s, { halted: cpu.halted, a20: cpu.a20, smm: cpu.smm, fpuKnown: cpu.fpuKnown });
@@ -82,7 +83,7 @@ export class TdxGuestDebug extends DefaultDebugOps {
     if (denied) return denied;
     for (const f of TDVPS_FIELDS) {
       const r = l.module.vpWr(l.tdr, cpu.index, f.id, f.get(state));
-      if (r.status !== TDX_SUCCESS) return memFault('device', 0n, `TDX: TDH.VP.WR ${f.name} failed: ${statusText(r.status)}`);
+      if (r.status !== TDX_SUCCESS) return memFault('device', 0n, tdxDebugCallFailed(`TDH.VP.WR ${f.name}`, statusText(r.status)));
     }
     Object.assign(cpu, { halted: state.halted, a20: state.a20, smm: state.smm, fpuKnown: state.fpuKnown });
     return MEMTX_OK;
@@ -100,7 +101,7 @@ export class TdxGuestDebug extends DefaultDebugOps {
       const v: bigint[] = [];
       for (const id of PAGING_IDS) {
         const r = l.module.vpRd(l.tdr, cpu.index, id);
-        if (r.status !== TDX_SUCCESS) return memFault('device', 0n, `TDX: TDH.VP.RD failed: ${statusText(r.status)}`);
+        if (r.status !== TDX_SUCCESS) return memFault('device', 0n, tdxDebugCallFailed('TDH.VP.RD', statusText(r.status)));
         v.push(r.value);
       }
       hit = { gen, regs: { cr0: v[0]!, cr3: v[1]!, cr4: v[2]!, efer: v[3]! } };

@@ -4,7 +4,7 @@
 // SHA-384 values), quote-generation-socket. As the machine's
 // confidential-guest-support it builds the guest into a TD on launch.
 
-import { CgmonError, parameterExpects, propertyNotFound } from '../errors.js';
+import { CgmonError, guestAlreadyLaunched, parameterExpects, propertyNotFound, tdxDecodeFailed, tdxInvalidAttributes } from '../errors.js';
 import type { ConfidentialGuestSupport, Machine, PolicyDescription } from '../machine/machine.js';
 import { parseBoolProp, parseIntProp, type KeyValues } from '../util/qemu-opts.js';
 import { describeAttributes, hex64, TDX_ATTRIBUTES, TDX_DEFAULT_ATTRIBUTES, TDX_SUPPORTED_ATTRIBUTES } from './attributes.js';
@@ -39,7 +39,7 @@ function decodeDigest(text: string | undefined, name: Digest): Uint8Array {
   if (text === undefined) return new Uint8Array(SHA384_SIZE);
   const ok = /^[A-Za-z0-9+/]*={0,2}$/.test(text) && text.length % 4 === 0;
   const data = ok ? Buffer.from(text, 'base64') : undefined;
-  if (!data || data.length !== SHA384_SIZE) throw new CgmonError(`TDX: failed to decode ${name}`, 'bad-option');
+  if (!data || data.length !== SHA384_SIZE) throw tdxDecodeFailed(name);
   return new Uint8Array(data);
 }
 
@@ -71,12 +71,9 @@ export class TdxGuest implements ConfidentialGuestSupport {
 
   /** tdx_kvm_init / tdx_pre_create_vcpu's checks, then the TD build up to TDH.MR.FINALIZE. */
   launch(machine: Machine): void {
-    if (this.launched) throw new CgmonError(`${this.id}: guest already launched`);
+    if (this.launched) throw guestAlreadyLaunched(this.id);
     if ((this.attributes & ~TDX_SUPPORTED_ATTRIBUTES) !== 0n) {
-      throw new CgmonError(
-        `Invalid attributes ${hex64(this.attributes)} for TDX VM (KVM supported: ${hex64(TDX_SUPPORTED_ATTRIBUTES)})`,
-        'bad-option',
-      );
+      throw tdxInvalidAttributes(hex64(this.attributes), hex64(TDX_SUPPORTED_ATTRIBUTES));
     }
     const digest = (k: Digest): Uint8Array => decodeDigest(this.props.get(k), k);
     const params: TdParams = {

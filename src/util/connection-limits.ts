@@ -2,7 +2,7 @@
 // (DESIGN.md "Output, limits and faults"). Socket-free: each server.ts applies them.
 // `-limits` takes QemuOpts keys, e.g. `-limits qmp-connections=8,idle-timeout=10`.
 
-import { CgmonError } from '../errors.js';
+import { CgmonError, limitsExpectsInteger, limitsUnknownKey } from '../errors.js';
 import type { KeyValues } from './qemu-opts.js';
 
 export type FrontEnd = 'qmp' | 'hmp' | 'gdb' | 'rpc';
@@ -50,7 +50,7 @@ export const LIMIT_KEYS = [
 
 function positive(key: string, v: string, min: number): number {
   const n = Number(v);
-  if (!/^\d+$/.test(v) || !Number.isSafeInteger(n) || n < min) throw new CgmonError(`-limits ${key}=${v}: expects an integer >= ${min}`, 'bad-option');
+  if (!/^\d+$/.test(v) || !Number.isSafeInteger(n) || n < min) throw limitsExpectsInteger(key, v, min);
   return n;
 }
 
@@ -68,7 +68,7 @@ export function parseLimits(specs: readonly KeyValues[], base: DaemonLimits = DE
       } else if (key === 'json-pending') json = { ...json, maxPendingInput: positive(key, v, 1024) };
       else if (key === 'json-depth') json = { ...json, maxNesting: positive(key, v, 1) };
       else if (key === 'json-tokens') json = { ...json, maxTokenCount: positive(key, v, 16) };
-      else throw new CgmonError(`-limits: unknown key '${key}' (known: ${LIMIT_KEYS.join(', ')})`, 'bad-option');
+      else throw limitsUnknownKey(key, LIMIT_KEYS);
     }
   }
   return { connections: conn, json };

@@ -5,7 +5,7 @@
 
 import { unlinkSync } from 'node:fs';
 import type { Server } from 'node:net';
-import { CgmonError, strerror } from '../errors.js';
+import { bindFailed, strerror } from '../errors.js';
 
 export type ListenAddress = { readonly kind: 'unix'; readonly path: string } | { readonly kind: 'tcp'; readonly host: string; readonly port: number };
 
@@ -18,12 +18,6 @@ export function removeSocketFile(path: string): void {
   }
 }
 
-/** QEMU's text for a failed bind (inet_listen_saddr / unix_listen_saddr). */
-export function bindErrorText(at: ListenAddress, e: unknown): string {
-  const reason = strerror(e);
-  return at.kind === 'unix' ? `Failed to bind socket to ${at.path}: ${reason}` : `Failed to bind socket: ${reason}`;
-}
-
 /**
  * Listen on `at`; resolves once bound. A bind failure rejects with a CgmonError
  * ('bad-option') whose text is `prefix` (if any) and QEMU's phrase.
@@ -33,7 +27,7 @@ export function listenOn(server: Server, at: ListenAddress, prefix = ''): Promis
   return new Promise((resolve, reject) => {
     let listening = false;
     server.on('error', (e: unknown) => {
-      if (!listening) reject(new CgmonError(`${prefix}${bindErrorText(at, e)}`, 'bad-option'));
+      if (!listening) reject(bindFailed(prefix, at.kind === 'unix' ? at.path : undefined, strerror(e)));
     });
     const ready = (): void => {
       listening = true;

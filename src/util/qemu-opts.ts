@@ -2,7 +2,7 @@
 // "pc,debug=sev-guest-debug", "sev-guest,id=sev0,policy=0x1" (",," escapes a comma),
 // sizes, integer and boolean properties. Pure functions any layer may use.
 
-import { CgmonError, parameterExpects } from '../errors.js';
+import { CgmonError, chardevExpectsHostPort, chardevPortRange, invalidCharDriver, parameterExpects, sizeTooLarge, unixNeedsPath, uuidParseFailed } from '../errors.js';
 
 export type KeyValues = Map<string, string>;
 
@@ -43,7 +43,7 @@ export function parseSize(text: string, defaultUnit: 'b' | 'm' = 'm'): number {
   if (!m) throw parameterExpects('size', 'a non-negative number below 2^64', 'bad-option');
   const unit = (m[2] || defaultUnit).toLowerCase();
   const bytes = Math.floor(Number(m[1]) * SIZE_UNITS[unit]!);
-  if (!Number.isSafeInteger(bytes)) throw new CgmonError(`size ${text} is too large`, 'bad-option');
+  if (!Number.isSafeInteger(bytes)) throw sizeTooLarge(text);
   return bytes;
 }
 
@@ -81,17 +81,17 @@ export function parseEndpoint(text: string, defaultHost = '127.0.0.1'): Endpoint
   const kind = colon < 0 ? addr : addr.slice(0, colon);
   const target = colon < 0 ? '' : addr.slice(colon + 1);
   if (kind === 'unix') {
-    if (!target) throw new CgmonError(`chardev: unix: needs a path`, 'bad-option');
+    if (!target) throw unixNeedsPath();
     return { kind, path: target, props };
   }
   if (kind === 'tcp' || kind === 'telnet' || kind === 'ws') {
     const m = /^(?:\[([^\]]*)\]|([^:]*)):(\d+)$/.exec(target);
-    if (!m) throw new CgmonError(`chardev: ${kind}: expects HOST:PORT, got '${target}'`, 'bad-option');
+    if (!m) throw chardevExpectsHostPort(kind, target);
     const port = Number(m[3]);
-    if (port > 65535) throw new CgmonError(`chardev: port ${port} out of range`, 'bad-option');
+    if (port > 65535) throw chardevPortRange(port);
     return { kind, host: m[1] ?? (m[2] || defaultHost), port, props };
   }
-  throw new CgmonError(`'${kind}' is not a valid char driver`, 'bad-option');
+  throw invalidCharDriver(kind);
 }
 
 function splitFirstComma(text: string): string[] {
@@ -105,7 +105,7 @@ function splitFirstComma(text: string): string[] {
  */
 export function parseUuid(text: string): string {
   if (!/^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/.test(text)) {
-    throw new CgmonError(`-uuid ${text}: failed to parse UUID string: wrong format`, 'bad-option');
+    throw uuidParseFailed(text);
   }
   return text.toLowerCase();
 }
