@@ -42,6 +42,8 @@ export const tryHelp = (message: string, cmdline: string): string => `${message}
 
 // ---- Console lines ----
 
+/** What a console whose handling failed (a cgmon bug) is told before it is closed. */
+export const consoleFault = (): string => 'internal error; closing this console';
 export const unknownCommand = (name: string): string => `unknown command: '${name}'\n`;
 export const commandNotAvailable = (name: string): string => `Command "${name}" is not available.\n`;
 export const invalidCpuIndex = (): string => 'invalid CPU index\n';

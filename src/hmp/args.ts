@@ -4,14 +4,9 @@
 
 import type { X86CpuState } from '../machine/cpu.js';
 import { monitorDef } from './monitor-defs.js';
+import { argExpected, argExpectedOnOff, argExtraneous, argFormatInvalidChar, argIntegerIs32Bit, argPositiveValue, argUnknownType, argUnsupportedOption, exprCharConstantExpected, exprCloseParenExpected, exprDivisionByZero, exprInvalidChar, exprMissingQuote, exprNoCpu, exprNumberTooLarge, exprTooDeep, exprUnexpectedEnd, exprUnknownRegister } from '../errors.js';
 
-/** A parse failure; the message is QEMU's text, printed before `Try "help …"`. */
-export class HmpParseError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'HmpParseError';
-  }
-}
+export { HmpParseError } from '../errors.js';
 
 /** Supplies register state on demand (only when an expression names a $reg). */
 export type RegisterSource = () => X86CpuState | undefined;
@@ -145,7 +140,7 @@ export class ExprParser extends ArgCursor {
       const v2 = this.unary();
       if (op === '*') val = U64(val * v2);
       else {
-        if (v2 === 0n) throw new HmpParseError('division by zero');
+        if (v2 === 0n) throw exprDivisionByZero();
         // int64_t division truncating toward zero, as C does.
         val = U64(op === '/' ? S64(val) / S64(v2) : S64(val) % S64(v2));
       }
@@ -153,7 +148,7 @@ export class ExprParser extends ArgCursor {
   }
 
   private unary(): bigint {
-    if (++this.depth > MAX_EXPR_DEPTH) throw new HmpParseError(`expression nested too deeply (more than ${MAX_EXPR_DEPTH} levels)`);
+    if (++this.depth > MAX_EXPR_DEPTH) throw exprTooDeep(MAX_EXPR_DEPTH);
     try {
       return this.unaryInner();
     } finally {
@@ -176,7 +171,7 @@ export class ExprParser extends ArgCursor {
       case '(': {
         this.next();
         const n = this.sum();
-        if (this.ch() !== ')') throw new HmpParseError("')' expected");
+        if (this.ch() !== ')') throw exprCloseParenExpected();
         this.next();
         return n;
       }
@@ -185,7 +180,7 @@ export class ExprParser extends ArgCursor {
       case '$':
         return this.register();
       case '':
-        throw new HmpParseError('unexpected end of expression');
+        throw exprUnexpectedEnd();
       default:
         return this.number();
     }
@@ -193,10 +188,10 @@ export class ExprParser extends ArgCursor {
 
   private charConstant(): bigint {
     this.pos++;
-    if (this.ch() === '') throw new HmpParseError('character constant expected');
+    if (this.ch() === '') throw exprCharConstantExpected();
     const n = BigInt(this.text.charCodeAt(this.pos) & 0xff);
     this.pos++;
-    if (this.ch() !== "'") throw new HmpParseError("missing terminating ' character");
+    if (this.ch() !== "'") throw exprMissingQuote();
     this.next();
     return n;
   }
@@ -208,16 +203,16 @@ export class ExprParser extends ArgCursor {
     const name = this.text.slice(start, this.pos).slice(0, 127);
     this.skipSpaces();
     const get = monitorDef(name);
-    if (!get) throw new HmpParseError('unknown register');
+    if (!get) throw exprUnknownRegister();
     const state = this.regs();
-    if (!state) throw new HmpParseError('no cpu defined');
+    if (!state) throw exprNoCpu();
     return U64(get(state));
   }
 
   private number(): bigint {
     const r = strtoull(this.text, this.pos);
-    if (r.overflow) throw new HmpParseError('number too large');
-    if (r.end === this.pos) throw new HmpParseError(`invalid char '${this.ch()}' in expression`);
+    if (r.overflow) throw exprNumberTooLarge();
+    if (r.end === this.pos) throw exprInvalidChar(this.ch());
     this.pos = r.end;
     this.skipSpaces();
     return r.value;
@@ -271,7 +266,7 @@ function parseFormat(cur: ArgCursor): FmtArg {
     else break;
     cur.pos++;
   }
-  if (cur.ch() !== '' && !isSpace(cur.ch())) throw new HmpParseError(`invalid char in format: '${cur.ch()}'`);
+  if (cur.ch() !== '' && !isSpace(cur.ch())) throw argFormatInvalidChar(cur.ch());
   format ??= fmtDefaults.format;
   if (format !== 'i') {
     if (size < 0) size = fmtDefaults.size;
@@ -318,7 +313,7 @@ function parseString1(cur: ArgCursor, spec: ArgSpec, cmdName: string, args: Pars
   const s = parseString(cur);
   if (s === undefined) {
     const what = spec.type[0] === 'F' ? 'filename' : spec.type[0] === 'B' ? 'block device name' : 'string';
-    throw new HmpParseError(`${cmdName}: ${what} expected`);
+    throw argExpected(cmdName, what);
   }
   args.set(spec.key, s);
 }
@@ -336,9 +331,9 @@ function parseInteger(cur: ArgCursor, spec: ArgSpec, cmdName: string, args: Pars
   const p = new ExprParser(cur.text, cur.pos, regs);
   let val = p.parse();
   cur.pos = p.pos;
-  if (c === 'i' && val >> 32n !== 0n) throw new HmpParseError(`'${cmdName}' has failed: integer is for 32-bit values`);
+  if (c === 'i' && val >> 32n !== 0n) throw argIntegerIs32Bit(cmdName);
   if (c === 'M') {
-    if (val >> 63n) throw new HmpParseError('enter a positive value');
+    if (val >> 63n) throw argPositiveValue();
     val = BigInt.asUintN(64, val * 1048576n);
   }
   args.set(spec.key, val);
@@ -357,7 +352,7 @@ function parseFlag(cur: ArgCursor, spec: ArgSpec, cmdName: string, args: ParsedA
     return;
   }
   const later = rest.some((r) => r.type[0] === '-' && r.type[1] === cur.ch());
-  if (!later) throw new HmpParseError(`${cmdName}: unsupported option -${cur.ch()}`);
+  if (!later) throw argUnsupportedOption(cmdName, cur.ch());
   cur.pos = save;
 }
 
@@ -366,7 +361,7 @@ function parseBool(cur: ArgCursor, spec: ArgSpec, args: ParsedArgs): void {
   const start = cur.pos;
   while (/[\x21-\x7e]/.test(cur.ch())) cur.pos++;
   const word = cur.text.slice(start, cur.pos);
-  if (word !== 'on' && word !== 'off') throw new HmpParseError("Expected 'on' or 'off'");
+  if (word !== 'on' && word !== 'off') throw argExpectedOnOff();
   args.set(spec.key, word === 'on');
 }
 
@@ -397,16 +392,16 @@ export function parseArguments(text: string, pos: number, argsType: string, cmdN
       case 'S': {
         cur.skipSpaces();
         if (spec.type[1] === '?' && cur.ch() === '') return;
-        if (cur.ch() === '') throw new HmpParseError(`${cmdName}: string expected`);
+        if (cur.ch() === '') throw argExpected(cmdName, 'string');
         args.set(spec.key, text.slice(cur.pos));
         cur.pos = text.length;
         return;
       }
       default:
-        throw new HmpParseError(`${cmdName}: unknown type '${spec.type[0] ?? ''}'`);
+        throw argUnknownType(cmdName, spec.type[0] ?? '');
     }
   });
   cur.skipSpaces();
-  if (cur.ch() !== '') throw new HmpParseError(`${cmdName}: extraneous characters at the end of line`);
+  if (cur.ch() !== '') throw argExtraneous(cmdName);
   return args;
 }

@@ -5,6 +5,7 @@
 import { qmpCont, qmpStop, qmpSystemPowerdown, qmpSystemReset } from '../commands/run-state.js';
 import type { CommandContext } from '../commands/context.js';
 import type { HmpCall, HmpHandler } from './types.js';
+import { gdbserverOpenFailed, invalidCpuIndex } from '../errors.js';
 
 /** A shared command whose success prints nothing. */
 const silent = (handler: (args: Record<string, never>, ctx: CommandContext) => unknown) => (call: HmpCall): string => {
@@ -14,7 +15,7 @@ const silent = (handler: (args: Record<string, never>, ctx: CommandContext) => u
 
 function hmpCpu(call: HmpCall): string {
   const index = Number(call.args.get('index') as bigint);
-  if (!call.ctx.machine.cpu(index)) return 'invalid CPU index\n';
+  if (!call.ctx.machine.cpu(index)) return invalidCpuIndex();
   call.setCpu(index);
   return '';
 }
@@ -22,7 +23,7 @@ function hmpCpu(call: HmpCall): string {
 async function hmpGdbserver(call: HmpCall): Promise<string> {
   const device = (call.args.get('device') as string | undefined) ?? 'tcp::1234';
   const gdb = call.ctx.services.gdbserver;
-  if (!gdb) return 'Could not open gdbserver on device ' + `'${device}'\n`;
+  if (!gdb) return `${gdbserverOpenFailed(device).message}\n`;
   const msg = await gdb(device);
   return msg === '' || msg.endsWith('\n') ? msg : `${msg}\n`;
 }

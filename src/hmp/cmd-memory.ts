@@ -11,9 +11,10 @@ import { isFault } from '../debug/ops.js';
 import type { MemTxResult } from '../machine/memattrs.js';
 import { isCs64, type X86CpuState } from '../machine/cpu.js';
 import type { FmtArg } from './args.js';
-import { hmpErrorLine } from './errors.js';
+import { hmpErrorLine, hmpErrorText } from './errors.js';
 import { disassemble, type CodeSize } from './disas.js';
 import type { HmpCall } from './types.js';
+import { CANNOT_ACCESS_MEMORY } from '../errors.js';
 
 const U64 = 0xffff_ffff_ffff_ffffn;
 
@@ -198,7 +199,7 @@ class Prefetch {
  * memory", or the debug object's refusal (policy) so the user sees why.
  */
 export function accessError(r: Exclude<MemTxResult, { ok: true }>): string {
-  return r.kind === 'denied' ? `Error: ${r.message}` : 'Cannot access memory';
+  return r.kind === 'denied' ? hmpErrorText(r.message) : CANNOT_ACCESS_MEMORY;
 }
 
 function num(call: HmpCall, key: string): bigint {

@@ -2,7 +2,7 @@
 // `-chardev socket|stdio,id=ID,...` + `-mon chardev=ID[,mode=readline]`
 // (qemu-options.hx). Pure: no sockets are touched here.
 
-import { CgmonError, parameterMissing } from '../errors.js';
+import { atLocation, CgmonError, chardevNotFound, invalidCharDriver, invalidMonitorCharDriver, monModeInvalid, onlyServerSockets, parameterMissing, socketNeedsPortOrPath, stdioMultipleUse } from '../errors.js';
 import { parseEndpoint, type KeyValues } from '../util/qemu-opts.js';
 
 export type HmpEndpointKind = 'stdio' | 'tcp' | 'telnet' | 'unix';
@@ -25,7 +25,7 @@ export function defaultHmpEndpoints(stdinIsTty: boolean): HmpEndpoint[] {
 function checkServer(props: KeyValues, label: string): void {
   const server = props.get('server');
   if (server !== undefined && !['on', 'yes', 'true'].includes(server)) {
-    throw new CgmonError(`${label}: only server=on sockets are supported`, 'bad-option');
+    throw onlyServerSockets(label);
   }
 }
 
@@ -34,7 +34,7 @@ export function monitorEndpoint(spec: string): HmpEndpoint | undefined {
   const label = `-monitor ${spec}`;
   const ep = parseEndpoint(spec);
   if (ep.kind === 'none') return undefined;
-  if (ep.kind === 'ws') throw new CgmonError(`'ws' is not a valid char driver`, 'bad-option');
+  if (ep.kind === 'ws') throw invalidCharDriver('ws');
   checkServer(ep.props, label);
   if (ep.kind === 'stdio') return { kind: 'stdio', label };
   if (ep.kind === 'unix') return { kind: 'unix', path: ep.path ?? '', label };
@@ -47,12 +47,12 @@ function chardevEndpoint(cd: KeyValues): HmpEndpoint {
   const label = `-chardev id=${id}`;
   const backend = cd.get('backend');
   if (backend === 'stdio') return { kind: 'stdio', label };
-  if (backend !== 'socket') throw new CgmonError(`${label}: '${backend ?? ''}' is not a valid char driver for a monitor`, 'bad-option');
+  if (backend !== 'socket') throw invalidMonitorCharDriver(label, backend ?? '');
   checkServer(cd, label);
   const path = cd.get('path');
   if (path !== undefined) return { kind: 'unix', path, label };
   const port = Number(cd.get('port') ?? 'NaN');
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new CgmonError(`${label}: chardev: socket: needs a port or a path`, 'bad-option');
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw socketNeedsPortOrPath(label);
   const telnet = cd.get('telnet');
   const kind = telnet !== undefined && ['on', 'yes', 'true'].includes(telnet) ? 'telnet' : 'tcp';
   return { kind, host: cd.get('host') || '127.0.0.1', port, label };
@@ -64,11 +64,11 @@ export function monEndpoints(chardevs: readonly KeyValues[], mons: readonly KeyV
   for (const mon of mons) {
     const mode = mon.get('mode') ?? 'readline';
     if (mode === 'control') continue;
-    if (mode !== 'readline') throw new CgmonError(`-mon mode=${mode}: invalid parameter value`, 'bad-option');
+    if (mode !== 'readline') throw monModeInvalid(mode);
     const id = mon.get('chardev');
-    if (id === undefined) throw new CgmonError(`-mon: ${parameterMissing('chardev').message}`, 'bad-option');
+    if (id === undefined) throw atLocation('-mon', parameterMissing('chardev'));
     const cd = chardevs.find((c) => c.get('id') === id);
-    if (!cd) throw new CgmonError(`-mon chardev=${id}: chardev "${id}" not found`, 'bad-option');
+    if (!cd) throw chardevNotFound(`-mon chardev=${id}`, id);
     out.push(chardevEndpoint(cd));
   }
   return out;
@@ -79,7 +79,7 @@ export function hmpEndpoints(monitor: readonly string[], chardevs: readonly KeyV
   const out = monitor.map(monitorEndpoint).filter((e): e is HmpEndpoint => e !== undefined);
   out.push(...monEndpoints(chardevs, mons));
   if (out.filter((e) => e.kind === 'stdio').length > 1) {
-    throw new CgmonError(`cannot use stdio by multiple character devices`, 'bad-option');
+    throw stdioMultipleUse();
   }
   return out;
 }

@@ -3,8 +3,13 @@
 
 import { isCgmonError } from '../errors.js';
 
+/** The error text without its newline (memory_dump ends a line with it). */
+export function hmpErrorText(message: string): string {
+  return `Error: ${message}`;
+}
+
 export function hmpErrorLine(message: string): string {
-  return `Error: ${message}\n`;
+  return `${hmpErrorText(message)}\n`;
 }
 
 /** A CgmonError as HMP prints it; anything else is a bug and is rethrown to the session's boundary. */

@@ -6,7 +6,7 @@
 import type { CommandContext } from '../commands/context.js';
 import { withCpu } from '../commands/context.js';
 import { debugCpuState } from '../commands/guest-memory.js';
-import { asCgmonError, isCgmonError } from '../errors.js';
+import { asCgmonError, commandNotAvailable, isCgmonError, tryHelp, unknownCommand } from '../errors.js';
 import { monitorPuts } from '../util/line-endings.js';
 import { BufferSink, OutputWriter, type OutputSink, type TextEncoding } from '../commands/output.js';
 import { HmpParseError, parseArguments } from './args.js';
@@ -106,7 +106,7 @@ export class HmpExecutor {
     const name = line.slice(start, p);
     // Past QEMU's info table, cgmon's downstream queries answer by name (info-downstream.ts).
     const cmd = findCommand(table, name) ?? (table === INFO_COMMANDS ? downstreamInfo(name) : undefined);
-    if (!cmd) return `unknown command: '${line.slice(0, p)}'\n`;
+    if (!cmd) return unknownCommand(line.slice(0, p));
     while (isSpace(line[p])) p++;
     // `info` with a sub-command name: resolve it in the sub-table (QEMU recurses too).
     if (cmd.subTable && p < line.length) return this.parseCommand(line, p, cmd.subTable);
@@ -120,7 +120,7 @@ export class HmpExecutor {
     const { cmd, argsPos } = parsed;
     // handle_hmp_command checks for a handler before parsing any argument. QEMU quotes
     // the line up to the blanks after the name (`"info usb "`); cgmon drops those blanks.
-    if (!cmd.handler) return `Command "${line.slice(0, argsPos).trim()}" is not available.\n`;
+    if (!cmd.handler) return commandNotAvailable(line.slice(0, argsPos).trim());
     let args;
     try {
       args = parseArguments(line, argsPos, cmd.argsType, cmd.name, () => debugCpuState(this.ctx));
@@ -130,7 +130,7 @@ export class HmpExecutor {
       if (!(e instanceof HmpParseError)) throw e;
       let end = argsPos;
       while (end > 0 && isSpace(line[end - 1])) end--;
-      return `${e.message}\nTry "help ${line.slice(0, end)}" for more information\n`;
+      return tryHelp(e.message, line.slice(0, end));
     }
     const ctx = this.ctx;
     const call: HmpCall = {

@@ -3,6 +3,7 @@
 // help_cmd_dump walks the table (and the `info` sub-table) with it.
 
 import type { HmpCommand } from './types.js';
+import { unknownCommand } from '../errors.js';
 
 const isSpace = (c: string | undefined): boolean =>
   c === ' ' || c === '\t' || c === '\n' || c === '\r' || c === '\v' || c === '\f';
@@ -117,7 +118,7 @@ function helpCmdDump(table: readonly HmpCommand[], args: readonly string[], inde
   const name = args[index];
   if (name === undefined) return table.map((c) => dumpOne(c, prefix)).join('') + notModelledNote(table);
   const cmd = table.find((c) => matches(c, name));
-  if (!cmd) return `unknown command: '${args.slice(0, index + 1).join(' ')}'\n`;
+  if (!cmd) return unknownCommand(args.slice(0, index + 1).join(' '));
   return cmd.subTable ? helpCmdDump(cmd.subTable, args, index + 1) : dumpOne(cmd, prefix);
 }
 

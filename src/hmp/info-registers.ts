@@ -7,6 +7,7 @@ import { debugCpuState } from '../commands/guest-memory.js';
 import { withCpu } from '../commands/context.js';
 import { CR0_PE, EFER_LMA, SEG_NAMES, isCs64, type SegmentCache, type X86CpuState } from '../machine/cpu.js';
 import type { HmpCall } from './types.js';
+import { cpuNotAvailable, noCpuAvailable } from '../errors.js';
 
 const h = (v: bigint | number, w: number): string => BigInt.asUintN(64, BigInt(v)).toString(16).padStart(w, '0');
 const h32 = (v: bigint | number): string => h(BigInt.asUintN(32, BigInt(v)), 8);
@@ -130,6 +131,6 @@ export function hmpInfoRegisters(call: HmpCall): string {
   if (call.args.get('cpustate_all') === true) return m.cpus.map((c) => dumpOne(c.index)).join('');
   const vcpu = call.args.get('vcpu') as bigint | undefined;
   const index = vcpu === undefined ? call.ctx.cpuIndex : Number(BigInt.asIntN(32, vcpu));
-  if (!m.cpu(index)) return vcpu !== undefined && index >= 0 ? `CPU#${index} not available\n` : 'No CPU available\n';
+  if (!m.cpu(index)) return vcpu !== undefined && index >= 0 ? cpuNotAvailable(index) : noCpuAvailable();
   return dumpOne(index);
 }

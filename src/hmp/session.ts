@@ -6,7 +6,7 @@ import type { CommandContext, DaemonServices } from '../commands/context.js';
 import { QEMU_VERSION } from '../commands/control.js';
 import { Readline, ReadlineHistory } from './readline.js';
 import { hmpCompletionFinder, type CompletionNames } from './completion.js';
-import { asCgmonError } from '../errors.js';
+import { asCgmonError, consoleFault } from '../errors.js';
 import { toCrLf } from '../util/line-endings.js';
 import { hmpErrorLine } from './errors.js';
 import type { OutputSink, TextEncoding } from '../commands/output.js';
@@ -73,7 +73,7 @@ export interface HmpSessionOptions {
 }
 
 /** What a console whose handling failed is told before it is closed. */
-const FAULT_TEXT = 'Error: internal error; closing this console\r\n';
+const FAULT_TEXT = toCrLf(hmpErrorLine(consoleFault()));
 
 /** Echo bytes are collected up to this size before a write, so a long pasted line streams. */
 const ECHO_FLUSH = 16 * 1024;
