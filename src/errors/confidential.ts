@@ -25,6 +25,35 @@ export const sevInjectSecretFailed = (fwError: number, fwText: string): CgmonErr
 export const snpNoAttestationReport = (): CgmonError => new CgmonError('SEV-SNP guests do not support query-sev-attestation-report');
 export const sevMnonceSize = (got: number): CgmonError => new CgmonError(`SEV: mnonce must be 16 bytes (got ${got})`);
 export const sevAttestationFailed = (why: string): CgmonError => new CgmonError(`SEV: Failed to get attestation report: ${why}`);
+/** QEMU's sev_fw_errlist: the text for each SEV firmware status code, by code. */
+export const SEV_FW_ERROR_TEXTS: readonly string[] = [
+  '',
+  'Platform state is invalid',
+  'Guest state is invalid',
+  'Platform configuration is invalid',
+  'Buffer too small',
+  'Platform is already owned',
+  'Certificate is invalid',
+  'Policy is not allowed',
+  'Guest is not active',
+  'Invalid address',
+  'Bad signature',
+  'Bad measurement',
+  'ASID is already owned',
+  'Invalid ASID',
+  'WBINVD is required',
+  'DF_FLUSH is required',
+  'Guest handle is invalid',
+  'Invalid command',
+  'Guest is active',
+  'Hardware error',
+  'Hardware unsafe',
+  'Feature not supported',
+  'Invalid parameter',
+  'Required firmware resource depleted',
+  'Part-specific integrity check failure',
+];
+export const SEV_FW_ERROR_UNKNOWN = 'unknown error';
 /** sev_ioctl's report of a firmware command's non-zero status (fw_error_to_str's text). */
 export const sevFirmwareFailedText = (command: string, fwError: number, fwText: string): string =>
   `SEV: ${command} failed fw_error=${fwError} '${fwText}'`;

@@ -1,7 +1,7 @@
 // AMD SEV firmware status codes (SEV API #55766 ch. 4; kernel psp-sev.h) and
-// the strings QEMU prints for them (target/i386/sev.c sev_fw_errlist).
+// the strings QEMU prints for them (target/i386/sev.c sev_fw_errlist, in the catalogue).
 
-import { CgmonError, sevFirmwareFailedText } from '../errors.js';
+import { CgmonError, SEV_FW_ERROR_TEXTS, SEV_FW_ERROR_UNKNOWN, sevFirmwareFailedText } from '../errors.js';
 
 export const SEV_RET = {
   SUCCESS: 0x00,
@@ -32,37 +32,10 @@ export const SEV_RET = {
 } as const;
 export type SevRetName = keyof typeof SEV_RET;
 
-const FW_STRINGS: readonly string[] = [
-  '',
-  'Platform state is invalid',
-  'Guest state is invalid',
-  'Platform configuration is invalid',
-  'Buffer too small',
-  'Platform is already owned',
-  'Certificate is invalid',
-  'Policy is not allowed',
-  'Guest is not active',
-  'Invalid address',
-  'Bad signature',
-  'Bad measurement',
-  'ASID is already owned',
-  'Invalid ASID',
-  'WBINVD is required',
-  'DF_FLUSH is required',
-  'Guest handle is invalid',
-  'Invalid command',
-  'Guest is active',
-  'Hardware error',
-  'Hardware unsafe',
-  'Feature not supported',
-  'Invalid parameter',
-  'Required firmware resource depleted',
-  'Part-specific integrity check failure',
-];
 
 /** QEMU's fw_error_to_str. */
 export function fwErrorToStr(code: number): string {
-  return FW_STRINGS[code] ?? 'unknown error';
+  return SEV_FW_ERROR_TEXTS[code] ?? SEV_FW_ERROR_UNKNOWN;
 }
 
 /** A firmware command that returned a non-zero status. */
