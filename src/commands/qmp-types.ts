@@ -4,6 +4,9 @@
 /** A QAPI integer: a number when it fits 2^53, else a bigint. */
 export type QmpInt = number | bigint;
 
+/** The arguments of every command that takes none. */
+export type NoArguments = {};
+
 export type QMPCapability = "oob";
 
 export interface VersionTriple {
@@ -194,7 +197,7 @@ export interface BackupPerf {
   "max-chunk"?: QmpInt;
 }
 
-export interface BlockdevBackup {
+export interface BackupCommon {
   "job-id"?: string;
   "device": string;
   "sync": MirrorSyncMode;
@@ -208,23 +211,13 @@ export interface BlockdevBackup {
   "auto-dismiss"?: boolean;
   "filter-node-name"?: string;
   "x-perf"?: BackupPerf;
+}
+
+export interface BlockdevBackup extends BackupCommon {
   "target": string;
 }
 
-export interface DriveBackup {
-  "job-id"?: string;
-  "device": string;
-  "sync": MirrorSyncMode;
-  "speed"?: QmpInt;
-  "bitmap"?: string;
-  "bitmap-mode"?: BitmapSyncMode;
-  "compress"?: boolean;
-  "on-source-error"?: BlockdevOnError;
-  "on-target-error"?: BlockdevOnError;
-  "auto-finalize"?: boolean;
-  "auto-dismiss"?: boolean;
-  "filter-node-name"?: string;
-  "x-perf"?: BackupPerf;
+export interface DriveBackup extends BackupCommon {
   "target": string;
   "format"?: string;
   "mode"?: NewImageMode;
@@ -406,32 +399,6 @@ export type QmpCapabilitiesArguments = {
   "enable"?: QMPCapability[];
 };
 
-export type QueryVersionArguments = {};
-
-export type QueryCommandsArguments = {};
-
-export type QueryQmpSchemaArguments = {};
-
-export type QueryStatusArguments = {};
-
-export type QueryNameArguments = {};
-
-export type QueryCpusFastArguments = {};
-
-export type QueryKvmArguments = {};
-
-export type QueryTargetArguments = {};
-
-export type QueryUuidArguments = {};
-
-export type StopArguments = {};
-
-export type ContArguments = {};
-
-export type SystemResetArguments = {};
-
-export type SystemPowerdownArguments = {};
-
 export type MemsaveArguments = {
   "val": QmpInt;
   "size": QmpInt;
@@ -445,12 +412,6 @@ export type PmemsaveArguments = {
   "filename": string;
 };
 
-export type QuerySevArguments = {};
-
-export type QuerySevLaunchMeasureArguments = {};
-
-export type QuerySevCapabilitiesArguments = {};
-
 export type SevInjectLaunchSecretArguments = {
   "packet-header": string;
   "secret": string;
@@ -461,8 +422,6 @@ export type QuerySevAttestationReportArguments = {
   "mnonce": string;
 };
 
-export type ComCgmonQueryTdxArguments = {};
-
 export type DumpGuestMemoryArguments = {
   "paging": boolean;
   "protocol": string;
@@ -472,24 +431,16 @@ export type DumpGuestMemoryArguments = {
   "format"?: DumpGuestMemoryFormat;
 };
 
-export type QueryDumpArguments = {};
-
-export type QueryDumpGuestMemoryCapabilityArguments = {};
-
 export type HumanMonitorCommandArguments = {
   "command-line": string;
   "cpu-index"?: QmpInt;
 };
 
-export type QuitArguments = {};
-
 export type GetfdArguments = {
   "fdname": string;
 };
 
-export type ClosefdArguments = {
-  "fdname": string;
-};
+export type ClosefdArguments = GetfdArguments;
 
 export type AddFdArguments = {
   "fdset-id"?: QmpInt;
@@ -500,10 +451,6 @@ export type RemoveFdArguments = {
   "fdset-id": QmpInt;
   "fd"?: QmpInt;
 };
-
-export type QueryFdsetsArguments = {};
-
-export type MigratePauseArguments = {};
 
 export type TransactionArguments = {
   "actions": TransactionAction[];
@@ -552,43 +499,41 @@ export type XCgmonPageMapArguments = {
   "cpu-index"?: QmpInt;
 };
 
-export type XCgmonQueryDebugArguments = {};
-
 /** Every QMP command: its arguments and what it returns. */
 export interface QmpCommands {
   "qmp_capabilities": { args: QmpCapabilitiesArguments; returns: Record<string, never> };
-  "query-version": { args: QueryVersionArguments; returns: VersionInfo };
-  "query-commands": { args: QueryCommandsArguments; returns: CommandInfo[] };
-  "query-qmp-schema": { args: QueryQmpSchemaArguments; returns: SchemaInfo[] };
-  "query-status": { args: QueryStatusArguments; returns: StatusInfo };
-  "query-name": { args: QueryNameArguments; returns: NameInfo };
-  "query-cpus-fast": { args: QueryCpusFastArguments; returns: CpuInfoFast[] };
-  "query-kvm": { args: QueryKvmArguments; returns: KvmInfo };
-  "query-target": { args: QueryTargetArguments; returns: TargetInfo };
-  "query-uuid": { args: QueryUuidArguments; returns: UuidInfo };
-  "stop": { args: StopArguments; returns: Record<string, never> };
-  "cont": { args: ContArguments; returns: Record<string, never> };
-  "system_reset": { args: SystemResetArguments; returns: Record<string, never> };
-  "system_powerdown": { args: SystemPowerdownArguments; returns: Record<string, never> };
+  "query-version": { args: NoArguments; returns: VersionInfo };
+  "query-commands": { args: NoArguments; returns: CommandInfo[] };
+  "query-qmp-schema": { args: NoArguments; returns: SchemaInfo[] };
+  "query-status": { args: NoArguments; returns: StatusInfo };
+  "query-name": { args: NoArguments; returns: NameInfo };
+  "query-cpus-fast": { args: NoArguments; returns: CpuInfoFast[] };
+  "query-kvm": { args: NoArguments; returns: KvmInfo };
+  "query-target": { args: NoArguments; returns: TargetInfo };
+  "query-uuid": { args: NoArguments; returns: UuidInfo };
+  "stop": { args: NoArguments; returns: Record<string, never> };
+  "cont": { args: NoArguments; returns: Record<string, never> };
+  "system_reset": { args: NoArguments; returns: Record<string, never> };
+  "system_powerdown": { args: NoArguments; returns: Record<string, never> };
   "memsave": { args: MemsaveArguments; returns: Record<string, never> };
   "pmemsave": { args: PmemsaveArguments; returns: Record<string, never> };
-  "query-sev": { args: QuerySevArguments; returns: SevInfo };
-  "query-sev-launch-measure": { args: QuerySevLaunchMeasureArguments; returns: SevLaunchMeasureInfo };
-  "query-sev-capabilities": { args: QuerySevCapabilitiesArguments; returns: SevCapability };
+  "query-sev": { args: NoArguments; returns: SevInfo };
+  "query-sev-launch-measure": { args: NoArguments; returns: SevLaunchMeasureInfo };
+  "query-sev-capabilities": { args: NoArguments; returns: SevCapability };
   "sev-inject-launch-secret": { args: SevInjectLaunchSecretArguments; returns: Record<string, never> };
   "query-sev-attestation-report": { args: QuerySevAttestationReportArguments; returns: SevAttestationReport };
-  "__com.cgmon_query-tdx": { args: ComCgmonQueryTdxArguments; returns: CgmonTdxInfo };
+  "__com.cgmon_query-tdx": { args: NoArguments; returns: CgmonTdxInfo };
   "dump-guest-memory": { args: DumpGuestMemoryArguments; returns: Record<string, never> };
-  "query-dump": { args: QueryDumpArguments; returns: DumpQueryResult };
-  "query-dump-guest-memory-capability": { args: QueryDumpGuestMemoryCapabilityArguments; returns: DumpGuestMemoryCapability };
+  "query-dump": { args: NoArguments; returns: DumpQueryResult };
+  "query-dump-guest-memory-capability": { args: NoArguments; returns: DumpGuestMemoryCapability };
   "human-monitor-command": { args: HumanMonitorCommandArguments; returns: string };
-  "quit": { args: QuitArguments; returns: Record<string, never> };
+  "quit": { args: NoArguments; returns: Record<string, never> };
   "getfd": { args: GetfdArguments; returns: Record<string, never> };
   "closefd": { args: ClosefdArguments; returns: Record<string, never> };
   "add-fd": { args: AddFdArguments; returns: AddfdInfo };
   "remove-fd": { args: RemoveFdArguments; returns: Record<string, never> };
-  "query-fdsets": { args: QueryFdsetsArguments; returns: FdsetInfo[] };
-  "migrate-pause": { args: MigratePauseArguments; returns: Record<string, never> };
+  "query-fdsets": { args: NoArguments; returns: FdsetInfo[] };
+  "migrate-pause": { args: NoArguments; returns: Record<string, never> };
   "transaction": { args: TransactionArguments; returns: Record<string, never> };
   "qom-list": { args: QomListArguments; returns: ObjectPropertyInfo[] };
   "qom-get": { args: QomGetArguments; returns: unknown };
@@ -599,7 +544,7 @@ export interface QmpCommands {
   "object-del": { args: ObjectDelArguments; returns: Record<string, never> };
   "x-cgmon-read-memory": { args: XCgmonReadMemoryArguments; returns: CgmonReadMemory };
   "x-cgmon-page-map": { args: XCgmonPageMapArguments; returns: CgmonPageMap };
-  "x-cgmon-query-debug": { args: XCgmonQueryDebugArguments; returns: CgmonDebugInfo };
+  "x-cgmon-query-debug": { args: NoArguments; returns: CgmonDebugInfo };
 }
 
 /** Every QMP event and its data. */

@@ -17,21 +17,23 @@ export interface QapiMember {
   readonly type: TypeRef;
   readonly optional: boolean;
 }
-export interface QapiStruct {
-  readonly meta: 'struct';
+/** What every schema entity has (QEMU scripts/qapi/schema.py QAPISchemaEntity): its kind and its name. */
+interface QapiEntity<M extends string> {
+  readonly meta: M;
   readonly name: string;
+}
+export interface QapiStruct extends QapiEntity<'struct'> {
+  /** The base's members first, then the struct's own (QAPI flattens a base into its structs). */
   readonly members: readonly QapiMember[];
+  /** The base struct, whose members open `members` (generated types extend it). */
+  readonly base?: string;
   /** Member descriptions (QAPI doc comments), by member name. */
   readonly docs?: Readonly<Record<string, string>>;
 }
-export interface QapiEnum {
-  readonly meta: 'enum';
-  readonly name: string;
+export interface QapiEnum extends QapiEntity<'enum'> {
   readonly values: readonly string[];
 }
-export interface QapiCommand {
-  readonly meta: 'command';
-  readonly name: string;
+export interface QapiCommand extends QapiEntity<'command'> {
   readonly args: readonly QapiMember[];
   readonly returns: TypeRef | undefined;
   /** 'boxed': the arguments are this struct or union type, not members listed here. */
@@ -39,24 +41,18 @@ export interface QapiCommand {
   readonly allowOob: boolean;
   readonly features: readonly string[];
 }
-export interface QapiEvent {
-  readonly meta: 'event';
-  readonly name: string;
+export interface QapiEvent extends QapiEntity<'event'> {
   readonly data: readonly QapiMember[];
 }
 /** A flat union (QAPI 'union' with 'base' and 'discriminator'): base members, then the tag's variant struct's. */
-export interface QapiUnion {
-  readonly meta: 'union';
-  readonly name: string;
+export interface QapiUnion extends QapiEntity<'union'> {
   readonly members: readonly QapiMember[];
   readonly discriminator: string;
   /** Variant struct per tag value; tag values without one add no members. */
   readonly variants: ReadonlyMap<string, string>;
 }
 /** An alternate (QAPI 'alternate'): one of several types, told apart by the JSON type. */
-export interface QapiAlternate {
-  readonly meta: 'alternate';
-  readonly name: string;
+export interface QapiAlternate extends QapiEntity<'alternate'> {
   readonly choices: readonly string[];
 }
 export type QapiType = QapiStruct | QapiEnum | QapiUnion | QapiAlternate;
@@ -96,6 +92,16 @@ function unionOf(e: Expr, name: string): QapiUnion {
   return { meta: 'union', name, members: base, discriminator, variants: new Map(Object.entries(e['data'] as Record<string, string>)) };
 }
 
+/** A struct; a `base` (defined earlier) contributes its members first. */
+function structOf(e: Expr, name: string, types: ReadonlyMap<string, QapiType>): QapiStruct {
+  const docs = e['member-docs'] as Record<string, string> | undefined;
+  const base = e['base'] === undefined ? undefined : types.get(String(e['base']));
+  if (e['base'] !== undefined && base?.meta !== 'struct') throw new Error(`schema: ${name}: base ${String(e['base'])} is not a struct defined before it`);
+  const own = members(e['data'], name);
+  if (base?.meta !== 'struct') return { meta: 'struct', name, members: own, ...(docs ? { docs } : {}) };
+  return { meta: 'struct', name, members: [...base.members, ...own], base: base.name, ...(docs ? { docs } : {}) };
+}
+
 /** A union's members for one value: the base's, then the tag's variant struct's (QAPI flat union). */
 export function unionMembers(schema: QapiSchema, u: QapiUnion, value: unknown): readonly QapiMember[] {
   const tag = typeof value === 'object' && value !== null ? (value as Record<string, unknown>)[u.discriminator] : undefined;
@@ -112,10 +118,7 @@ export function buildSchema(files: readonly (readonly Expr[])[]): QapiSchema {
   for (const exprs of files) {
     for (const e of exprs) {
       if (typeof e['enum'] === 'string') types.set(e['enum'], { meta: 'enum', name: e['enum'], values: e['data'] as string[] });
-      else if (typeof e['struct'] === 'string') {
-        const docs = e['member-docs'] as Record<string, string> | undefined;
-        types.set(e['struct'], { meta: 'struct', name: e['struct'], members: members(e['data'], e['struct']), ...(docs ? { docs } : {}) });
-      }
+      else if (typeof e['struct'] === 'string') types.set(e['struct'], structOf(e, e['struct'], types));
       else if (typeof e['union'] === 'string') types.set(e['union'], unionOf(e, e['union']));
       else if (typeof e['alternate'] === 'string') {
         types.set(e['alternate'], { meta: 'alternate', name: e['alternate'], choices: Object.values(e['data'] as Record<string, string>) });

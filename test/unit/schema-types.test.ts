@@ -13,6 +13,10 @@ describe('generated QMP types', () => {
     const text = generateTypes(loadSchema());
     for (const name of loadSchema().commands.keys()) expect(text).toContain(`  "${name}": { args: `);
     for (const name of loadSchema().events.keys()) expect(text).toContain(`  "${name}": {`);
+    // Shared shapes once: a base struct is extended, commands without arguments share NoArguments.
+    expect(text).toContain('export interface DriveBackup extends BackupCommon {\n  "target": string;\n');
+    expect(text).toContain('  "stop": { args: NoArguments; returns: Record<string, never> };');
+    expect(text.match(/export type \w+Arguments = \{\};/g)).toEqual(['export type NoArguments = {};']);
     expect(text).toContain('export type MemsaveArguments = {\n  "val": QmpInt;\n  "size": QmpInt;\n  "filename": string;\n  "cpu-index"?: QmpInt;\n};');
   });
 });

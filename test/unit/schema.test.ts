@@ -162,4 +162,21 @@ describe('ArgumentValidator', () => {
     expect(w.validate('c', { outer: { n: 1, e: 'b' } })?.message).toBe("Parameter 'e' does not accept value 'b'");
     expect(() => buildSchema([[{ command: 'd', data: { x: 'Nope' } }]])).toThrow(/unknown type Nope/);
   });
+
+  it('flattens a struct\'s base into its members, base first, as QEMU\'s introspection does', () => {
+    const s = buildSchema([[
+      { struct: 'Common', data: { a: 'int', '*b': 'str' } },
+      { struct: 'Full', base: 'Common', data: { c: 'bool' } },
+      { command: 'f', data: 'Full', boxed: true },
+    ]]);
+    const full = s.types.get('Full');
+    expect(full?.meta === 'struct' ? [full.base, full.members.map((m) => m.name)] : undefined).toEqual(['Common', ['a', 'b', 'c']]);
+    const w = new ArgumentValidator(s);
+    expect(w.validate('f', { a: 1, c: true })).toBeUndefined();
+    expect(w.validate('f', { c: true })?.message).toBe("Parameter 'a' is missing");
+    expect(() => buildSchema([[{ struct: 'X', base: 'Later', data: {} }, { struct: 'Later', data: {} }]])).toThrow(/base Later is not a struct defined before it/);
+    // The real schema: drive-backup's arguments are BackupCommon's, then its own (QEMU 7.2 qapi/block-core.json).
+    const drive = loadSchema().types.get('DriveBackup');
+    expect(drive?.meta === 'struct' ? drive.members.map((m) => m.name).slice(-4) : undefined).toEqual(['x-perf', 'target', 'format', 'mode']);
+  });
 });
