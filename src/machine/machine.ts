@@ -62,6 +62,28 @@ export interface PolicyDescription {
   readonly bits: readonly PolicyBit[];
 }
 
+/** A vendor's defined policy bits: bit number, name, meaning. */
+export type PolicyBitTable = readonly (readonly [bit: number, name: string, meaning: string])[];
+
+/** A policy value described against its vendor's bit table (SEV policy, TD attributes). */
+export function describePolicyBits(technology: string, policy: bigint, debugAllowed: boolean, table: PolicyBitTable): PolicyDescription {
+  const bits = table.map(([bit, name, meaning]) => ({ bit, name, meaning, set: ((policy >> BigInt(bit)) & 1n) === 1n }));
+  return { technology, policy, debugAllowed, bits };
+}
+
+/** One instance of a host-side model per machine (the SEV firmware, the TDX module), made on first use. */
+export function perMachine<T>(create: () => T): (machine: Machine) => T {
+  const instances = new WeakMap<Machine, T>();
+  return (machine) => {
+    let t = instances.get(machine);
+    if (t === undefined) {
+      t = create();
+      instances.set(machine, t);
+    }
+    return t;
+  };
+}
+
 export function isConfidentialGuestSupport(o: MachineObject | undefined): o is ConfidentialGuestSupport {
   return o !== undefined && (o as Partial<ConfidentialGuestSupport>).confidential === true;
 }

@@ -2,7 +2,7 @@
 // QEMU target/i386/sev.h) and the debug gate: SEV NODBG (bit 0) forbids
 // debugging, SNP DEBUG (bit 19) allows it — opposite senses.
 
-import type { PolicyDescription } from '../machine/machine.js';
+import { describePolicyBits, type PolicyBitTable, type PolicyDescription } from '../machine/machine.js';
 import { sevDebugRefusal } from '../errors.js';
 
 export const SEV_POLICY = {
@@ -48,7 +48,7 @@ export function debugRefusal(p: GuestPolicy): string {
 }
 
 /** Bit, name and meaning of each defined policy bit, for viewers. */
-const SEV_BITS: readonly (readonly [number, string, string])[] = [
+const SEV_BITS: PolicyBitTable = [
   [0, 'NODBG', 'debugging (DBG_DECRYPT/ENCRYPT) forbidden'],
   [1, 'NOKS', 'no key sharing'],
   [2, 'ES', 'SEV-ES required'],
@@ -56,7 +56,7 @@ const SEV_BITS: readonly (readonly [number, string, string])[] = [
   [4, 'DOMAIN', 'send only within the OCA domain'],
   [5, 'SEV', 'send only to SEV platforms'],
 ];
-const SNP_BITS: readonly (readonly [number, string, string])[] = [
+const SNP_BITS: PolicyBitTable = [
   [16, 'SMT', 'SMT allowed'],
   [17, 'RSVD_MBO', 'reserved, must be one'],
   [18, 'MIGRATE_MA', 'migration agent allowed'],
@@ -70,11 +70,6 @@ const SNP_BITS: readonly (readonly [number, string, string])[] = [
 ];
 
 export function describePolicy(p: GuestPolicy): PolicyDescription {
-  const table = p.kind === 'sev-snp' ? SNP_BITS : SEV_BITS;
-  return {
-    technology: p.kind === 'sev-snp' ? 'SEV-SNP' : (p.policy & SEV_POLICY.ES) !== 0n ? 'SEV-ES' : 'SEV',
-    policy: p.policy,
-    debugAllowed: debugAllowed(p),
-    bits: table.map(([bit, name, meaning]) => ({ bit, name, meaning, set: ((p.policy >> BigInt(bit)) & 1n) === 1n })),
-  };
+  const technology = p.kind === 'sev-snp' ? 'SEV-SNP' : (p.policy & SEV_POLICY.ES) !== 0n ? 'SEV-ES' : 'SEV';
+  return describePolicyBits(technology, p.policy, debugAllowed(p), p.kind === 'sev-snp' ? SNP_BITS : SEV_BITS);
 }

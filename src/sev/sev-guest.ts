@@ -4,7 +4,7 @@
 // the machine's confidential-guest-support and launch the guest on start.
 
 import { CgmonError, guestAlreadyLaunched, parameterExpects, propertyNotFound, sevCbitposCheck, sevReducedPhysBitsCheck } from '../errors.js';
-import type { ConfidentialGuestSupport, Machine, PolicyDescription } from '../machine/machine.js';
+import { perMachine, type ConfidentialGuestSupport, type Machine, type PolicyDescription } from '../machine/machine.js';
 import { parseBoolProp, parseIntProp, type KeyValues } from '../util/qemu-opts.js';
 import { SevFirmware, type SevGuestState } from './firmware.js';
 import type { QomProperty } from '../machine/qom.js';
@@ -25,15 +25,7 @@ const SNP_PROPS = [
 const BOOL_PROPS = ['kernel-hashes', 'author-key-enabled', 'vcek-disabled'];
 
 /** One simulated AMD-SP per modelled host (= per machine). */
-const firmwares = new WeakMap<Machine, SevFirmware>();
-export function firmwareFor(machine: Machine): SevFirmware {
-  let fw = firmwares.get(machine);
-  if (!fw) {
-    fw = new SevFirmware();
-    firmwares.set(machine, fw);
-  }
-  return fw;
-}
+export const firmwareFor = perMachine(() => new SevFirmware());
 
 export class SevGuest implements ConfidentialGuestSupport, GuestPolicy {
   readonly confidential = true;

@@ -2,7 +2,7 @@
 // target/i386/kvm/tdx.c) and the debug gate: off-TD debug (TDH.MEM.RD/WR,
 // TDH.VP.RD/WR of secret state) needs ATTRIBUTES.DEBUG, bit 0.
 
-import type { PolicyDescription } from '../machine/machine.js';
+import { describePolicyBits, type PolicyBitTable, type PolicyDescription } from '../machine/machine.js';
 import { tdxDebugRefusal } from '../errors.js';
 
 export const TDX_ATTRIBUTES = {
@@ -30,7 +30,7 @@ export function tdDebugRefusal(attributes: bigint): string {
   return tdxDebugRefusal(hex64(attributes));
 }
 
-const BITS: readonly (readonly [number, string, string])[] = [
+const BITS: PolicyBitTable = [
   [0, 'DEBUG', 'off-TD debug allowed (TDH.MEM.RD/WR, TDH.VP.RD/WR)'],
   [28, 'SEPT_VE_DISABLE', 'EPT violations on pending pages do not raise #VE'],
   [30, 'PKS', 'supervisor protection keys'],
@@ -39,10 +39,5 @@ const BITS: readonly (readonly [number, string, string])[] = [
 ];
 
 export function describeAttributes(attributes: bigint): PolicyDescription {
-  return {
-    technology: 'TDX',
-    policy: attributes,
-    debugAllowed: tdDebugAllowed(attributes),
-    bits: BITS.map(([bit, name, meaning]) => ({ bit, name, meaning, set: ((attributes >> BigInt(bit)) & 1n) === 1n })),
-  };
+  return describePolicyBits('TDX', attributes, tdDebugAllowed(attributes), BITS);
 }

@@ -5,7 +5,7 @@
 // confidential-guest-support it builds the guest into a TD on launch.
 
 import { CgmonError, guestAlreadyLaunched, parameterExpects, propertyNotFound, tdxDecodeFailed, tdxInvalidAttributes } from '../errors.js';
-import type { ConfidentialGuestSupport, Machine, PolicyDescription } from '../machine/machine.js';
+import { perMachine, type ConfidentialGuestSupport, type Machine, type PolicyDescription } from '../machine/machine.js';
 import { parseBoolProp, parseIntProp, type KeyValues } from '../util/qemu-opts.js';
 import { describeAttributes, hex64, TDX_ATTRIBUTES, TDX_DEFAULT_ATTRIBUTES, TDX_SUPPORTED_ATTRIBUTES } from './attributes.js';
 import { launchTd } from './launch.js';
@@ -20,15 +20,7 @@ const SHA384_SIZE = 48;
 const U64_MAX = 0xffff_ffff_ffff_ffffn;
 
 /** One modelled TDX module per host (= per machine). */
-const modules = new WeakMap<Machine, TdxModule>();
-export function tdxModuleFor(machine: Machine): TdxModule {
-  let m = modules.get(machine);
-  if (!m) {
-    m = new TdxModule();
-    modules.set(machine, m);
-  }
-  return m;
-}
+export const tdxModuleFor = perMachine(() => new TdxModule());
 
 /** GPAW as KVM derives it from the guest's physical address bits (CPUID 0x80000008). */
 export function gpawFor(physBits: number): 48 | 52 {
