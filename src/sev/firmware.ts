@@ -71,9 +71,10 @@ export class SevFirmware {
     this.platform = 'init';
   }
 
-  guest(handle: number, command: string): GuestContext {
+  /** The guest behind `handle`; INVALID_GUEST when there is none, or it is not of `kind` (SEV vs SNP commands). */
+  guest(handle: number, command: string, kind?: SevKind): GuestContext {
     const g = this.guests.get(handle);
-    if (!g) fwFail(command, 'INVALID_GUEST');
+    if (!g || (kind !== undefined && g.kind !== kind)) fwFail(command, 'INVALID_GUEST');
     return g;
   }
 
@@ -143,8 +144,7 @@ export class SevFirmware {
 
   /** LAUNCH_UPDATE_DATA: measure and encrypt [gpa, gpa+len) in place (page-aligned in this model). */
   launchUpdateData(handle: number, gpa: bigint, len: number): void {
-    const g = this.guest(handle, 'LAUNCH_UPDATE_DATA');
-    if (g.kind !== 'sev') fwFail('LAUNCH_UPDATE_DATA', 'INVALID_GUEST');
+    const g = this.guest(handle, 'LAUNCH_UPDATE_DATA', 'sev');
     this.inState(g, 'LAUNCH_UPDATE_DATA', 'launch-update');
     if ((gpa & 0xfffn) !== 0n || len % PAGE !== 0 || len === 0) fwFail('LAUNCH_UPDATE_DATA', 'INVALID_LEN');
     this.encryptPages(g, gpa, len, 'LAUNCH_UPDATE_DATA');
@@ -175,8 +175,7 @@ export class SevFirmware {
 
   /** LAUNCH_MEASURE: HMAC(0x04 || API_MAJOR || API_MINOR || BUILD || POLICY || LD || MNONCE; TIK) || MNONCE. */
   launchMeasure(handle: number, mnonce: Uint8Array = randomBytes(16)): Uint8Array {
-    const g = this.guest(handle, 'LAUNCH_MEASURE');
-    if (g.kind !== 'sev') fwFail('LAUNCH_MEASURE', 'INVALID_GUEST');
+    const g = this.guest(handle, 'LAUNCH_MEASURE', 'sev');
     this.inState(g, 'LAUNCH_MEASURE', 'launch-update');
     g.digest = g.ld.digest();
     const policy = Buffer.alloc(4);
@@ -223,8 +222,7 @@ export class SevFirmware {
    * platform key (no certificate chain to verify against in this model).
    */
   attestation(handle: number, mnonce: Uint8Array): Uint8Array {
-    const g = this.guest(handle, 'ATTESTATION');
-    if (g.kind !== 'sev') fwFail('ATTESTATION', 'INVALID_GUEST');
+    const g = this.guest(handle, 'ATTESTATION', 'sev');
     this.inState(g, 'ATTESTATION', 'launch-secret', 'running');
     if (mnonce.length !== 16) fwFail('ATTESTATION', 'INVALID_LEN');
     const body = Buffer.alloc(16 + 32 + 16);
@@ -254,19 +252,16 @@ export class SevFirmware {
 
   /** DBG_DECRYPT: 16-byte aligned src, dst and length; debug policy; launched guest. */
   dbgDecrypt(handle: number, src: bigint, dst: Uint8Array): void {
-    const g = this.dbgCheck(handle, 'DBG_DECRYPT', src, dst);
-    this.read(g, src, dst, 'DBG_DECRYPT');
+    this.read(this.dbgCheck(handle, 'DBG_DECRYPT', src, dst), src, dst, 'DBG_DECRYPT');
   }
 
   /** DBG_ENCRYPT: the mirror of DBG_DECRYPT. */
   dbgEncrypt(handle: number, src: Uint8Array, dst: bigint): void {
-    const g = this.dbgCheck(handle, 'DBG_ENCRYPT', dst, src);
-    this.write(g, dst, src, 'DBG_ENCRYPT');
+    this.write(this.dbgCheck(handle, 'DBG_ENCRYPT', dst, src), dst, src, 'DBG_ENCRYPT');
   }
 
   private dbgCheck(handle: number, command: string, gpa: bigint, host: Uint8Array): GuestContext {
-    const g = this.guest(handle, command);
-    if (g.kind !== 'sev') fwFail(command, 'INVALID_GUEST');
+    const g = this.guest(handle, command, 'sev');
     if (g.state !== 'launch-secret' && g.state !== 'running') fwFail(command, 'INVALID_GUEST_STATE');
     if (!g.debuggable) fwFail(command, 'POLICY_FAILURE');
     if (!aligned16(gpa) || (host.byteOffset & 15) !== 0) fwFail(command, 'INVALID_ADDRESS');
@@ -354,8 +349,7 @@ export class SevFirmware {
   /** SNP_LAUNCH_UPDATE (PAGE_TYPE_NORMAL): page-aligned; the private memory is encrypted in place. */
   snpLaunchUpdate(handle: number, gpa: bigint, len: number): void {
     const command = 'SNP_LAUNCH_UPDATE';
-    const g = this.guest(handle, command);
-    if (g.kind !== 'sev-snp') fwFail(command, 'INVALID_GUEST');
+    const g = this.guest(handle, command, 'sev-snp');
     this.inState(g, command, 'launch-update');
     if ((gpa & 0xfffn) !== 0n || len % PAGE !== 0 || len === 0) fwFail(command, 'INVALID_PARAM');
     this.encryptPages(g, gpa, len, command);
@@ -363,18 +357,15 @@ export class SevFirmware {
 
   /** SNP_DBG_DECRYPT: exactly one 4 KiB page, only with policy DEBUG (bit 19). */
   snpDbgDecrypt(handle: number, gpa: bigint, dst: Uint8Array): void {
-    const g = this.snpDbgCheck(handle, 'SNP_DBG_DECRYPT', gpa, dst);
-    this.read(g, gpa, dst, 'SNP_DBG_DECRYPT');
+    this.read(this.snpDbgCheck(handle, 'SNP_DBG_DECRYPT', gpa, dst), gpa, dst, 'SNP_DBG_DECRYPT');
   }
 
   snpDbgEncrypt(handle: number, src: Uint8Array, gpa: bigint): void {
-    const g = this.snpDbgCheck(handle, 'SNP_DBG_ENCRYPT', gpa, src);
-    this.write(g, gpa, src, 'SNP_DBG_ENCRYPT');
+    this.write(this.snpDbgCheck(handle, 'SNP_DBG_ENCRYPT', gpa, src), gpa, src, 'SNP_DBG_ENCRYPT');
   }
 
   private snpDbgCheck(handle: number, command: string, gpa: bigint, host: Uint8Array): GuestContext {
-    const g = this.guest(handle, command);
-    if (g.kind !== 'sev-snp') fwFail(command, 'INVALID_GUEST');
+    const g = this.guest(handle, command, 'sev-snp');
     this.inState(g, command, 'running');
     if (!debugAllowed(g)) fwFail(command, 'POLICY_FAILURE');
     if ((gpa & 0xfffn) !== 0n) fwFail(command, 'INVALID_ADDRESS');
