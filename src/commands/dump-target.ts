@@ -4,7 +4,7 @@
 // with getfd, written in place and closed when the dump ends. Every dump format
 // opens its output here.
 
-import { CgmonError, invalidParameter } from '../errors.js';
+import { invalidParameter } from '../errors.js';
 import { openAtomic, type AtomicFile } from '../util/atomic-file.js';
 import { fdOutput } from '../util/fd-output.js';
 import type { CommandContext } from './context.js';

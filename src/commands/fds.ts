@@ -4,7 +4,7 @@
 // connection a MonitorFds; descriptors it holds are closed when the client goes.
 
 import { closeSync } from 'node:fs';
-import { CgmonError, fdNamedNotFound, fdNotFound, noFdSupplied, parameterExpects } from '../errors.js';
+import { fdNamedNotFound, fdNotFound, noFdSupplied, parameterExpects } from '../errors.js';
 import type { Machine } from '../machine/machine.js';
 import type { CommandContext, ConnectionFds } from './context.js';
 import type { AddFdArguments, AddfdInfo, ClosefdArguments, FdsetInfo, GetfdArguments, RemoveFdArguments } from './qmp-types.js';

@@ -7,7 +7,7 @@ import {
 } from '../debug/index.js';
 import type { X86CpuState } from '../machine/cpu.js';
 import type { MemTxResult } from '../machine/memattrs.js';
-import { CgmonError, faultError } from '../errors.js';
+import { faultError } from '../errors.js';
 import { contextCpu, type CommandContext } from './context.js';
 
 /** Register state of the context's CPU as the debug object lets us see it. */

@@ -3,7 +3,7 @@
 // the first CPU). The HMP executor sits above this layer, so src/hmp installs
 // the line runner at import (src/hmp/human-monitor-command.ts).
 
-import { badCpuIndex, CgmonError, noHmpExecutor } from '../errors.js';
+import { badCpuIndex, noHmpExecutor } from '../errors.js';
 import { withCpu, type CommandContext } from './context.js';
 import type { OutputSink, TextProducer } from './output.js';
 import type { HumanMonitorCommandArguments } from './qmp-types.js';

@@ -5,7 +5,7 @@
 import { DefaultDebugOps, cpuPhysicalMemoryReadDebug, isFault, newWalkStats, TARGET_PAGE_SIZE, type Leaf, type MemoryDebugOps } from '../debug/index.js';
 import { pagingMode } from '../machine/cpu.js';
 import type { MemTxResult } from '../machine/memattrs.js';
-import { CgmonError, faultError, parameterExpects } from '../errors.js';
+import { faultError, parameterExpects } from '../errors.js';
 import { contextCpu, withCpu, type CommandContext } from './context.js';
 import { debugCpuState, pageTableLeaves, readPhysical, readVirtual } from './guest-memory.js';
 import type { XCgmonPageMapArguments, XCgmonReadMemoryArguments } from './qmp-types.js';

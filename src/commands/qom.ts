@@ -2,7 +2,7 @@
 // qom-set, qom-list-types, qom-list-properties, object-add, object-del, over the
 // machine's modelled tree (src/machine/qom-tree.ts) with QEMU's error texts.
 
-import { CgmonError, objectInUse, objectNotFound, qomClassNotFound, qomDeviceNotFound, qomNotWritable, qomPathAmbiguous, qomPropertyNotFound } from '../errors.js';
+import { objectInUse, objectNotFound, qomClassNotFound, qomDeviceNotFound, qomNotWritable, qomPathAmbiguous, qomPropertyNotFound } from '../errors.js';
 import { createObject } from '../machine/objects.js';
 import { isQomObject, qomClassProperties, qomImplements, qomType, qomTypes, type QomNode, type QomProperty } from '../machine/qom.js';
 import { qomResolve } from '../machine/qom-tree.js';

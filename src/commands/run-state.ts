@@ -2,7 +2,7 @@
 // system_reset, system_powerdown, quit. Events come from the machine, so every
 // front end sees them (QMP STOP/RESUME/RESET/POWERDOWN/SHUTDOWN).
 
-import { CgmonError, migratePausePostcopyOnly, resetRequired } from '../errors.js';
+import { migratePausePostcopyOnly, resetRequired } from '../errors.js';
 import type { CommandContext } from './context.js';
 
 type Empty = Record<string, never>;

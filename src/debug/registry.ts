@@ -2,7 +2,7 @@
 // as `-machine debug=NAME`. With no name the machine gets the default ops.
 
 import type { Machine } from '../machine/machine.js';
-import { CgmonError, unknownDebugObject } from '../errors.js';
+import { unknownDebugObject } from '../errors.js';
 import { DefaultDebugOps } from './memory.js';
 import type { MemoryDebugOps } from './ops.js';
 

@@ -6,7 +6,7 @@
 
 import { pagingMode, type PagingMode } from '../machine/cpu.js';
 import { memFault, type MemFault, type MemTxAttrs } from '../machine/memattrs.js';
-import { CgmonError, faultError } from '../errors.js';
+import { faultError } from '../errors.js';
 import {
   canonicalVa, entryCbit, isLeaf, leafPa, levelsFor, nextTable, root, PG_PRESENT, PG_RW, PG_USER,
   type Leaf, type Level, type LevelSpec, type PageTableReader, type PagingRegs, type Translation,

@@ -5,7 +5,7 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import { rmSync } from 'node:fs';
 import type { CommandContext } from '../commands/context.js';
-import { CgmonError, gdbserverOpenFailed, gdbUnsupportedDevice } from '../errors.js';
+import { gdbserverOpenFailed, gdbUnsupportedDevice } from '../errors.js';
 import { parseEndpoint, type Endpoint } from '../util/qemu-opts.js';
 import { GdbSession, type GdbSessionOptions } from './session.js';
 import { rspError } from './errors.js';

@@ -4,7 +4,7 @@
 
 import { createRequire } from 'node:module';
 import type { MemTxResult } from '../machine/memattrs.js';
-import { CgmonError, disassemblerUnavailable } from '../errors.js';
+import { disassemblerUnavailable } from '../errors.js';
 import { qemuOperands, type CodeSize } from './capstone-compat.js';
 import { BufferSink, OutputWriter } from '../commands/output.js';
 

@@ -2,7 +2,7 @@
 // `-chardev socket|stdio,id=ID,...` + `-mon chardev=ID[,mode=readline]`
 // (qemu-options.hx). Pure: no sockets are touched here.
 
-import { atLocation, CgmonError, chardevNotFound, invalidCharDriver, invalidMonitorCharDriver, monModeInvalid, onlyServerSockets, parameterMissing, socketNeedsPortOrPath, stdioMultipleUse } from '../errors.js';
+import { atLocation, chardevNotFound, invalidCharDriver, invalidMonitorCharDriver, monModeInvalid, onlyServerSockets, parameterMissing, socketNeedsPortOrPath, stdioMultipleUse } from '../errors.js';
 import { parseEndpoint, type KeyValues } from '../util/qemu-opts.js';
 
 export type HmpEndpointKind = 'stdio' | 'tcp' | 'telnet' | 'unix';

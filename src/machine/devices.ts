@@ -1,7 +1,7 @@
 // -device DRIVER,... (QEMU qdev_device_add): the devices cgmon models. Only
 // `vmcoreinfo` exists; QEMU's realize rules and texts for it and for unknown drivers.
 
-import { atLocation, CgmonError, deviceAtMostOne, deviceNeedsFwCfgDma, invalidDeviceModel, propertyNotFound } from '../errors.js';
+import { atLocation, deviceAtMostOne, deviceNeedsFwCfgDma, invalidDeviceModel, propertyNotFound } from '../errors.js';
 import type { KeyValues } from '../util/qemu-opts.js';
 import type { Machine } from './machine.js';
 import { VMCOREINFO_DEVICE, VmcoreinfoDevice } from './vmcoreinfo.js';

@@ -2,7 +2,7 @@
 // the dump's memory implies, vCPU state from QEMU CPU-state notes (NT_PRSTATUS when
 // those are missing), cgmon's page-table note and the guest's VMCOREINFO.
 
-import { CgmonError, notAQemuDump, ramSmallerThanDump } from '../errors.js';
+import { notAQemuDump, ramSmallerThanDump } from '../errors.js';
 import {
   CGMON_NOTE_NAME, NT_CGMON_PTE_NON_ADDRESS, NT_PRSTATUS, NT_QEMU_CPUSTATE, PRSTATUS32_REGS, PRSTATUS32_REG_ORDER,
   PRSTATUS32_SIZE, PRSTATUS64_REGS, PRSTATUS64_REG_ORDER, PRSTATUS64_SIZE, QCS_CR, QCS_GPRS, QCS_RFLAGS, QCS_RIP, QCS_SEGS,

@@ -3,7 +3,7 @@
 // pages exist, the 2nd which were dumped; pages the dump excluded read as zeros.
 // A raw file is read piece by piece (dump-reader.ts), page data in file order.
 
-import { CgmonError, notAKdump } from '../errors.js';
+import { notAKdump } from '../errors.js';
 import { decompressPage } from './kdump-codecs.js';
 import {
   divRoundUp, FLAT_DATA_HEADER_SIZE, KDUMP_SIGNATURE, LAYOUT32, LAYOUT64, MAKEDUMPFILE_SIGNATURE, MAX_SIZE_MDF_HEADER,

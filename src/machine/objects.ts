@@ -2,7 +2,7 @@
 // QOM user_creatable). Vendors register their types; unknown types and
 // duplicate ids are start-up errors with QEMU's wording.
 
-import { CgmonError, duplicateProperty, invalidObjectType, parameterMissing } from '../errors.js';
+import { duplicateProperty, invalidObjectType, parameterMissing } from '../errors.js';
 import type { KeyValues } from '../util/qemu-opts.js';
 import type { Machine, MachineObject } from './machine.js';
 

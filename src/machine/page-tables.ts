@@ -2,7 +2,7 @@
 // ch. 4, AMD APM vol. 2 ch. 5) for 32-bit (4K, 4M PSE, PSE-36), PAE (4K, 2M, NX),
 // 4-level (4K, 2M, 1G) and 5-level paging. Used by guest files, the demo guest and tests.
 
-import { CgmonError, pageTableError } from '../errors.js';
+import { pageTableError } from '../errors.js';
 import { CR0_PE, CR0_PG, CR4_LA57, CR4_PAE, CR4_PSE, EFER_LMA, EFER_LME, EFER_NXE } from './cpu.js';
 import type { Machine } from './machine.js';
 

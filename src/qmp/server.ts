@@ -4,7 +4,7 @@
 // A unix client's bytes come with the descriptors it passes (scm-rights.ts).
 
 import { createServer, type Server, type Socket } from 'node:net';
-import { CgmonError, chardevNotFound, onlyServerSockets, qmpNeedsSocket, qmpNeedsSocketChardev } from '../errors.js';
+import { chardevNotFound, onlyServerSockets, qmpNeedsSocket, qmpNeedsSocketChardev } from '../errors.js';
 import { parseEndpoint, type KeyValues } from '../util/qemu-opts.js';
 import type { CommandContext } from '../commands/index.js';
 import { installArgumentValidator } from '../commands/validate.js';

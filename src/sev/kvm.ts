@@ -4,7 +4,7 @@
 // buffer and slice; writes read-modify-write their edge blocks (so 9 bytes at
 // offset 8 work). SNP guests use page-granular SNP_DBG_* (legacy ids: -EPERM).
 
-import { CgmonError, kvmEncryptOpNotPermitted } from '../errors.js';
+import { kvmEncryptOpNotPermitted } from '../errors.js';
 import type { SevFirmware } from './firmware.js';
 import { PAGE, type GuestPhysMemory } from './guest-ram.js';
 import type { SevKind } from './policy.js';

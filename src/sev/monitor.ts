@@ -5,7 +5,7 @@
 // query-sev-attestation-report. Nothing here returns guest plaintext.
 
 import { createHash } from 'node:crypto';
-import { CgmonError, isCgmonError, sevAttestationFailed, sevDecodeFailed, sevInjectSecretFailed, sevMeasurementUnavailable, sevMnonceSize, sevNoSecretArea, sevNotEnabled, sevNotEnabledInKvm, sevNotInCorrectState, snpNoAttestationReport } from '../errors.js';
+import { isCgmonError, sevAttestationFailed, sevDecodeFailed, sevInjectSecretFailed, sevMeasurementUnavailable, sevMnonceSize, sevNoSecretArea, sevNotEnabled, sevNotEnabledInKvm, sevNotInCorrectState, snpNoAttestationReport } from '../errors.js';
 import { SEV_API_MAJOR, SEV_API_MINOR, SEV_BUILD, type SevFirmware, type SevGuestState } from './firmware.js';
 import { fwErrorToStr, SevFirmwareError } from './fw-errors.js';
 import type { SevGuest } from './sev-guest.js';

@@ -3,7 +3,7 @@
 // properties and defaults — neither default policy is debuggable. They are
 // the machine's confidential-guest-support and launch the guest on start.
 
-import { CgmonError, guestAlreadyLaunched, parameterExpects, propertyNotFound, sevCbitposCheck, sevReducedPhysBitsCheck } from '../errors.js';
+import { guestAlreadyLaunched, parameterExpects, propertyNotFound, sevCbitposCheck, sevReducedPhysBitsCheck } from '../errors.js';
 import { perMachine, type ConfidentialGuestSupport, type Machine, type PolicyDescription } from '../machine/machine.js';
 import { parseBoolProp, parseIntProp, type KeyValues } from '../util/qemu-opts.js';
 import { SevFirmware, type SevGuestState } from './firmware.js';

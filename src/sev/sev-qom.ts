@@ -2,7 +2,7 @@
 // and instance_init; qapi/qom.json SevGuestProperties): the types' properties in
 // QEMU's qom-list order, their values, and qom-set while the guest is not launched.
 
-import { CgmonError, launchedPropertyFixed, parameterExpects } from '../errors.js';
+import { launchedPropertyFixed, parameterExpects } from '../errors.js';
 import { registerQomType, type QomProperty, type QomPropertyInfo } from '../machine/qom.js';
 
 /** What this file reads and changes of a SevGuest (sev-guest.ts implements it). */

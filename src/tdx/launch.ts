@@ -8,7 +8,7 @@ import { DefaultDebugOps, pageWalk, type PageTableEntryVisit } from '../debug/in
 import { createCpu, pagingMode } from '../machine/cpu.js';
 import type { Machine } from '../machine/machine.js';
 import { isSharedRange, privateRuns } from '../machine/page-state.js';
-import { CgmonError, tdxCallFailed } from '../errors.js';
+import { tdxCallFailed } from '../errors.js';
 import type { TdMemoryMap, TdParams, TdxModule } from './module.js';
 import { statusText, TDX_SUCCESS } from './status.js';
 

@@ -4,7 +4,7 @@
 // SHA-384 values), quote-generation-socket. As the machine's
 // confidential-guest-support it builds the guest into a TD on launch.
 
-import { CgmonError, guestAlreadyLaunched, parameterExpects, propertyNotFound, tdxDecodeFailed, tdxInvalidAttributes } from '../errors.js';
+import { guestAlreadyLaunched, parameterExpects, propertyNotFound, tdxDecodeFailed, tdxInvalidAttributes } from '../errors.js';
 import { perMachine, type ConfidentialGuestSupport, type Machine, type PolicyDescription } from '../machine/machine.js';
 import { parseBoolProp, parseIntProp, type KeyValues } from '../util/qemu-opts.js';
 import { describeAttributes, hex64, TDX_ATTRIBUTES, TDX_DEFAULT_ATTRIBUTES, TDX_SUPPORTED_ATTRIBUTES } from './attributes.js';

@@ -2,7 +2,7 @@
 // (DESIGN.md "Output, limits and faults"). Socket-free: each server.ts applies them.
 // `-limits` takes QemuOpts keys, e.g. `-limits qmp-connections=8,idle-timeout=10`.
 
-import { CgmonError, limitsExpectsInteger, limitsUnknownKey } from '../errors.js';
+import { limitsExpectsInteger, limitsUnknownKey } from '../errors.js';
 import type { KeyValues } from './qemu-opts.js';
 
 export type FrontEnd = 'qmp' | 'hmp' | 'gdb' | 'rpc';

@@ -2,7 +2,7 @@
 // "pc,debug=sev-guest-debug", "sev-guest,id=sev0,policy=0x1" (",," escapes a comma),
 // sizes, integer and boolean properties. Pure functions any layer may use.
 
-import { CgmonError, chardevExpectsHostPort, chardevPortRange, invalidCharDriver, parameterExpects, sizeTooLarge, unixNeedsPath, uuidParseFailed } from '../errors.js';
+import { chardevExpectsHostPort, chardevPortRange, invalidCharDriver, parameterExpects, sizeTooLarge, unixNeedsPath, uuidParseFailed } from '../errors.js';
 
 export type KeyValues = Map<string, string>;
 
