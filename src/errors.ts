@@ -13,3 +13,4 @@ export * from './errors/cli.js';
 export * from './errors/commands.js';
 export * from './errors/confidential.js';
 export * from './errors/hmp.js';
+export * from './errors/json.js';

@@ -6,6 +6,7 @@
 import { JsonLexer, TokenType } from '../util/json-lexer.js';
 import { parseTokens, TokenList, type JsonValue } from '../util/json-parser.js';
 import { decodeCString } from '../util/mod-utf8.js';
+import { jsonStray } from '../errors.js';
 
 /** One framed input: a parsed value, or a parse error that QEMU answers without an id. */
 export type Framed = { readonly value: JsonValue } | { readonly error: string };
@@ -56,7 +57,7 @@ export class JsonStreamer {
         this.brackets--;
         break;
       case TokenType.ERROR:
-        this.emit({ error: `JSON parse error, stray '${decodeCString(bytes)}'` });
+        this.emit({ error: jsonStray(decodeCString(bytes)) });
         return;
       default:
         break;

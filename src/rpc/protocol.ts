@@ -2,7 +2,7 @@
 // calls, notifications, and the one place that maps cgmon errors to JSON-RPC
 // codes, with QMP's error class and text carried in `data`. Pure: no sockets.
 
-import { commandNotFound, isCgmonError } from '../errors.js';
+import { commandNotFound, isCgmonError, JSONRPC_MESSAGES, rpcBadId, rpcBadParams, rpcBadVersion, rpcBatchTooLarge, rpcEmptyBatch, rpcInvalidJson, rpcMethodNotString, rpcNamedParamsOnly, rpcRequestNotObject } from '../errors.js';
 import type { MachineEvent } from '../machine/machine.js';
 import { JsonSyntaxError, parseJson, stringifyJson } from '../util/json-text.js';
 
@@ -14,14 +14,7 @@ export const INTERNAL_ERROR = -32603;
 /** Implementation-defined server error (spec range -32000..-32099): the command ran and failed. */
 export const SERVER_ERROR = -32000;
 
-const MESSAGES: Record<number, string> = {
-  [PARSE_ERROR]: 'Parse error',
-  [INVALID_REQUEST]: 'Invalid Request',
-  [METHOD_NOT_FOUND]: 'Method not found',
-  [INVALID_PARAMS]: 'Invalid params',
-  [INTERNAL_ERROR]: 'Internal error',
-  [SERVER_ERROR]: 'Server error',
-};
+const MESSAGES: Readonly<Record<number, string>> = JSONRPC_MESSAGES;
 
 export type RpcId = string | number | bigint | null;
 
@@ -58,7 +51,7 @@ export interface ProtocolLimits {
 export const DEFAULT_LIMITS: ProtocolLimits = { maxBatch: 128 };
 
 function errorObject(code: number, errorClass?: string, desc?: string): RpcErrorObject {
-  const e: RpcErrorObject = { code, message: MESSAGES[code] ?? 'Server error' };
+  const e: RpcErrorObject = { code, message: MESSAGES[code] ?? MESSAGES[SERVER_ERROR]! };
   if (errorClass !== undefined && desc !== undefined) e.data = { class: errorClass, desc };
   return e;
 }
@@ -91,20 +84,20 @@ function namedParams(method: string, params: unknown): Record<string, unknown> {
     if (params.length === 0) return {};
     // `hmp` is the one method with an obvious single positional argument.
     if (method === 'hmp' && params.length === 1) return { 'command-line': params[0] };
-    throw new RpcError(INVALID_PARAMS, 'GenericError', `Method '${method}' takes named params (an object)`);
+    throw new RpcError(INVALID_PARAMS, 'GenericError', rpcNamedParamsOnly(method));
   }
-  throw new RpcError(INVALID_REQUEST, 'GenericError', "Member 'params' must be an object or an array");
+  throw new RpcError(INVALID_REQUEST, 'GenericError', rpcBadParams());
 }
 
 /** Answer one request object; undefined for a notification. */
 export async function handleRequest(req: unknown, call: RpcCall): Promise<RpcResponse | undefined> {
-  if (!isObject(req)) return { jsonrpc: '2.0', error: errorObject(INVALID_REQUEST, 'GenericError', 'Request must be an object'), id: null };
+  if (!isObject(req)) return { jsonrpc: '2.0', error: errorObject(INVALID_REQUEST, 'GenericError', rpcRequestNotObject()), id: null };
   const hasId = 'id' in req;
   const id = hasId && isId(req['id']) ? req['id'] : null;
   const invalid = (desc: string): RpcResponse => ({ jsonrpc: '2.0', error: errorObject(INVALID_REQUEST, 'GenericError', desc), id });
-  if (req['jsonrpc'] !== '2.0') return invalid("Member 'jsonrpc' must be \"2.0\"");
-  if (typeof req['method'] !== 'string') return invalid("Member 'method' must be a string");
-  if (hasId && !isId(req['id'])) return invalid("Member 'id' must be a string, a number or null");
+  if (req['jsonrpc'] !== '2.0') return invalid(rpcBadVersion());
+  if (typeof req['method'] !== 'string') return invalid(rpcMethodNotString());
+  if (hasId && !isId(req['id'])) return invalid(rpcBadId());
   const method = req['method'];
   try {
     if (method.startsWith('rpc.')) throw commandNotFound(method);
@@ -127,7 +120,7 @@ export async function handleMessage(text: string, call: RpcCall, limits: Protoco
     msg = parseJson(text);
   } catch (e) {
     // A stable, human phrase of our own (never the JavaScript engine's text): what and where.
-    const desc = e instanceof JsonSyntaxError ? `invalid JSON: ${e.message}` : 'invalid JSON';
+    const desc = rpcInvalidJson(e instanceof JsonSyntaxError ? e.message : undefined);
     return stringifyJson({ jsonrpc: '2.0', error: errorObject(PARSE_ERROR, 'GenericError', desc), id: null });
   }
   if (!Array.isArray(msg)) {
@@ -135,7 +128,7 @@ export async function handleMessage(text: string, call: RpcCall, limits: Protoco
     return r === undefined ? undefined : stringifyJson(r);
   }
   if (msg.length === 0 || msg.length > limits.maxBatch) {
-    const desc = msg.length === 0 ? 'Empty batch' : `Batch of ${msg.length} requests exceeds the limit of ${limits.maxBatch}`;
+    const desc = msg.length === 0 ? rpcEmptyBatch() : rpcBatchTooLarge(msg.length, limits.maxBatch);
     return stringifyJson({ jsonrpc: '2.0', error: errorObject(INVALID_REQUEST, 'GenericError', desc), id: null });
   }
   const replies: RpcResponse[] = [];

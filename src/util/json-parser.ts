@@ -5,6 +5,7 @@
 
 import { TokenType, type JsonDialect } from './json-lexer.js';
 import { decodeCString, isValidCodepoint, modUtf8Codepoint } from './mod-utf8.js';
+import { jsonParseError, jsonStringText } from '../errors.js';
 
 /** A JSON number that QEMU holds as a double (a JSON_FLOAT, or an integer beyond uint64). */
 export class JsonFloat {
@@ -123,7 +124,7 @@ class Parser {
   ) {}
 
   fail(msg: string, kind: JsonParseFailure['kind'], token = this.index): undefined {
-    if (this.failure === undefined) this.failure = { error: `JSON parse error, ${msg}`, kind, token };
+    if (this.failure === undefined) this.failure = { error: jsonParseError(msg), kind, token };
     return undefined;
   }
 
@@ -267,7 +268,7 @@ function qemuString(bytes: Uint8Array): string {
       p = q;
     } else {
       const [cp, next] = modUtf8Codepoint(bytes, p, Math.min(p + 6, end));
-      if (cp < 0) throw new StringError('invalid UTF-8 sequence in string');
+      if (cp < 0) throw new StringError(jsonStringText.invalidUtf8());
       out += String.fromCodePoint(cp);
       p = next;
     }
@@ -279,7 +280,7 @@ function qemuString(bytes: Uint8Array): string {
 function qemuEscape(bytes: Uint8Array, p: number, end: number): [string, number] {
   const c = String.fromCharCode(bytes[p + 1]!);
   if (c in SIMPLE_ESCAPES) return [SIMPLE_ESCAPES[c]!, p + 2];
-  if (c !== 'u') throw new StringError('invalid escape sequence in string');
+  if (c !== 'u') throw new StringError(jsonStringText.invalidEscape());
   let q = p + 2;
   let cp = hex4(bytes, q, end);
   q += 4;
@@ -293,7 +294,7 @@ function qemuEscape(bytes: Uint8Array, p: number, end: number): [string, number]
   if (!isValidCodepoint(cp)) {
     // QEMU prints from the backslash over 4 "hex digits" even past the closing quote (up to the NUL).
     const text = decodeCString(bytes.subarray(p, Math.min(q, bytes.length)));
-    throw new StringError(`${text} is not a valid Unicode character`);
+    throw new StringError(jsonStringText.invalidCodepoint(text));
   }
   return [String.fromCodePoint(cp), Math.min(q, end)];
 }
@@ -315,7 +316,7 @@ function rfcString(bytes: Uint8Array): string {
       continue;
     }
     const unit = c === 'u' ? hex4(bytes, stop + 2, end) : -1;
-    if (unit < 0) throw new StringError('invalid escape sequence in string');
+    if (unit < 0) throw new StringError(jsonStringText.invalidEscape());
     out += String.fromCharCode(unit);
     p = stop + 6;
   }
@@ -342,6 +343,6 @@ export function parseTokens(tokens: TokenList, dialect: JsonDialect = 'qemu'): {
   const p = new Parser(tokens, dialect);
   const v = p.value();
   if (p.failure !== undefined) return p.failure;
-  if (v === undefined) return { error: 'JSON parse error, expecting value', kind: 'value', token: 0 };
+  if (v === undefined) return { error: jsonParseError('expecting value'), kind: 'value', token: 0 };
   return { value: v, rest: p.index };
 }

@@ -5,6 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import { JsonLexer, TokenType } from './json-lexer.js';
 import { parseTokens, TokenList, type JsonParseFailure } from './json-parser.js';
+import { jsonSyntaxAt, RFC8259_FAILURE_TEXTS } from '../errors.js';
 
 /** Nesting of arrays and objects a request may use; one more level is refused. */
 export const MAX_DEPTH = 64;
@@ -17,17 +18,7 @@ export class JsonSyntaxError extends Error {
 }
 
 /** Our phrase for each parser failure (never the engine's, never QEMU's). */
-const PHRASE: Record<JsonParseFailure['kind'], string> = {
-  eoi: 'unexpected end of input',
-  value: 'unexpected input',
-  member: 'expected a member name',
-  colon: "expected ':'",
-  'separator-dict': "expected ',' or '}'",
-  'separator-list': "expected ',' or ']'",
-  keyword: 'unexpected input',
-  string: 'bad string',
-  duplicate: 'duplicate member',
-};
+const PHRASE: Readonly<Record<JsonParseFailure['kind'] | 'depth', string>> = RFC8259_FAILURE_TEXTS;
 
 interface Lexed {
   tokens: TokenList;
@@ -44,8 +35,8 @@ function lex(bytes: Buffer, maxDepth: number): Lexed {
     (type, b) => {
       if (out.stop) return;
       const at = lexer.tokenStart;
-      if (type === TokenType.ERROR) out.stop = { what: b[0] === 0x22 ? 'bad string' : 'unexpected input', at };
-      else if ((type === TokenType.LCURLY || type === TokenType.LSQUARE) && ++depth > maxDepth) out.stop = { what: 'nesting too deep', at };
+      if (type === TokenType.ERROR) out.stop = { what: b[0] === 0x22 ? PHRASE.string : PHRASE.value, at };
+      else if ((type === TokenType.LCURLY || type === TokenType.LSQUARE) && ++depth > maxDepth) out.stop = { what: PHRASE.depth, at };
       if (out.stop) return;
       if (type === TokenType.RCURLY || type === TokenType.RSQUARE) depth--;
       out.tokens.push(type, b);
@@ -62,7 +53,7 @@ function lex(bytes: Buffer, maxDepth: number): Lexed {
   if (!out.stop) lexer.feedByte(0x20, bytes.length);
   if (!out.stop && !lexer.between) {
     const open = bytes[lexer.tokenStart] === 0x22;
-    out.stop = { what: open ? 'bad string' : 'unexpected end of input', at: open ? lexer.tokenStart : bytes.length };
+    out.stop = { what: open ? PHRASE.string : PHRASE.eoi, at: open ? lexer.tokenStart : bytes.length };
   }
   return out;
 }
@@ -73,8 +64,8 @@ export function parseJson(text: string, maxDepth = MAX_DEPTH): unknown {
   const { tokens, starts, stop } = lex(bytes, maxDepth);
   const fail = (what: string, at: number): never => {
     // Offsets count UTF-16 units, as JavaScript indexes the text.
-    if (at >= bytes.length) throw new JsonSyntaxError(`unexpected end of input at offset ${text.length}`);
-    throw new JsonSyntaxError(`${what} at offset ${bytes.toString('utf8', 0, at).length}`);
+    if (at >= bytes.length) throw new JsonSyntaxError(jsonSyntaxAt(PHRASE.eoi, text.length));
+    throw new JsonSyntaxError(jsonSyntaxAt(what, bytes.toString('utf8', 0, at).length));
   };
   const r = parseTokens(tokens, 'rfc8259');
   if ('error' in r) {
