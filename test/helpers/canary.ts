@@ -6,12 +6,15 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { expect } from 'vitest';
-import type { MemoryDebugOps } from '../../src/debug/index.js';
+import { cpuPhysicalMemoryReadDebug, type MemoryDebugOps } from '../../src/debug/index.js';
 import { commandNames, executeCommand, makeContext, type CommandContext } from '../../src/commands/index.js';
 import { loadSchema } from '../../src/commands/schema.js';
 import { HmpExecutor } from '../../src/hmp/index.js';
 import type { Machine } from '../../src/machine/machine.js';
-import { DEMO } from '../../src/guests/demo.js';
+import { buildDemoGuest, DEMO } from '../../src/guests/demo.js';
+import { createObject } from '../../src/machine/objects.js';
+import { parseKeyValues } from '../../src/util/qemu-opts.js';
+import '../../src/sev/index.js';
 import { loadDump } from '../../src/machine/load-dump.js';
 
 /** A 64-bit canary whose dword halves and bytes are all distinctive. */
@@ -71,6 +74,36 @@ export function plantCanaries(m: Machine, registers: boolean): void {
     m.cpus[0]!.fpu.xmm[1] = [V, V];
     m.cpus[1]!.kernelGsBase = V;
   }
+}
+
+/** The demo guest with canaries in private pages and (optionally) registers, launched with the SEV `object` (id sev0). */
+export function sevCanaryGuest(object: string, registers: boolean, debug: string): Machine {
+  const m = buildDemoGuest({ type: 'pc', ramSize: 64 << 20, smp: 2, debug, confidentialGuestSupport: 'sev0' });
+  plantCanaries(m, registers);
+  createObject(m, parseKeyValues(object, 'qom-type'));
+  m.confidentialGuest()!.launch(m);
+  return m;
+}
+
+/** SEV guests whose policy forbids debugging (QEMU's defaults among them), with the refusal each gets. */
+export const SEV_NODBG_CASES = [
+  { name: 'SEV NODBG (QEMU default policy 0x1)', object: 'sev-guest,id=sev0,cbitpos=51,reduced-phys-bits=1', registers: false, message: 'SEV: guest policy 0x1 forbids debugging (NODBG)' },
+  { name: 'SEV-ES NODBG (policy 0x5)', object: 'sev-guest,id=sev0,policy=0x5,cbitpos=47,reduced-phys-bits=1', registers: true, message: 'SEV: guest policy 0x5 forbids debugging (NODBG)' },
+  { name: 'SEV-SNP without DEBUG (QEMU default 0x30000)', object: 'sev-snp-guest,id=sev0,cbitpos=51,reduced-phys-bits=1', registers: true, message: 'SEV-SNP: guest policy 0x30000 forbids debugging (DEBUG bit 19 clear)' },
+] as const;
+
+/** A private read and write are refused with `message` (nothing copied); the demo's shared GHCB page still reads. */
+export function expectPrivateRefused(ops: MemoryDebugOps, message: string): void {
+  const b = new Uint8Array(64);
+  const r = cpuPhysicalMemoryReadDebug(ops, 0x300000n, b);
+  expect(!r.ok && r.kind).toBe('denied');
+  expect(!r.ok && r.message).toBe(message);
+  expect(b.every((x) => x === 0)).toBe(true);
+  const w = ops.write(0x300000n, new Uint8Array(16), { debug: true });
+  expect(!w.ok && w.message).toBe(message);
+  const shared = new Uint8Array(2);
+  expect(cpuPhysicalMemoryReadDebug(ops, DEMO.ghcbPhys + 0xffan, shared).ok).toBe(true);
+  expect(shared[0]).toBe(2);
 }
 
 export const CANARY_HMP_LINES = [

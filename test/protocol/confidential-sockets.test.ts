@@ -19,30 +19,11 @@ import '../../src/commands/sev.js';
 import { RawClient as QmpClient } from '../helpers/qmp-client.js';
 import { RawClient as HmpClient } from '../helpers/hmp-client.js';
 import { connectRpc } from '../helpers/rpc-client.js';
-import { CANARY_HMP_LINES as HMP_LINES, plantCanaries, scanBytes, scanText } from '../helpers/canary.js';
+import { CANARY_HMP_LINES as HMP_LINES, scanBytes, scanText, SEV_NODBG_CASES, sevCanaryGuest } from '../helpers/canary.js';
 import { connect } from 'node:net';
-import { buildDemoGuest } from '../../src/guests/demo.js';
-import { createObject } from '../../src/machine/objects.js';
-import type { Machine } from '../../src/machine/machine.js';
-import { parseKeyValues } from '../../src/util/qemu-opts.js';
 import '../../src/sev/index.js';
 
-/** The demo guest with canaries in private pages and (optionally) registers, launched with `object`. */
-function canaryGuest(object: string, registers: boolean, debug: string): Machine {
-  const m = buildDemoGuest({ type: 'pc', ramSize: 64 << 20, smp: 2, debug, confidentialGuestSupport: 'sev0' });
-  plantCanaries(m, registers);
-  createObject(m, parseKeyValues(object, 'qom-type'));
-  m.confidentialGuest()!.launch(m);
-  return m;
-}
-
-const NODBG_CASES = [
-  { name: 'SEV NODBG (QEMU default policy 0x1)', object: 'sev-guest,id=sev0,cbitpos=51,reduced-phys-bits=1', registers: false, message: 'SEV: guest policy 0x1 forbids debugging (NODBG)' },
-  { name: 'SEV-ES NODBG (policy 0x5)', object: 'sev-guest,id=sev0,policy=0x5,cbitpos=47,reduced-phys-bits=1', registers: true, message: 'SEV: guest policy 0x5 forbids debugging (NODBG)' },
-  { name: 'SEV-SNP without DEBUG (QEMU default 0x30000)', object: 'sev-snp-guest,id=sev0,cbitpos=51,reduced-phys-bits=1', registers: true, message: 'SEV-SNP: guest policy 0x30000 forbids debugging (DEBUG bit 19 clear)' },
-] as const;
-
-describe.each(NODBG_CASES)('$name', ({ object, registers, message }) => {
+describe.each(SEV_NODBG_CASES)('$name', ({ object, registers, message }) => {
   let dir: string;
   let ctx: CommandContext;
   let qmp: QmpServer;
@@ -52,7 +33,7 @@ describe.each(NODBG_CASES)('$name', ({ object, registers, message }) => {
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'cgmon-conf-'));
-    const m = canaryGuest(object, registers, 'sev-guest-debug');
+    const m = sevCanaryGuest(object, registers, 'sev-guest-debug');
     ctx = makeContext(m, createDebugOps(m), { quit: () => undefined });
     qmp = await QmpServer.listen({ kind: 'unix', path: join(dir, 'qmp.sock'), pretty: false, label: 'test' }, { ctx });
     hmp = await startHmpConsoles([{ kind: 'unix', path: join(dir, 'hmp.sock'), label: 'test' }], { base: ctx });
@@ -148,7 +129,7 @@ describe.each(NODBG_CASES)('$name', ({ object, registers, message }) => {
 describe('control: with debugging allowed the same channels do show the canary', () => {
   it('HMP socket and gdb read it through sev-guest-debug (SEV-ES policy 0x4)', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'cgmon-conf-ctl-'));
-    const m = canaryGuest('sev-guest,id=sev0,policy=0x4,cbitpos=51,reduced-phys-bits=1', true, 'sev-guest-debug');
+    const m = sevCanaryGuest('sev-guest,id=sev0,policy=0x4,cbitpos=51,reduced-phys-bits=1', true, 'sev-guest-debug');
     const ctx = makeContext(m, createDebugOps(m), { quit: () => undefined });
     const [h] = await startHmpConsoles([{ kind: 'unix', path: join(dir, 'hmp.sock'), label: 'test' }], { base: ctx });
     const gdb = await GdbServer.listen(ctx, `unix:${join(dir, 'gdb.sock')},server=on`, DAEMON_GDB_OPTIONS);
