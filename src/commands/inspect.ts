@@ -95,7 +95,12 @@ export function readMemory(args: ReadMemoryArgs, ctx0: CommandContext): { chunks
   return { chunks };
 }
 
-function rangeOf(l: Leaf): PageRange {
+/** Whether a leaf maps private memory: its masked PTE bit means private (SEV) or shared (TDX). */
+function isPrivate(ctx: CommandContext, l: Leaf): boolean {
+  return ctx.ops.maskedPteMarks === 'shared' ? !l.cbit : l.cbit;
+}
+
+function rangeOf(l: Leaf, priv: boolean): PageRange {
   return {
     va: hex(l.va),
     pa: hex(l.pa),
@@ -104,13 +109,13 @@ function rangeOf(l: Leaf): PageRange {
     user: (l.prot & 4) !== 0,
     writable: (l.prot & 2) !== 0,
     nx: (l.pte & (1n << 63n)) !== 0n,
-    private: l.cbit,
+    private: priv,
   };
 }
 
 /** Whether `l` continues `r` (same attributes, contiguous virtually and physically). */
-function continues(r: PageRange, l: Leaf): boolean {
-  const next = rangeOf(l);
+function continues(r: PageRange, l: Leaf, priv: boolean): boolean {
+  const next = rangeOf(l, priv);
   return (
     BigInt(r.va) + BigInt(r.length) === l.va &&
     BigInt(r.pa) + BigInt(r.length) === l.pa &&
@@ -134,12 +139,13 @@ export function pageMap(args: XCgmonPageMapArguments, ctx0: CommandContext): {
   const stats = newWalkStats();
   for (const leaf of pageTableLeaves(ctx, stats)) {
     const last = ranges[ranges.length - 1];
-    if (last && continues(last, leaf)) {
+    const priv = isPrivate(ctx, leaf);
+    if (last && continues(last, leaf, priv)) {
       last.length += leaf.size;
       continue;
     }
     if (ranges.length >= PAGE_MAP_MAX) return { mode, ranges, truncated: true };
-    ranges.push(rangeOf(leaf));
+    ranges.push(rangeOf(leaf, priv));
   }
   return { mode, ranges, truncated: stats.skipped > 0 };
 }

@@ -27,6 +27,11 @@ export interface MemoryDebugOps extends PageTableReader {
   write(gpa: bigint, src: Uint8Array, attrs: MemTxAttrs): MemTxResult;
   /** AND mask applied to CR3 and every page-table entry (SEV: clears the C-bit). */
   pteMask(): bigint;
+  /**
+   * What a page whose entry carried bits pteMask() removed is: SEV's C-bit marks a
+   * private page (the default); TDX's shared bit marks a shared one.
+   */
+  readonly maskedPteMarks?: 'private' | 'shared';
 }
 
 export const ALL_ONES = 0xffff_ffff_ffff_ffffn;

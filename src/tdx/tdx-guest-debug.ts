@@ -30,6 +30,8 @@ interface Launched {
 
 export class TdxGuestDebug extends DefaultDebugOps {
   override readonly name = 'tdx-guest-debug';
+  /** GPA bit GPAW-1 set in a leaf = a shared page (the opposite of SEV's C-bit). */
+  readonly maskedPteMarks = 'shared';
   readonly guest: TdxGuest | undefined;
   private readonly mask: bigint;
   private readonly paging = new Map<number, { gen: number; regs: PagingRegs }>();

@@ -7,6 +7,23 @@ import { pageMap, queryDebug, readMemory, READ_MEMORY_MAX } from '../../src/comm
 import { pageTableLeaves } from '../../src/commands/guest-memory.js';
 import { dispatchCommand } from '../../src/commands/dispatch.js';
 import { goldenContext, sevGoldenContext } from '../helpers/rpc-client.js';
+import { makeContext, type CommandContext } from '../../src/commands/index.js';
+import { createDebugOps } from '../../src/debug/index.js';
+import { buildDemoGuest, DEMO, DEMO_OBJECT } from '../../src/guests/demo.js';
+import { createObject } from '../../src/machine/objects.js';
+import { parseKeyValues } from '../../src/util/qemu-opts.js';
+import '../../src/sev/index.js';
+import '../../src/tdx/index.js';
+
+/** The demo guest launched with `object` (id `id`) and its vendor debug object. */
+function demoContext(object: string, id: string, debug: string): CommandContext {
+  const m = buildDemoGuest({ type: 'pc', ramSize: 64 << 20, smp: 1, debug, confidentialGuestSupport: id });
+  createObject(m, parseKeyValues(object, 'qom-type'));
+  m.confidentialGuest()!.launch(m);
+  return makeContext(m, createDebugOps(m), { quit: () => undefined });
+}
+const tdDemoContext = (): CommandContext => demoContext('tdx-guest,id=tdx0,attributes=0x1', 'tdx0', 'tdx-guest-debug');
+const sevDemoContext = (): CommandContext => demoContext(DEMO_OBJECT, 'sev0', 'sev-guest-debug');
 
 const ctx = goldenContext();
 
@@ -59,6 +76,26 @@ describe('x-cgmon-page-map', () => {
     expect(map.ranges.find((r) => r.va === '0xffff800000000000')).toMatchObject({ pa: '0x300000', private: true });
     expect(queryDebug({}, sev)).toMatchObject({ 'debug-object': 'sev-guest-debug', 'confidential-guest-support': 'sev0', 'cgs-type': 'sev-guest' });
     expect(queryDebug({}, ctx)).toEqual({ 'debug-object': 'none' });
+  });
+});
+
+describe('x-cgmon-page-map on a TD', () => {
+  it('marks pages private unless their entry carries the shared bit (the opposite of the C-bit)', () => {
+    const td = tdDemoContext();
+    const map = pageMap({}, td);
+    // The demo kernel's direct map is private memory; the GHCB page is the one page it shares.
+    expect(map.ranges.find((r) => BigInt(r.va) <= DEMO.kernelVa && DEMO.kernelVa < BigInt(r.va) + BigInt(r.length))).toMatchObject({ private: true });
+    expect(map.ranges.find((r) => r.va === `0x${DEMO.ghcbVa.toString(16)}`)).toMatchObject({ pa: `0x${DEMO.ghcbPhys.toString(16)}`, private: false });
+    // Every shared range maps the GHCB page (at ghcbVa and in the direct map), and nothing else is shared.
+    const shared = map.ranges.filter((r) => !r.private);
+    expect(shared.length).toBeGreaterThan(0);
+    expect(new Set(shared.map((r) => r.pa))).toEqual(new Set([`0x${DEMO.ghcbPhys.toString(16)}`]));
+    // The same image as a SEV guest: every range of RAM private or shared alike. (MMIO leaves
+    // differ: the TD build sets the shared bit on shared RAM only, and such an entry names a private GPA.)
+    const ram = (r: { pa: string }): boolean => BigInt(r.pa) < 64n << 20n;
+    const sev = pageMap({}, sevDemoContext());
+    expect(map.ranges.filter(ram).map((r) => [r.va, r.length, r.private])).toEqual(sev.ranges.filter(ram).map((r) => [r.va, r.length, r.private]));
+    expect(map.ranges.filter(ram).length).toBeGreaterThan(4);
   });
 });
 

@@ -1,5 +1,5 @@
 // Address-space map: the page walk's leaves (x-cgmon-page-map) as ranges with
-// page size, U/W/NX and private (C-bit) vs shared. A bar's width grows with
+// page size, U/W/NX and private vs shared (SEV: C-bit set; TDX: shared bit clear). A bar's width grows with
 // log2 of the range size, so a 4 KiB page and a 1 GiB page both stay visible.
 
 import { hex } from './rpc.js';
