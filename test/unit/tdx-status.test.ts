@@ -60,16 +60,24 @@ describe('__com.cgmon_query-tdx', () => {
 });
 
 describe('HMP info tdx (the downstream-query rule)', () => {
+  it('prints ATTRIBUTES in hex however small, as the policy of info sev', async () => {
+    expect(await new HmpExecutor(tdCtx('0x0')).run('info tdx')).toContain('attributes: 0x0\r\n');
+    expect(await new HmpExecutor(tdCtx('0x10000001')).run('info tdx')).toContain('attributes: 0x10000001\r\n');
+  });
+
+
   it('lays out the same reply one member per line', async () => {
     const out = await new HmpExecutor(tdCtx('0x1')).run('info tdx');
     expect(out).toContain('enabled: on\r\n');
-    expect(out).toContain('attributes: 1\r\n');
+    // uint64 members in hex whatever their size (QEMU prints info sev's policy 0x%x); counts in decimal.
+    expect(out).toContain('attributes: 0x1\r\n');
     expect(out).toContain('debug: on\r\n');
     expect(out).toContain('gpaw: 48\r\n');
     expect(out).toContain('shared-bit: 0x800000000000\r\n');
     expect(out).toContain('state: finalized\r\n');
     expect(out).toMatch(/mrtd: [0-9a-f]{96}\r\n/);
     expect(out).toContain('  bit=0 name=DEBUG set=on\r\n');
+    expect(out).toContain('  bit=28 name=SEPT_VE_DISABLE set=off\r\n');
     const plain = new Machine({ type: 'pc', ramSize: 8 << 20, smp: 1 });
     expect(await new HmpExecutor(makeContext(plain, createDebugOps(plain), { quit: () => undefined })).run('info tdx')).toBe('enabled: off\r\n');
   });
