@@ -4,12 +4,9 @@
 // and RSP "E.." replies outside their one wire function; a short allow-list says why.
 
 import { describe, expect, it } from 'vitest';
-import { readdirSync, readFileSync, statSync } from 'node:fs';
-import { dirname, join, relative, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
-
-const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
-const SRC = join(ROOT, 'src');
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { SRC, srcSources } from '../helpers/source-tree.js';
 
 /** Files that are the catalogue or a front end's one wire form. */
 const CATALOGUE = (f: string): boolean => f === 'errors.ts' || f.startsWith('errors/');
@@ -173,16 +170,6 @@ export function checkSource(file: string, source: string): Finding[] {
   return out.filter((f, i) => out.findIndex((g) => g.text === f.text && g.file === f.file) === i);
 }
 
-function listTs(dir: string): string[] {
-  const out: string[] = [];
-  for (const name of readdirSync(dir)) {
-    const p = join(dir, name);
-    if (statSync(p).isDirectory()) out.push(...listTs(p));
-    else if (name.endsWith('.ts') && !name.endsWith('.d.ts')) out.push(p);
-  }
-  return out;
-}
-
 const fmt = (f: readonly Finding[]): string[] => f.map((x) => `${x.file}: ${JSON.stringify(x.text)} — ${x.rule}`);
 
 describe('error catalogue guard', () => {
@@ -199,18 +186,21 @@ describe('error catalogue guard', () => {
   });
 
   it('the checker accepts catalogue calls, codes, comments and the allow-list', () => {
-    expect(checkSource('commands/x.ts', "throw invalidParameter('protocol');\nthrow new CgmonError(r.message, 'policy');")).toEqual([]);
-    expect(checkSource('commands/x.ts', "// throw new CgmonError('Could not open x');\n/* 'E22' */ const a = 'ws://x';")).toEqual([]);
-    expect(checkSource('commands/x.ts', "const re = /^Could not write '.*': /; const k = 'failed';")).toEqual([]);
-    expect(checkSource('machine/ram.ts', 'throw new RangeError(`bad RAM size ${size}`);')).toEqual([]);
-    expect(checkSource('errors/cli.ts', "export const x = (): CgmonError => new CgmonError('Could not open it');")).toEqual([]);
-    expect(checkSource('gdbstub/errors.ts', "export const RSP_EFAULT = 'E14';")).toEqual([]);
+    const accepted: readonly (readonly [file: string, code: string])[] = [
+      ['commands/x.ts', "throw invalidParameter('protocol');\nthrow new CgmonError(r.message, 'policy');"],
+      ['commands/x.ts', "// throw new CgmonError('Could not open x');\n/* 'E22' */ const a = 'ws://x';"],
+      ['commands/x.ts', "const re = /^Could not write '.*': /; const k = 'failed';"],
+      ['machine/ram.ts', 'throw new RangeError(`bad RAM size ${size}`);'],
+      ['errors/cli.ts', "export const x = (): CgmonError => new CgmonError('Could not open it');"],
+      ['gdbstub/errors.ts', "export const RSP_EFAULT = 'E14';"],
+    ];
+    for (const [file, code] of accepted) expect(checkSource(file, code), code).toEqual([]);
   });
 
   it('src/ spells no error text outside the catalogue', () => {
-    const files = listTs(SRC);
-    expect(files.length).toBeGreaterThan(50);
-    const findings = files.flatMap((f) => checkSource(relative(SRC, f).split('\\').join('/'), readFileSync(f, 'utf8')));
+    const sources = srcSources();
+    expect(sources.size).toBeGreaterThan(50);
+    const findings = [...sources].flatMap(([file, text]) => checkSource(file, text));
     expect(fmt(findings)).toEqual([]);
   });
 

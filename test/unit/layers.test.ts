@@ -4,12 +4,8 @@
 // CLI reads its option list (src/options.ts), and no module imports itself round a circle.
 
 import { describe, expect, it } from 'vitest';
-import { readdirSync, readFileSync, statSync } from 'node:fs';
-import { dirname, join, posix, relative, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
-
-const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
-const SRC = join(ROOT, 'src');
+import { posix } from 'node:path';
+import { srcSources } from '../helpers/source-tree.js';
 
 const FRONT_ENDS = ['qmp', 'hmp', 'gdbstub', 'rpc'] as const;
 const VENDORS = ['sev', 'tdx'] as const;
@@ -101,16 +97,6 @@ function checkFile(srcRel: string, source: string): Violation[] {
   return out;
 }
 
-function listTs(dir: string): string[] {
-  const out: string[] = [];
-  for (const name of readdirSync(dir)) {
-    const p = join(dir, name);
-    if (statSync(p).isDirectory()) out.push(...listTs(p));
-    else if (name.endsWith('.ts') && !name.endsWith('.d.ts')) out.push(p);
-  }
-  return out;
-}
-
 /** Relative imports between src files (src-relative paths, .ts), type-only ones included. */
 function importGraph(sources: ReadonlyMap<string, string>): Map<string, string[]> {
   const graph = new Map<string, string[]>();
@@ -188,14 +174,14 @@ describe('layer rules (DESIGN.md)', () => {
   });
 
   it('src/**/*.ts has no import circles', () => {
-    const sources = new Map(listTs(SRC).map((f) => [relative(SRC, f).split('\\').join('/'), readFileSync(f, 'utf8')] as const));
+    const sources = srcSources();
     expect(findCircles(importGraph(sources)).map((c) => c.join(' -> '))).toEqual([]);
   });
 
   it('src/**/*.ts has no layer violations', () => {
-    const files = listTs(SRC);
-    expect(files.length).toBeGreaterThan(10);
-    const violations = files.flatMap((f) => checkFile(relative(SRC, f).split('\\').join('/'), readFileSync(f, 'utf8')));
+    const sources = srcSources();
+    expect(sources.size).toBeGreaterThan(10);
+    const violations = [...sources].flatMap(([file, text]) => checkFile(file, text));
     expect(fmt(violations)).toEqual([]);
   });
 });
