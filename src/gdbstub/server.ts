@@ -8,6 +8,7 @@ import type { CommandContext } from '../commands/context.js';
 import { gdbserverOpenFailed, gdbUnsupportedDevice } from '../errors.js';
 import { parseEndpoint, type Endpoint } from '../util/qemu-opts.js';
 import { GdbSession, type GdbSessionOptions } from './session.js';
+import { drainOrClose } from '../util/drain.js';
 import { rspError } from './errors.js';
 import { encodePacket } from './framing.js';
 import { DEFAULT_LIMITS, guarded, idleTimeout, type ConnectionLimits } from '../util/connection-limits.js';
@@ -27,19 +28,6 @@ export function gdbEndpoint(device: string): Endpoint {
 export interface GdbServerOptions extends GdbSessionOptions {
   /** The idle timeout of a connection that has sent no packet yet (the gdb entry of the daemon's limits). */
   readonly connection?: ConnectionLimits;
-}
-
-/** Resolves when the socket has drained its write buffer or is gone. */
-function drainOrClose(socket: Socket): Promise<void> {
-  return new Promise((resolve) => {
-    const done = (): void => {
-      socket.off('drain', done);
-      socket.off('close', done);
-      resolve();
-    };
-    socket.once('drain', done);
-    socket.once('close', done);
-  });
 }
 
 export class GdbServer {

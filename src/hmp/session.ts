@@ -8,6 +8,7 @@ import { Readline, ReadlineHistory } from './readline.js';
 import { hmpCompletionFinder, type CompletionNames } from './completion.js';
 import { asCgmonError, consoleFault } from '../errors.js';
 import { toCrLf } from '../util/line-endings.js';
+import { drainOrClose } from '../util/drain.js';
 import { hmpErrorLine } from './errors.js';
 import type { OutputSink, TextEncoding } from '../commands/output.js';
 import { logFaultOnce } from '../util/connection-limits.js';
@@ -37,17 +38,7 @@ export interface HmpTransport {
 export function streamTransport(input: Readable, output: Writable, onClose: (fault: boolean) => void): HmpTransport {
   return {
     write: (d) => (output.destroyed || !output.writable ? true : output.write(d)),
-    drain: () =>
-      new Promise<void>((resolve) => {
-        if (output.destroyed || !output.writableNeedDrain) return resolve();
-        const done = (): void => {
-          output.off('drain', done);
-          output.off('close', done);
-          resolve();
-        };
-        output.on('drain', done);
-        output.on('close', done);
-      }),
+    drain: () => drainOrClose(output),
     pause: () => input.pause(),
     resume: () => input.resume(),
     close: onClose,
