@@ -21,8 +21,8 @@ const ALLOWED: readonly { file: string; text: string; why: string }[] = [
   { file: 'hmp/command-table.ts', text: 'HMP handler for ', why: 'a handler registered under a name QEMU 7.2 lacks: a start-up bug' },
   { file: 'commands/output.ts', text: 'output line of ', why: 'RangeError: a formatter wrote past the chunk slack (an invariant)' },
   { file: 'commands/output.ts', text: 'put() of a long text', why: 'RangeError: a formatter used the wrong call (an invariant)' },
-  { file: 'machine/ram.ts', text: 'bad RAM size ', why: 'RangeError: callers validate -m first (an invariant)' },
-  { file: 'machine/address-space.ts', text: 'memory region ', why: 'overlapping regions are a machine-model bug' },
+  { file: 'machine/physmem.ts', text: 'bad RAM size ', why: 'RangeError: callers validate -m first (an invariant)' },
+  { file: 'machine/physmem.ts', text: 'memory region ', why: 'overlapping regions are a machine-model bug' },
   { file: 'sev/xex.ts', text: 'XEX ', why: 'RangeError: the firmware model calls XEX with whole pages and a 32-byte key (an invariant)' },
   { file: 'sev/xex-reference.ts', text: 'xexReference: ', why: 'RangeError: test-only reference implementation' },
   { file: 'tdx/tdvps.ts', text: 'no TDVPS field ', why: 'a field name missing from the checked-in TDVPS table (an invariant)' },
@@ -182,7 +182,7 @@ describe('error catalogue guard', () => {
     expect(checkSource('hmp/x.ts', "return `Could not open '${f}'`;")).toHaveLength(1);
     expect(checkSource('hmp/x.ts', "return 'Error: ' + m;")).toHaveLength(1);
     expect(checkSource('gdbstub/x.ts', "return ok ? 'OK' : 'E14';")).toHaveLength(1);
-    expect(checkSource('machine/ram.ts', "throw new RangeError('some other invariant');")).toHaveLength(1);
+    expect(checkSource('machine/physmem.ts', "throw new RangeError('some other invariant');")).toHaveLength(1);
   });
 
   it('the checker accepts catalogue calls, codes, comments and the allow-list', () => {
@@ -190,7 +190,7 @@ describe('error catalogue guard', () => {
       ['commands/x.ts', "throw invalidParameter('protocol');\nthrow new CgmonError(r.message, 'policy');"],
       ['commands/x.ts', "// throw new CgmonError('Could not open x');\n/* 'E22' */ const a = 'ws://x';"],
       ['commands/x.ts', "const re = /^Could not write '.*': /; const k = 'failed';"],
-      ['machine/ram.ts', 'throw new RangeError(`bad RAM size ${size}`);'],
+      ['machine/physmem.ts', 'throw new RangeError(`bad RAM size ${size}`);'],
       ['errors/cli.ts', "export const x = (): CgmonError => new CgmonError('Could not open it');"],
       ['gdbstub/errors.ts', "export const RSP_EFAULT = 'E14';"],
     ];
