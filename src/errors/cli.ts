@@ -76,3 +76,5 @@ export const bindFailed = (prefix: string, path: string | undefined, reason: str
 
 export const gdbUnsupportedDevice = (device: string): CgmonError => new CgmonError(`gdbstub: unsupported device '${device}'`, 'bad-option');
 export const gdbserverOpenFailed = (device: string): CgmonError => new CgmonError(`Could not open gdbserver on device '${device}'`, 'bad-option');
+/** What a second gdb is told (QEMU's chardev takes one); sent as an RSP `E.text` reply. */
+export const gdbAlreadyAttached = (): string => 'a gdb is already attached to this stub (one at a time)';

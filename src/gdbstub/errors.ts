@@ -22,5 +22,10 @@ export function rspError(cause: ErrorCode | unknown): string {
   return FAULT_CODES.has(code as ErrorCode) ? RSP_EFAULT : RSP_EINVAL;
 }
 
+/** An error with a text (GDB RSP "E.errtext", which gdb prints as the message). */
+export function rspErrorText(text: string): string {
+  return `E.${text}`;
+}
+
 /** qXfer's reply for an annex it does not have or an offset past its end (QEMU's "E00"). */
 export const RSP_XFER_NONE = 'E00';

@@ -5,11 +5,11 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import { rmSync } from 'node:fs';
 import type { CommandContext } from '../commands/context.js';
-import { gdbserverOpenFailed, gdbUnsupportedDevice } from '../errors.js';
+import { gdbAlreadyAttached, gdbserverOpenFailed, gdbUnsupportedDevice } from '../errors.js';
 import { parseEndpoint, type Endpoint } from '../util/qemu-opts.js';
 import { GdbSession, type GdbSessionOptions } from './session.js';
 import { drainOrClose } from '../util/drain.js';
-import { rspError } from './errors.js';
+import { rspError, rspErrorText } from './errors.js';
 import { encodePacket } from './framing.js';
 import { DEFAULT_LIMITS, guarded, idleTimeout, type ConnectionLimits } from '../util/connection-limits.js';
 import { listenOn, type ListenAddress } from '../util/listen.js';
@@ -66,7 +66,7 @@ export class GdbServer {
     socket.on('error', () => socket.destroy());
     if (this.active) {
       // QEMU's chardev takes one gdb; the next is told why rather than left hanging.
-      socket.end(encodePacket('E.a gdb is already attached to this stub (one at a time)'));
+      socket.end(encodePacket(rspErrorText(gdbAlreadyAttached())));
       return;
     }
     socket.setNoDelay(true);

@@ -164,7 +164,7 @@ export function checkSource(file: string, source: string): Finding[] {
     // 3. HMP's "Error: " form outside its wire function.
     if (l.text.startsWith('Error: ') && file !== 'hmp/errors.ts') out.push({ file, rule: 'HMP error lines come from src/hmp/errors.ts', text: l.text });
     // 4. RSP error replies outside its wire function.
-    if (/^E[0-9a-fA-F]{2}$/.test(l.text) && file !== 'gdbstub/errors.ts') out.push({ file, rule: 'RSP E.. replies come from src/gdbstub/errors.ts rspError', text: l.text });
+    if (/^E([0-9a-fA-F]{2}$|\.)/.test(l.text) && file !== 'gdbstub/errors.ts') out.push({ file, rule: 'RSP E.. replies come from src/gdbstub/errors.ts rspError', text: l.text });
   }
   // One finding per text and rule (the same literal may match rules 1 and 2).
   return out.filter((f, i) => out.findIndex((g) => g.text === f.text && g.file === f.file) === i);
@@ -182,6 +182,7 @@ describe('error catalogue guard', () => {
     expect(checkSource('hmp/x.ts', "return `Could not open '${f}'`;")).toHaveLength(1);
     expect(checkSource('hmp/x.ts', "return 'Error: ' + m;")).toHaveLength(1);
     expect(checkSource('gdbstub/x.ts', "return ok ? 'OK' : 'E14';")).toHaveLength(1);
+    expect(checkSource('gdbstub/x.ts', "send('E.no such thing');")).toHaveLength(1);
     expect(checkSource('machine/physmem.ts', "throw new RangeError('some other invariant');")).toHaveLength(1);
   });
 
