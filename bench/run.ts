@@ -18,6 +18,7 @@ const AREAS: [string, () => Promise<BenchModule>][] = [
   ['dump', () => import('./dump.js')],
   ['stream', () => import('./stream.js')],
   ['load', () => import('./load.js')],
+  ['hostile', () => import('./hostile.js')],
 ];
 
 async function main(argv: string[]): Promise<number> {

@@ -12,6 +12,7 @@ import { qmpQueryVersion } from '../commands/control.js';
 import { qmpError } from './errors.js';
 import { JsonStreamer, QEMU_LIMITS, type Framed, type FramingLimits } from './framing.js';
 import type { JsonValue } from '../util/json-parser.js';
+import { releaseMemorySoon } from '../util/release-memory.js';
 import { qdictOrder, writeQmpMessage } from './json-writer.js';
 import { streamedReplyFrame, streamReply } from './json-stream.js';
 
@@ -40,6 +41,8 @@ const isDict = (v: unknown): v is Dict => typeof v === 'object' && v !== null &&
 
 /** Pending input beyond which the server should stop reading from the peer. */
 export const INPUT_HIGH_WATER = 1 << 20;
+/** Pending JSON held at close beyond which the session asks for a collection (src/util/release-memory.ts). */
+const RELEASE_AFTER_BYTES = 1 << 20;
 /** Output gathered while processing input before it is handed to the transport. */
 const OUTPUT_BATCH = 64 * 1024;
 
@@ -133,6 +136,8 @@ export class QmpSession {
     this.unsubscribe = undefined;
     this.closed = true;
     this.input.length = 0;
+    // A huge half-sent message: give its memory back rather than wait for V8 to need it.
+    if (this.streamer.retained > RELEASE_AFTER_BYTES) releaseMemorySoon();
   }
 
   /** An event from the machine: {timestamp, event, data}. */

@@ -20,3 +20,24 @@ export function collectGarbage(): void {
   }
   collect();
 }
+
+const RELEASE_DELAY_MS = 1000;
+const RELEASE_MIN_INTERVAL_MS = 5000;
+let releaseTimer: NodeJS.Timeout | undefined;
+let lastRelease = -Infinity;
+
+/**
+ * A connection that held a lot of memory (a huge half-sent message) closed:
+ * collect soon, so an idle daemon does not keep it resident. Requests coalesce,
+ * and collections are at least RELEASE_MIN_INTERVAL_MS apart whatever clients do.
+ */
+export function releaseMemorySoon(): void {
+  if (releaseTimer) return;
+  const at = Math.max(performance.now() + RELEASE_DELAY_MS, lastRelease + RELEASE_MIN_INTERVAL_MS);
+  releaseTimer = setTimeout(() => {
+    releaseTimer = undefined;
+    lastRelease = performance.now();
+    collectGarbage();
+  }, at - performance.now());
+  releaseTimer.unref();
+}
