@@ -42,8 +42,8 @@ export class TokenList {
     const value = isValueToken(type);
     const need = this.end + (value ? 6 + bytes.length : 1);
     if (need > this.buf.length) {
-      let size = this.buf.length * 2;
-      while (size < need) size *= 2;
+      // Doubling for a run of small tokens; one long string gets what it needs, not twice that.
+      const size = Math.max(need, this.buf.length * 2);
       const bigger = new Uint8Array(size);
       bigger.set(this.buf.subarray(0, this.end));
       this.buf = bigger;
@@ -341,7 +341,14 @@ function hex4(bytes: Uint8Array, p: number, end: number): number {
  */
 export function parseTokens(tokens: TokenList, dialect: JsonDialect = 'qemu'): { value: JsonValue; rest: number } | JsonParseFailure {
   const p = new Parser(tokens, dialect);
-  const v = p.value();
+  let v: JsonValue | undefined;
+  try {
+    v = p.value();
+  } catch (e) {
+    // Nesting raised far past QEMU's 1024 (-limits json-depth) can outrun the stack: refuse it as too deep.
+    if (!(e instanceof RangeError)) throw e;
+    return { error: 'JSON nesting depth limit exceeded', kind: 'value', token: p.index };
+  }
   if (p.failure !== undefined) return p.failure;
   if (v === undefined) return { error: jsonParseError('expecting value'), kind: 'value', token: 0 };
   return { value: v, rest: p.index };

@@ -99,4 +99,11 @@ describe('a half-sent message costs a few bytes per input byte', () => {
     expect(msgs.slice(1, 3)).toEqual([{ value: 1 }, { error: 'JSON parse error, expecting value' }]);
     expect(s.retained).toBeLessThanOrEqual(65536);
   });
+
+  it('nesting raised far past QEMU\'s limit is refused as too deep, not a stack overflow', () => {
+    const s = new JsonStreamer({ ...QEMU_LIMITS, maxNesting: 1_000_000 });
+    const n = 200_000;
+    const msgs = feedAll(s, Buffer.from('['.repeat(n) + ']'.repeat(n) + '{"execute": "x"}'));
+    expect(msgs).toEqual([{ error: 'JSON nesting depth limit exceeded' }, { value: { execute: 'x' } }]);
+  });
 });
