@@ -21,11 +21,6 @@ export class JsonFloat {
 /** A parsed JSON value; integers are numbers when safe, else bigint; QEMU's doubles are JsonFloat. */
 export type JsonValue = null | boolean | number | bigint | string | JsonFloat | JsonValue[] | { [k: string]: JsonValue };
 
-export interface Token {
-  readonly type: TokenType;
-  readonly bytes: Uint8Array;
-}
-
 const isValueToken = (type: number): boolean => type >= TokenType.INTEGER && type <= TokenType.STRING;
 
 /**
@@ -75,26 +70,30 @@ export class TokenList {
     return this.buf.length;
   }
 
-  /** Token at byte position `pos`, and the position after it; undefined at the end. */
-  read(pos: number): { token: Token; next: number } | undefined {
-    if (pos >= this.end) return undefined;
-    const type = this.buf[pos++]! as TokenType;
-    if (!isValueToken(type)) return { token: { type, bytes: EMPTY }, next: pos };
+  /** Position of the token after the one at `pos`. */
+  after(pos: number): number {
+    if (!isValueToken(this.buf[pos]!)) return pos + 1;
+    let p = pos + 1;
     let len = 0;
     for (let shift = 1; ; shift *= 128) {
-      const b = this.buf[pos++]!;
+      const b = this.buf[p++]!;
       len += (b & 0x7f) * shift;
-      if (b < 0x80) break;
+      if (b < 0x80) return p + len;
     }
-    return { token: { type, bytes: this.buf.subarray(pos, pos + len) }, next: pos + len };
+  }
+
+  /** The bytes of the value token at `pos`. */
+  bytesAt(pos: number): Uint8Array {
+    const end = this.after(pos);
+    let p = pos + 1;
+    while (this.buf[p]! >= 0x80) p++;
+    return this.buf.subarray(p + 1, end);
   }
 
   typeAt(pos: number): TokenType | undefined {
     return pos < this.end ? (this.buf[pos] as TokenType) : undefined;
   }
 }
-
-const EMPTY = new Uint8Array(0);
 
 /** Where parsing failed: QEMU's phrase, and the index of the token it is about (count: the end). */
 export interface JsonParseFailure {
@@ -114,6 +113,8 @@ class StringError extends Error {}
 
 class Parser {
   private pos = 0;
+  /** Position of the last token popped. */
+  private last = 0;
   /** Tokens consumed so far. */
   index = 0;
   failure: JsonParseFailure | undefined;
@@ -132,12 +133,13 @@ class Parser {
     return this.tokens.typeAt(this.pos);
   }
 
-  pop(): Token | undefined {
-    const r = this.tokens.read(this.pos);
-    if (!r) return undefined;
-    this.pos = r.next;
+  pop(): TokenType | undefined {
+    const t = this.tokens.typeAt(this.pos);
+    if (t === undefined) return undefined;
+    this.last = this.pos;
+    this.pos = this.tokens.after(this.pos);
     this.index++;
-    return r.token;
+    return t;
   }
 
   value(): JsonValue | undefined {
@@ -170,12 +172,12 @@ class Parser {
     }
     if (!this.pair(dict)) return undefined;
     let t = this.pop();
-    if (!t) return this.fail('premature EOI', 'eoi');
-    while (t.type !== TokenType.RCURLY) {
-      if (t.type !== TokenType.COMMA) return this.fail('expected separator in dict', 'separator-dict', this.index - 1);
+    if (t === undefined) return this.fail('premature EOI', 'eoi');
+    while (t !== TokenType.RCURLY) {
+      if (t !== TokenType.COMMA) return this.fail('expected separator in dict', 'separator-dict', this.index - 1);
       if (!this.pair(dict)) return undefined;
       t = this.pop();
-      if (!t) return this.fail('premature EOI', 'eoi');
+      if (t === undefined) return this.fail('premature EOI', 'eoi');
     }
     return dict;
   }
@@ -186,8 +188,8 @@ class Parser {
     const key = this.value();
     if (typeof key !== 'string') return this.fail('key is not a string in object', 'member', at) ?? false;
     const colon = this.pop();
-    if (!colon) return this.fail('premature EOI', 'eoi') ?? false;
-    if (colon.type !== TokenType.COLON) return this.fail('missing : in object pair', 'colon', this.index - 1) ?? false;
+    if (colon === undefined) return this.fail('premature EOI', 'eoi') ?? false;
+    if (colon !== TokenType.COLON) return this.fail('missing : in object pair', 'colon', this.index - 1) ?? false;
     const v = this.value();
     if (v === undefined) return this.fail('Missing value in dict', 'value') ?? false;
     if (this.dialect === 'qemu' && Object.prototype.hasOwnProperty.call(dict, key)) return this.fail('duplicate key', 'duplicate', at) ?? false;
@@ -210,14 +212,15 @@ class Parser {
       if (v === undefined) return this.fail('expecting value', 'value');
       list.push(v);
       const t = this.pop();
-      if (!t) return this.fail('premature EOI', 'eoi');
-      if (t.type === TokenType.RSQUARE) return list;
-      if (t.type !== TokenType.COMMA) return this.fail('expected separator in list', 'separator-list', this.index - 1);
+      if (t === undefined) return this.fail('premature EOI', 'eoi');
+      if (t === TokenType.RSQUARE) return list;
+      if (t !== TokenType.COMMA) return this.fail('expected separator in list', 'separator-list', this.index - 1);
     }
   }
 
   keyword(): JsonValue | undefined {
-    const text = latin1.decode(this.pop()!.bytes);
+    this.pop();
+    const text = latin1.decode(this.tokens.bytesAt(this.last));
     if (text === 'true') return true;
     if (text === 'false') return false;
     if (text === 'null') return null;
@@ -225,28 +228,37 @@ class Parser {
   }
 
   literal(): JsonValue | undefined {
-    const t = this.pop()!;
-    if (t.type === TokenType.STRING) {
+    const type = this.pop()!;
+    const bytes = this.tokens.bytesAt(this.last);
+    if (type === TokenType.STRING) {
       try {
-        return this.dialect === 'qemu' ? qemuString(t.bytes) : rfcString(t.bytes);
+        return this.dialect === 'qemu' ? qemuString(bytes) : rfcString(bytes);
       } catch (e) {
         if (e instanceof StringError) return this.fail(e.message, 'string', this.index - 1);
         throw e;
       }
     }
-    const text = latin1.decode(t.bytes);
+    if (type === TokenType.INTEGER && bytes.length < 16) return smallInteger(bytes);
+    const text = latin1.decode(bytes);
     if (this.dialect === 'rfc8259') {
       const n = Number(text);
-      return t.type === TokenType.INTEGER && !Number.isSafeInteger(n) ? BigInt(text) : n;
+      return type === TokenType.INTEGER && !Number.isSafeInteger(n) ? BigInt(text) : n;
     }
-    if (t.type === TokenType.INTEGER) {
-      if (text.length < 16) return Number(text);
+    if (type === TokenType.INTEGER) {
       const b = BigInt(text);
       if (b >= INT64_MIN && b <= INT64_MAX) return Number.isSafeInteger(Number(b)) ? Number(b) : b;
       if (b > INT64_MAX && b <= UINT64_MAX) return b;
     }
     return new JsonFloat(Number(text));
   }
+}
+
+/** An integer token of at most 15 digits (exact in a double), without decoding it to text. */
+function smallInteger(bytes: Uint8Array): number {
+  const neg = bytes[0] === 0x2d;
+  let n = 0;
+  for (let i = neg ? 1 : 0; i < bytes.length; i++) n = n * 10 + bytes[i]! - 0x30;
+  return neg ? -n : n;
 }
 
 /** A QEMU string token (either quote), decoded as modified UTF-8 with QEMU's escape rules. */
