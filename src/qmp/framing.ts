@@ -31,7 +31,7 @@ export class JsonStreamer {
   private out: Framed[] = [];
 
   constructor(private readonly limits: FramingLimits = QEMU_LIMITS) {
-    this.lexer = new JsonLexer((t, b) => this.token(t, b), limits.maxTokenSize);
+    this.lexer = new JsonLexer((t, b, n) => this.token(t, b, n), limits.maxTokenSize);
   }
 
   private emit(f: Framed): void {
@@ -42,7 +42,7 @@ export class JsonStreamer {
     this.out.push(f);
   }
 
-  private token(type: TokenType, bytes: Uint8Array): void {
+  private token(type: TokenType, bytes: Uint8Array, length: number): void {
     switch (type) {
       case TokenType.LCURLY:
         this.braces++;
@@ -57,12 +57,12 @@ export class JsonStreamer {
         this.brackets--;
         break;
       case TokenType.ERROR:
-        this.emit({ error: jsonStray(decodeCString(bytes)) });
+        this.emit({ error: jsonStray(decodeCString(bytes.subarray(0, length))) });
         return;
       default:
         break;
     }
-    if (type === TokenType.OVERSIZE || this.tokenSize + bytes.length + 1 > this.limits.maxTokenSize) {
+    if (type === TokenType.OVERSIZE || this.tokenSize + length + 1 > this.limits.maxTokenSize) {
       this.emit({ error: 'JSON token size limit exceeded' });
       return;
     }
@@ -74,8 +74,8 @@ export class JsonStreamer {
       this.emit({ error: 'JSON nesting depth limit exceeded' });
       return;
     }
-    this.tokens.push(type, bytes);
-    this.tokenSize += bytes.length;
+    this.tokens.push(type, bytes, length);
+    this.tokenSize += length;
     if ((this.braces > 0 || this.brackets > 0) && this.braces >= 0 && this.brackets >= 0) return;
     const r = parseTokens(this.tokens);
     this.emit('value' in r ? { value: r.value } : { error: r.error });

@@ -126,8 +126,8 @@ export type JsonDialect = 'qemu' | 'rfc8259';
 
 const TABLES: Record<JsonDialect, Uint8Array> = { qemu: buildTable(false), rfc8259: buildTable(true) };
 
-/** Receives each token: its type and bytes (valid only during the call). */
-export type TokenSink = (type: TokenType, bytes: Uint8Array) => void;
+/** Receives each token: its type and bytes, `token[0 .. length)` (valid only during the call). */
+export type TokenSink = (type: TokenType, token: Uint8Array, length: number) => void;
 
 export class JsonLexer {
   private state = IN_START;
@@ -156,7 +156,7 @@ export class JsonLexer {
   }
 
   private emit(type: TokenType): void {
-    this.sink(type, this.token.subarray(0, this.len));
+    this.sink(type, this.token, this.len);
   }
 
   /** Feed one byte (json_lexer_feed_char); `at` is its offset, for tokenStart. */
@@ -188,7 +188,7 @@ export class JsonLexer {
     }
     if (this.len > this.maxTokenSize) {
       // QEMU hands the oversized partial token to the streamer, which rejects it.
-      this.sink(TokenType.OVERSIZE, this.token.subarray(0, this.len));
+      this.sink(TokenType.OVERSIZE, this.token, this.len);
       this.len = 0;
       this.state = IN_START;
     }

@@ -33,9 +33,10 @@ export class TokenList {
   private end = 0;
   private tokens = 0;
 
-  push(type: TokenType, bytes: Uint8Array): void {
+  /** Append a token whose bytes are `bytes[0 .. length)`. */
+  push(type: TokenType, bytes: Uint8Array, length: number): void {
     const value = isValueToken(type);
-    const need = this.end + (value ? 6 + bytes.length : 1);
+    const need = this.end + (value ? 6 + length : 1);
     if (need > this.buf.length) {
       // Doubling for a run of small tokens; one long string gets what it needs, not twice that.
       const size = Math.max(need, this.buf.length * 2);
@@ -46,12 +47,13 @@ export class TokenList {
     this.buf[this.end++] = type;
     this.tokens++;
     if (!value) return;
-    for (let n = bytes.length; ; n = Math.floor(n / 128)) {
+    for (let n = length; ; n = Math.floor(n / 128)) {
       this.buf[this.end++] = n >= 128 ? (n & 0x7f) | 0x80 : n;
       if (n < 128) break;
     }
-    this.buf.set(bytes, this.end);
-    this.end += bytes.length;
+    if (length < 16) for (let i = 0; i < length; i++) this.buf[this.end + i] = bytes[i]!;
+    else this.buf.set(bytes.subarray(0, length), this.end);
+    this.end += length;
   }
 
   /** Forget the tokens; a big buffer is let go rather than kept for the next message. */
@@ -193,8 +195,9 @@ class Parser {
     const v = this.value();
     if (v === undefined) return this.fail('Missing value in dict', 'value') ?? false;
     if (this.dialect === 'qemu' && Object.prototype.hasOwnProperty.call(dict, key)) return this.fail('duplicate key', 'duplicate', at) ?? false;
-    // defineProperty keeps "__proto__" an ordinary member.
-    Object.defineProperty(dict, key, { value: v, enumerable: true, writable: true, configurable: true });
+    // defineProperty keeps "__proto__" an ordinary member (the only key an assignment would not define).
+    if (key === '__proto__') Object.defineProperty(dict, key, { value: v, enumerable: true, writable: true, configurable: true });
+    else dict[key] = v;
     return true;
   }
 
@@ -253,6 +256,21 @@ class Parser {
   }
 }
 
+/** bytes[p .. q), all below 0x80, as text: short runs without a TextDecoder call. */
+function ascii(bytes: Uint8Array, p: number, q: number): string {
+  if (q - p > 32) return latin1.decode(bytes.subarray(p, q));
+  let out = '';
+  for (let i = p; i < q; i++) out += String.fromCharCode(bytes[i]!);
+  return out;
+}
+
+/** bytes[p .. q) as UTF-8 text. */
+function utf8Text(bytes: Uint8Array, p: number, q: number): string {
+  if (q - p > 32) return utf8.decode(bytes.subarray(p, q));
+  for (let i = p; i < q; i++) if (bytes[i]! >= 0x80) return utf8.decode(bytes.subarray(p, q));
+  return ascii(bytes, p, q);
+}
+
 /** An integer token of at most 15 digits (exact in a double), without decoding it to text. */
 function smallInteger(bytes: Uint8Array): number {
   const neg = bytes[0] === 0x2d;
@@ -276,7 +294,7 @@ function qemuString(bytes: Uint8Array): string {
       // A run of plain ASCII decodes in one step.
       let q = p + 1;
       while (q < end && bytes[q]! < 0x80 && bytes[q] !== 0x5c && bytes[q] !== quote) q++;
-      out += latin1.decode(bytes.subarray(p, q));
+      out += ascii(bytes, p, q);
       p = q;
     } else {
       const [cp, next] = modUtf8Codepoint(bytes, p, Math.min(p + 6, end));
@@ -319,7 +337,7 @@ function rfcString(bytes: Uint8Array): string {
   while (p < end) {
     const q = bytes.indexOf(0x5c, p);
     const stop = q < 0 || q > end ? end : q;
-    if (stop > p) out += utf8.decode(bytes.subarray(p, stop));
+    if (stop > p) out += utf8Text(bytes, p, stop);
     if (stop === end) break;
     const c = String.fromCharCode(bytes[stop + 1]!);
     if (c !== 'u' && c !== "'" && c in SIMPLE_ESCAPES) {

@@ -32,14 +32,14 @@ function lex(bytes: Buffer, maxDepth: number): Lexed {
   const out: Lexed = { tokens: new TokenList(), starts: [] };
   let depth = 0;
   const lexer = new JsonLexer(
-    (type, b) => {
+    (type, b, length) => {
       if (out.stop) return;
       const at = lexer.tokenStart;
       if (type === TokenType.ERROR) out.stop = { what: b[0] === 0x22 ? PHRASE.string : PHRASE.value, at };
       else if ((type === TokenType.LCURLY || type === TokenType.LSQUARE) && ++depth > maxDepth) out.stop = { what: PHRASE.depth, at };
       if (out.stop) return;
       if (type === TokenType.RCURLY || type === TokenType.RSQUARE) depth--;
-      out.tokens.push(type, b);
+      out.tokens.push(type, b, length);
       out.starts.push(at);
     },
     Infinity,
