@@ -67,6 +67,9 @@ export class GdbServer {
     if (this.active) {
       // QEMU's chardev takes one gdb; the next is told why rather than left hanging.
       socket.end(encodePacket(rspErrorText(gdbAlreadyAttached())));
+      // A peer that never reads would keep the half-closed socket: the other front
+      // ends' refusals end the same way.
+      setTimeout(() => socket.destroy(), 500).unref();
       return;
     }
     socket.setNoDelay(true);

@@ -2,7 +2,7 @@
 // malformed HTTP request lines, a gdb run-length bomb, a deeply nested HMP
 // expression, connection floods and idle sockets past the limits, a long `sum`.
 // After each, a fresh client gets a correct answer; SIGTERM still stops it.
-import { connect } from 'node:net';
+import { connect, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildDaemon, DaemonProcess, freePort, startDaemon } from '../helpers/daemon.js';
 import { RawClient as QmpClient } from '../helpers/qmp-client.js';
@@ -134,22 +134,45 @@ describe('limits', () => {
     c.close();
   });
 
+  /** A gdb connection the stub has attached (the previous peer's close may still be on its way). */
+  async function attachedGdb(): Promise<Socket> {
+    for (let i = 0; ; i++) {
+      const s = connect(gdb, '127.0.0.1');
+      s.on('error', () => undefined);
+      const got: Buffer[] = [];
+      s.on('data', (b: Buffer) => got.push(b));
+      await new Promise((r) => s.once('connect', r));
+      s.write('+$?#3f');
+      await new Promise((r) => setTimeout(r, 200));
+      const text = Buffer.concat(got).toString('latin1');
+      if (/\$T0[25]/.test(text)) return s;
+      s.destroy();
+      if (i === 20) throw new Error(`the stub never attached a gdb: ${JSON.stringify(text)}`);
+    }
+  }
+
   it('a second gdb is told the stub is taken', async () => {
-    const first = connect(gdb, '127.0.0.1');
-    await new Promise((r) => first.once('connect', r));
-    first.write('+$?#3f');
-    await new Promise((r) => setTimeout(r, 200));
+    const first = await attachedGdb();
     expect(await raw(gdb, '', 500)).toMatch(/^\$E\.a gdb is already attached to this stub \(one at a time\)#[0-9a-f]{2}$/);
     first.destroy();
   });
 
   it('-limits idle-timeout reaches the gdb stub: a silent gdb is closed and frees the stub', async () => {
+    // Attach and leave, so the slot is known to be free before the silent one arrives.
+    const before = await attachedGdb();
+    const gone = new Promise((r) => before.once('close', r));
+    before.destroy();
+    await gone;
+    await new Promise((r) => setTimeout(r, 200));
     const silent = connect(gdb, '127.0.0.1');
     silent.on('error', () => undefined);
+    const heard: Buffer[] = [];
+    silent.on('data', (b: Buffer) => heard.push(b));
     const closed = new Promise<number>((r) => silent.once('close', () => r(Date.now())));
     const t0 = await new Promise<number>((r) => silent.once('connect', () => r(Date.now())));
     // idle-timeout=1 (the default is 30 s): closed by the daemon, not by this test.
     expect((await closed) - t0).toBeLessThan(10_000);
+    expect(Buffer.concat(heard).toString('latin1')).not.toContain('$E.');
     await new Promise((r) => setTimeout(r, 200));
     expect(await raw(gdb, '+$?#3f', 500)).toMatch(/\$T0[25]thread:01;#[0-9a-f]{2}/);
   });
