@@ -6,9 +6,10 @@
 
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { connect, createServer, type Socket } from 'node:net';
+import { connect, type Socket } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import type { BenchReporter } from './harness.js';
+import { freePort, statusKiB } from './host.js';
 
 const CLI = process.env['CGMON_BENCH_CLI'] ?? fileURLToPath(new URL('../src/cli.js', import.meta.url));
 const MiB = 1 << 20;
@@ -18,23 +19,6 @@ const FLAT = { connections: 12, bytes: 1.5 * MiB };
 const DEEP = { connections: 4, bytes: 1 * MiB };
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const a = s.address();
-      s.close(() => resolve(typeof a === 'object' && a ? a.port : 0));
-    });
-  });
-}
-
-function statusKiB(p: ChildProcess, field: 'VmRSS' | 'VmHWM'): number {
-  try {
-    return Number(new RegExp(`${field}:\\s+(\\d+)`).exec(readFileSync(`/proc/${p.pid}/status`, 'utf8'))?.[1] ?? 0);
-  } catch {
-    return 0;
-  }
-}
 
 async function open(port: number): Promise<Socket> {
   const s = connect(port, '127.0.0.1');

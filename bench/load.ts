@@ -4,24 +4,15 @@
 // client alone, in the same run.
 
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
-import { connect, createServer, type Socket } from 'node:net';
+import { connect, type Socket } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import type { BenchReporter } from './harness.js';
+import { freePort, statusKiB } from './host.js';
 
 const CLI = fileURLToPath(new URL('../src/cli.js', import.meta.url));
 const DURATION_MS = 5000;
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const a = s.address();
-      s.close(() => resolve(typeof a === 'object' && a ? a.port : 0));
-    });
-  });
-}
 
 /** A connection that counts occurrences of `marker` in what it receives. */
 class Counter {
@@ -117,14 +108,6 @@ async function gdbLoop(port: number, until: number, t: Tally): Promise<void> {
   }
 }
 
-function vmHwmKiB(p: ChildProcess): number {
-  try {
-    return Number(/VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${p.pid}/status`, 'utf8'))?.[1] ?? 0);
-  } catch {
-    return 0;
-  }
-}
-
 async function startDaemon(): Promise<{ p: ChildProcess; qmp: number; hmp: number; gdb: number }> {
   const [qmp, hmp, gdb] = [await freePort(), await freePort(), await freePort()];
   const p = spawn(process.execPath, [CLI, '-nodefaults', '-qmp', `tcp:127.0.0.1:${qmp},server=on,wait=off`, '-monitor', `tcp:127.0.0.1:${hmp},server=on,wait=off`,
@@ -160,7 +143,7 @@ export async function run(r: BenchReporter): Promise<void> {
     r.metric('  of which QMP query-status', t.qmp / secs, 'req/s', { baseline: base });
     r.metric('  of which HMP info status / xp', t.hmp / secs, 'req/s');
     r.metric('  of which gdb m (8 clients taking turns)', t.gdb / secs, 'req/s');
-    r.metric('peak RSS of the daemon (VmHWM)', vmHwmKiB(d.p) / 1024, 'MiB');
+    r.metric('peak RSS of the daemon (VmHWM)', statusKiB(d.p, 'VmHWM') / 1024, 'MiB');
     r.metric('errors', t.errors, 'count', { target: '0' });
   } finally {
     d.p.kill('SIGTERM');

@@ -5,31 +5,13 @@
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeContext } from '../../src/commands/context.js';
-import { DefaultDebugOps, type MemoryDebugOps } from '../../src/debug/index.js';
 import { Machine } from '../../src/machine/machine.js';
 import { startHmpConsoles, type HmpListener } from '../../src/hmp/server.js';
 import { RawClient } from '../helpers/hmp-client.js';
+import { countingOps } from '../helpers/counting-ops.js';
 
 /** `sum 0 0xffffffff` reads a page at a time: this many reads when it runs to the end. */
 const FULL_SUM_READS = 0xffffffff / 4096;
-
-function countingOps(machine: Machine): { ops: MemoryDebugOps; reads: () => number } {
-  const inner = new DefaultDebugOps(machine);
-  let n = 0;
-  const ops = new Proxy(inner, {
-    get(t, k) {
-      if (k === 'read') {
-        return (...args: Parameters<MemoryDebugOps['read']>) => {
-          n++;
-          return t.read(...args);
-        };
-      }
-      const v = Reflect.get(t, k, t) as unknown;
-      return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(t) : v;
-    },
-  });
-  return { ops, reads: () => n };
-}
 
 async function waitFor(cond: () => boolean, timeoutMs = 30_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;

@@ -9,7 +9,7 @@ import { connect, type Socket } from 'node:net';
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { makeContext, type CommandContext } from '../../src/commands/context.js';
-import { DefaultDebugOps, type MemoryDebugOps } from '../../src/debug/index.js';
+import { DefaultDebugOps } from '../../src/debug/index.js';
 import { Machine } from '../../src/machine/machine.js';
 import { loadDump } from '../../src/machine/load-dump.js';
 import { HmpExecutor } from '../../src/hmp/executor.js';
@@ -18,6 +18,7 @@ import '../../src/hmp/index.js';
 import { QmpServer } from '../../src/qmp/server.js';
 import { writeQmpMessage } from '../../src/qmp/json-writer.js';
 import { goldenPath } from '../helpers/golden.js';
+import { countingOps } from '../helpers/counting-ops.js';
 
 const services = { quit: () => undefined };
 const tick = (ms = 5): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -124,25 +125,6 @@ describe('human-monitor-command streams its reply (golden/big)', () => {
     other.socket.destroy();
   }, 120_000);
 });
-
-/** Debug ops that count physical reads, to see whether a producer is still working. */
-function countingOps(machine: Machine): { ops: MemoryDebugOps; reads: () => number } {
-  const inner = new DefaultDebugOps(machine);
-  let n = 0;
-  const ops = new Proxy(inner, {
-    get(t, k) {
-      if (k === 'read') {
-        return (...args: Parameters<MemoryDebugOps['read']>) => {
-          n++;
-          return t.read(...args);
-        };
-      }
-      const v = Reflect.get(t, k, t) as unknown;
-      return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(t) : v;
-    },
-  });
-  return { ops, reads: () => n };
-}
 
 /** Wait until `reads()` has not moved for a while: the producer is parked. */
 async function settled(reads: () => number): Promise<number> {
