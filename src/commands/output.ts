@@ -3,6 +3,8 @@
 // sink chunk by chunk, with the sink's backpressure and a turn of the event loop
 // between chunks, so memory is bounded by the chunk size and other clients are served.
 
+import { releaseMemorySoon } from '../util/release-memory.js';
+
 /**
  * Where output bytes go: the HMP socket, the JSON string of a QMP
  * `human-monitor-command` reply, or a bounded buffer (gdb qRcmd, JSON-RPC).
@@ -39,6 +41,9 @@ const setImmediateP = (): Promise<void> => new Promise((resolve) => setImmediate
  * monitor_puts' "\n" -> "\r\n". Between lines a producer checks `full` and
  * awaits `flush()`; `end()` flushes the rest.
  */
+/** Outputs at least this long ask for a collection when they end (see `release`). */
+const LARGE_OUTPUT = 16 * 1024 * 1024;
+
 export class OutputWriter {
   readonly buf: Buffer;
   private used = 0;
@@ -61,6 +66,9 @@ export class OutputWriter {
    * line). Sinks copy what they keep, so nothing refers to it any more.
    */
   release(): void {
+    // A long output (a million-line info tlb) leaves its escaped copies behind as
+    // garbage that an idle daemon would never collect: hand it back once quiet.
+    if (this.written >= LARGE_OUTPUT) releaseMemorySoon();
     if (this.buf.length === OUTPUT_CHUNK + SLACK) spareChunk = this.buf;
   }
 
