@@ -66,6 +66,7 @@ beforeAll(async () => {
     '-kernel', KERNEL, '-qmp', `unix:${qemuSock},server=on,wait=off`,
     '-chardev', `socket,id=p,path=${qemuPretty},server=on,wait=off`, '-mon', 'chardev=p,mode=control,pretty=on'], { stdio: 'ignore' });
   for (let i = 0; i < 200 && !(existsSync(qemuSock) && existsSync(qemuPretty)); i++) await new Promise((r) => setTimeout(r, 50));
+  await guestHasRun(qemuSock);
   cg = await startTestDaemon();
   cgPretty = await startTestDaemon({ pretty: true, machine: cg.machine });
 }, 30_000);
@@ -76,6 +77,24 @@ afterAll(async () => {
   await cgPretty?.close();
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
+
+/**
+ * QEMU's monitor answers as soon as its socket exists, but the golden guest
+ * writes the data the inputs read (0x400000) only once it has run that far:
+ * on a loaded host TCG may not have got there yet. Wait until it has.
+ */
+async function guestHasRun(path: string): Promise<void> {
+  const c = await RawClient.connect(path);
+  c.send('{"execute":"qmp_capabilities"}');
+  await c.sync('ready-g');
+  for (let i = 0; i < 300; i++) {
+    c.send('{"execute":"human-monitor-command","arguments":{"command-line":"x /1xg 0x400000"}}');
+    const out = await c.sync(`ready-${i}`);
+    if (/: 0x(?!0{16})[0-9a-f]{16}/.test(out)) break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  c.close();
+}
 
 /** Seeded mutations of valid requests and short binary noise (mulberry32). */
 function randomInputs(seed: number, n: number): string[] {
