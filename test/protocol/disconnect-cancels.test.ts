@@ -10,13 +10,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { makeContext, type CommandContext } from '../../src/commands/context.js';
 import { executeCommand } from '../../src/commands/dispatch.js';
-import { DefaultDebugOps } from '../../src/debug/memory.js';
 import { startHmpConsoles, type HmpListener } from '../../src/hmp/server.js';
 import { HmpExecutor } from '../../src/hmp/index.js';
 import { QmpServer } from '../../src/qmp/server.js';
 import { startRpcServer, type RpcServer } from '../../src/rpc/server.js';
 import { connectRpc } from '../helpers/rpc-client.js';
 import { HOSTILE_GUESTS } from '../helpers/hostile-guests.js';
+import { countingOps } from '../helpers/counting-ops.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'cgmon-disconnect-'));
 let ctx: CommandContext;
@@ -27,14 +27,9 @@ let rpc: RpcServer;
 
 beforeAll(async () => {
   const g = HOSTILE_GUESTS['million-leaves']!();
-  const ops = new DefaultDebugOps(g.machine);
-  let n = 0;
-  const read = ops.read.bind(ops);
-  ops.read = (gpa, buf, attrs) => {
-    n++;
-    return read(gpa, buf, attrs);
-  };
-  reads = () => n;
+  const counted = countingOps(g.machine);
+  const ops = counted.ops;
+  reads = counted.reads;
   ctx = makeContext(g.machine, ops, { quit: () => undefined });
   qmp = await QmpServer.listen({ kind: 'tcp', host: '127.0.0.1', port: 0, pretty: false, label: 'q' }, { ctx });
   [hmp] = (await startHmpConsoles([{ kind: 'tcp', host: '127.0.0.1', port: 0, label: 'h' }], { base: ctx })) as [HmpListener];

@@ -11,6 +11,7 @@ import { DefaultDebugOps } from '../../src/debug/memory.js';
 import { Machine } from '../../src/machine/machine.js';
 import { GdbServer, gdbEndpoint, makeGdbserverService } from '../../src/gdbstub/server.js';
 import { encodePacket } from '../../src/gdbstub/framing.js';
+import { countingOps } from '../helpers/counting-ops.js';
 
 const ctx = (): ReturnType<typeof makeContext> => {
   const m = new Machine({ type: 'pc', ramSize: 1 << 20, smp: 1 });
@@ -98,14 +99,8 @@ describe('gdbserver service (HMP)', () => {
 /** A machine whose debug ops count guest-physical bytes read (is a producer still working?). */
 function countedCtx(ramSize: number): { c: ReturnType<typeof makeContext>; bytes: () => number } {
   const m = new Machine({ type: 'pc', ramSize, smp: 1 });
-  const ops = new DefaultDebugOps(m);
-  let n = 0;
-  const read = ops.read.bind(ops);
-  ops.read = (gpa, buf, attrs) => {
-    n += buf.length;
-    return read(gpa, buf, attrs);
-  };
-  return { c: makeContext(m, ops, { quit: () => undefined }), bytes: () => n };
+  const { ops, bytes } = countingOps(m);
+  return { c: makeContext(m, ops, { quit: () => undefined }), bytes };
 }
 
 const wait = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));

@@ -11,13 +11,13 @@ import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { makeContext } from '../../src/commands/context.js';
-import { DefaultDebugOps } from '../../src/debug/index.js';
 import { startHmpConsoles, type HmpListener } from '../../src/hmp/server.js';
 import '../../src/hmp/index.js';
 import { QmpServer } from '../../src/qmp/server.js';
 import { GdbServer } from '../../src/gdbstub/server.js';
 import { encodePacket } from '../../src/gdbstub/framing.js';
 import { HOSTILE_GUESTS, type HostileGuest } from '../helpers/hostile-guests.js';
+import { countingOps } from '../helpers/counting-ops.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'cgmon-hostile-walks-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -73,18 +73,12 @@ interface Servers {
 
 async function serve(name: string): Promise<Servers> {
   const g = HOSTILE_GUESTS[name]!(PAD);
-  const ops = new DefaultDebugOps(g.machine);
-  let n = 0;
-  const read = ops.read.bind(ops);
-  ops.read = (gpa, buf, attrs) => {
-    n++;
-    return read(gpa, buf, attrs);
-  };
+  const { ops, reads } = countingOps(g.machine);
   const ctx = makeContext(g.machine, ops, { quit: () => undefined });
   const qmp = await QmpServer.listen({ kind: 'tcp', host: '127.0.0.1', port: 0, pretty: false, label: 'q' }, { ctx });
   const [hmp] = (await startHmpConsoles([{ kind: 'tcp', host: '127.0.0.1', port: 0, label: 'h' }], { base: ctx })) as [HmpListener];
   const gdb = await GdbServer.listen(ctx, 'tcp:127.0.0.1:0');
-  return { name, g, reads: () => n, qmp, hmp, gdb };
+  return { name, g, reads, qmp, hmp, gdb };
 }
 
 async function qmpClient(s: Servers): Promise<Client> {

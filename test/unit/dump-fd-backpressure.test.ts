@@ -12,8 +12,8 @@ import { makeContext, type CommandContext } from '../../src/commands/context.js'
 import { executeCommand } from '../../src/commands/dispatch.js';
 import '../../src/commands/index.js';
 import { MonitorFds } from '../../src/commands/fds.js';
-import { DefaultDebugOps } from '../../src/debug/memory.js';
 import { Machine } from '../../src/machine/machine.js';
+import { countingOps } from '../helpers/counting-ops.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'cgmon-dump-fd-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -27,15 +27,9 @@ function guest(): { ctx: CommandContext; fds: MonitorFds; bytes: () => number } 
   const page = Buffer.alloc(1 << 20);
   for (let i = 0; i < page.length; i++) page[i] = (i * 131) & 0xff;
   for (let a = 0; a < 32 << 20; a += page.length) m.memory.write(BigInt(a), page, {});
-  const ops = new DefaultDebugOps(m);
-  let n = 0;
-  const read = ops.read.bind(ops);
-  ops.read = (gpa, buf, attrs) => {
-    n += buf.length;
-    return read(gpa, buf, attrs);
-  };
+  const { ops, bytes } = countingOps(m);
   const fds = new MonitorFds(m);
-  return { ctx: { ...makeContext(m, ops, { quit: () => undefined }), monitor: fds }, fds, bytes: () => n };
+  return { ctx: { ...makeContext(m, ops, { quit: () => undefined }), monitor: fds }, fds, bytes };
 }
 
 /** Wait until `bytes()` has not moved for ~100 ms: the producer is parked. */
