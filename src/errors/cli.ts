@@ -27,6 +27,9 @@ export const rpcTokenEmpty = (): CgmonError =>
   new CgmonError('token= is empty: give a token, or leave token= out to get a generated one on a non-loopback address', 'bad-option');
 export const limitsExpectsInteger = (key: string, value: string, min: number): CgmonError =>
   new CgmonError(`-limits ${key}=${value}: expects an integer >= ${min}`, 'bad-option');
+/** `-limits gdb-connections=N`, N > 1: the stub is one debugger's (run state, int3 breakpoints in guest memory, detach resumes the VM). */
+export const limitsGdbOneAtATime = (value: string): CgmonError =>
+  new CgmonError(`-limits gdb-connections=${value}: the gdb stub serves one gdb at a time, as QEMU's does; only 1 is accepted`, 'bad-option');
 export const limitsUnknownKey = (key: string, known: readonly string[]): CgmonError =>
   new CgmonError(`-limits: unknown key '${key}' (known: ${known.join(', ')})`, 'bad-option');
 export const sizeTooLarge = (text: string): CgmonError => new CgmonError(`size ${text} is too large`, 'bad-option');

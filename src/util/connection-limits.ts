@@ -2,7 +2,7 @@
 // (DESIGN.md "Output, limits and faults"). Socket-free: each server.ts applies them.
 // `-limits` takes QemuOpts keys, e.g. `-limits qmp-connections=8,idle-timeout=10`.
 
-import { limitsExpectsInteger, limitsUnknownKey } from '../errors.js';
+import { limitsExpectsInteger, limitsGdbOneAtATime, limitsUnknownKey } from '../errors.js';
 import type { KeyValues } from './qemu-opts.js';
 
 export type FrontEnd = 'qmp' | 'hmp' | 'gdb' | 'rpc';
@@ -35,7 +35,8 @@ export const DEFAULT_LIMITS: DaemonLimits = {
   connections: {
     qmp: { maxConnections: 64, idleTimeoutMs: 30_000 },
     hmp: { maxConnections: 64, idleTimeoutMs: 30_000 },
-    // QEMU's stub serves one gdb at a time.
+    // QEMU's stub serves one gdb at a time, and so does cgmon's: a session owns the run
+    // state and writes its breakpoints into guest memory, so `gdb-connections` accepts only 1.
     gdb: { maxConnections: 1, idleTimeoutMs: 30_000 },
     rpc: { maxConnections: 16, idleTimeoutMs: 30_000 },
   },
@@ -61,6 +62,7 @@ export function parseLimits(specs: readonly KeyValues[], base: DaemonLimits = DE
   for (const kv of specs) {
     for (const [key, v] of kv) {
       const fe = /^(qmp|hmp|gdb|rpc)-connections$/.exec(key)?.[1] as FrontEnd | undefined;
+      if (fe === 'gdb' && positive(key, v, 1) !== 1) throw limitsGdbOneAtATime(v);
       if (fe) conn[fe] = { ...conn[fe], maxConnections: positive(key, v, 1) };
       else if (key === 'idle-timeout') {
         const ms = positive(key, v, 0) * 1000;
