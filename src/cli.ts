@@ -333,7 +333,7 @@ async function serve(opts: CliOptions, built: BuiltMachine): Promise<number> {
   const gdb = makeGdbserverService(() => ctx, {
     ...DAEMON_GDB_OPTIONS,
     connection: opts.limits.connections.gdb,
-    monitor: (line) => new HmpExecutor(ctx).run(line),
+    monitor: (line, gdbCtx) => new HmpExecutor(gdbCtx).run(line),
     onKill: () => stop(),
   });
   const ctx = makeContext(machine, ops, {

@@ -5,6 +5,7 @@
 import { featureAnnex } from './target-xml.js';
 import { rspError, RSP_XFER_NONE } from './errors.js';
 import type { GdbTarget } from './target.js';
+import type { CommandContext } from '../commands/context.js';
 
 const MALFORMED = rspError('invalid-argument');
 
@@ -12,7 +13,7 @@ export interface QueryEnv {
   readonly target: GdbTarget;
   readonly packetSize: number;
   readonly noAckMode: boolean;
-  readonly monitor: ((line: string) => Promise<string>) | undefined;
+  readonly monitor: ((line: string, ctx: CommandContext) => Promise<string>) | undefined;
   send(payload: string | Buffer): void;
   stopAcks(): void;
 }
@@ -56,7 +57,8 @@ function threadList(first: boolean, target: GdbTarget): string {
 async function qRcmd(hex: string, env: QueryEnv): Promise<void> {
   if (!/^([0-9a-fA-F]{2})*$/.test(hex) || !env.monitor) return env.send(MALFORMED);
   const line = Buffer.from(hex, 'hex').toString('latin1');
-  const out = await env.monitor(line);
+  // The session's context: its signal ends the line's work if gdb goes away meanwhile.
+  const out = await env.monitor(line, env.target.ctx);
   // gdb prints O packets as they come; keep each well under the packet size.
   const chunk = Math.max(1, Math.floor(env.packetSize / 2) - 1);
   const bytes = Buffer.from(out, 'latin1');

@@ -73,7 +73,10 @@ export class GdbServer {
       return;
     }
     socket.setNoDelay(true);
-    const session = new GdbSession(ctx, {
+    // Aborted when this gdb goes away: a `monitor dump-guest-memory` or a long
+    // `monitor info tlb` it started ends at its next yield (as QMP's and HMP's do).
+    const gone = new AbortController();
+    const session = new GdbSession({ ...ctx, signal: gone.signal }, {
       write: (d) => socket.write(d),
       close: () => socket.end(),
       drained: () => (socket.writableNeedDrain && !socket.destroyed ? drainOrClose(socket) : undefined),
@@ -93,6 +96,7 @@ export class GdbServer {
     }));
     socket.on('close', () => {
       idle.done();
+      gone.abort();
       guarded('gdb connection', () => undefined, () => session.close())();
       if (this.active?.socket === socket) this.active = undefined;
     });

@@ -34,8 +34,11 @@ export interface GdbSessionOptions {
   readonly runLength?: boolean;
   /** Advertise QStartNoAckMode+ (QEMU 7.2 does not). */
   readonly noAckMode?: boolean;
-  /** qRcmd: run one HMP line, return its output (HMP text with \r\n). */
-  readonly monitor?: (line: string) => Promise<string>;
+  /**
+   * qRcmd: run one HMP line in `ctx` (the session's: its `signal` aborts when gdb
+   * disconnects, which cancels the line's work), return its output (HMP text with \r\n).
+   */
+  readonly monitor?: (line: string, ctx: CommandContext) => Promise<string>;
   /** `k` / vKill: QEMU exits; the daemon decides. */
   readonly onKill?: () => void;
 }

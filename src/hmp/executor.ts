@@ -67,7 +67,12 @@ export class HmpExecutor {
    */
   async run(line: string, limit = RUN_OUTPUT_LIMIT): Promise<string> {
     const sink = new BufferSink(limit);
-    await this.runTo(line, sink);
+    // The caller's client went away (gdb qRcmd, JSON-RPC): nobody reads the buffer, stop producing.
+    const signal = this.base.signal;
+    const watched: OutputSink = signal
+      ? { write: (b) => sink.write(b), get cancelled() { return sink.cancelled || signal.aborted; } }
+      : sink;
+    await this.runTo(line, watched);
     const text = sink.toString('utf8');
     return sink.truncated ? `${text}\r\n[output truncated at ${limit} bytes]\r\n` : text;
   }

@@ -1,7 +1,9 @@
-// A client that goes away cancels its dump (issue 15): over QMP, an HMP console and
-// JSON-RPC, dump-guest-memory -p of the million-leaf guest stops reading guest memory
-// soon after the connection closes, leaves neither the file nor a temporary file, and
-// the VM runs again. A complete dump, for comparison, reads much more.
+// A client that goes away cancels its dump (issue 15): over QMP, an HMP console,
+// JSON-RPC and gdb's qRcmd (`monitor dump-guest-memory`), dump-guest-memory -p of the
+// million-leaf guest stops reading guest memory soon after the connection closes, leaves
+// neither the file nor a temporary file, and the VM runs again (under gdb: stays stopped,
+// as gdb's attach left it). A complete dump, for comparison, reads much more; so does a
+// `monitor info tlb` that gdb stays for, against one whose gdb goes away.
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect, type Socket } from 'node:net';
@@ -14,6 +16,8 @@ import { startHmpConsoles, type HmpListener } from '../../src/hmp/server.js';
 import { HmpExecutor } from '../../src/hmp/index.js';
 import { QmpServer } from '../../src/qmp/server.js';
 import { startRpcServer, type RpcServer } from '../../src/rpc/server.js';
+import { GdbServer } from '../../src/gdbstub/server.js';
+import { encodePacket } from '../../src/gdbstub/framing.js';
 import { connectRpc } from '../helpers/rpc-client.js';
 import { HOSTILE_GUESTS } from '../helpers/hostile-guests.js';
 import { countingOps } from '../helpers/counting-ops.js';
@@ -24,6 +28,7 @@ let reads: () => number;
 let qmp: QmpServer;
 let hmp: HmpListener;
 let rpc: RpcServer;
+let gdb: GdbServer;
 
 beforeAll(async () => {
   const g = HOSTILE_GUESTS['million-leaves']!();
@@ -34,9 +39,11 @@ beforeAll(async () => {
   qmp = await QmpServer.listen({ kind: 'tcp', host: '127.0.0.1', port: 0, pretty: false, label: 'q' }, { ctx });
   [hmp] = (await startHmpConsoles([{ kind: 'tcp', host: '127.0.0.1', port: 0, label: 'h' }], { base: ctx })) as [HmpListener];
   rpc = await startRpcServer({ host: '127.0.0.1', port: 0, ctx, hmp: (c) => new HmpExecutor(c) });
+  // As src/cli.ts wires it: qRcmd runs the line in the gdb session's context.
+  gdb = await GdbServer.listen(ctx, 'tcp:127.0.0.1:0', { monitor: (line, c) => new HmpExecutor(c).run(line) });
 }, 60_000);
 afterAll(async () => {
-  await Promise.all([qmp?.close(), hmp?.close(), rpc?.close()]);
+  await Promise.all([qmp?.close(), hmp?.close(), rpc?.close(), gdb?.close()]);
   rmSync(dir, { recursive: true, force: true });
 });
 
@@ -65,6 +72,13 @@ function tcp(port: number): Promise<Socket> {
 /** Send the dump request, wait until it reads guest memory, then drop the connection. */
 type Starter = (file: string) => Promise<() => void>;
 
+/** gdb's `monitor LINE`: a qRcmd packet on a fresh connection to the stub; returns the socket. */
+async function gdbMonitor(line: string): Promise<Socket> {
+  const s = await tcp(gdb.port!);
+  s.write(encodePacket('qRcmd,' + Buffer.from(line, 'latin1').toString('hex')));
+  return s;
+}
+
 const STARTERS: [string, Starter][] = [
   ['QMP', async (file) => {
     const s = await tcp(qmp.port);
@@ -82,6 +96,10 @@ const STARTERS: [string, Starter][] = [
     const c = await connectRpc(`ws://127.0.0.1:${rpc.port}/rpc`);
     c.send(JSON.stringify({ jsonrpc: '2.0', method: 'dump-guest-memory', params: { paging: true, protocol: `file:${file}` }, id: 1 }));
     return () => c.ws.terminate();
+  }],
+  ['gdb qRcmd', async (file) => {
+    const s = await gdbMonitor(`dump-guest-memory -p ${file}`);
+    return () => s.destroy();
   }],
 ];
 
@@ -107,7 +125,34 @@ describe.each(STARTERS)('dump-guest-memory -p over %s, then the client disconnec
     const after = (await settled()) - r0;
     expect(after).toBeLessThan(whole / 2);
     expect(readdirSync(dir)).toEqual([]);
-    expect(ctx.machine.running).toBe(true);
+    // gdb's attach stopped the VM (QEMU's gdb_chr_event) and its disconnect leaves it so.
+    expect(ctx.machine.running).toBe(front !== 'gdb qRcmd');
+    if (!ctx.machine.running) ctx.machine.cont();
     expect(await executeCommand('query-dump', {}, ctx)).not.toMatchObject({ status: 'active' });
   }, 60_000);
+});
+
+describe('gdb `monitor info tlb` on the million-leaf guest', () => {
+  it('stops walking when gdb disconnects, and walks to the end while gdb stays', async () => {
+    // While gdb stays: the whole output comes back in O packets, then OK.
+    const r0 = reads();
+    const stay = await gdbMonitor('info tlb');
+    let got = '';
+    stay.setEncoding('latin1');
+    stay.on('data', (d: string) => (got += d));
+    while (!/\$OK#9a/.test(got)) await tick(20);
+    const complete = reads() - r0;
+    stay.destroy();
+    await settled();
+    expect(got).toContain('$O');
+    expect(complete).toBeGreaterThan(0);
+    ctx.machine.cont();
+
+    const r1 = reads();
+    const gone = await gdbMonitor('info tlb');
+    while (reads() - r1 < 100) await tick(1);
+    gone.destroy();
+    expect((await settled()) - r1).toBeLessThan(complete / 2);
+    ctx.machine.cont();
+  }, 120_000);
 });
