@@ -6,7 +6,7 @@
 
 import { createHash, createHmac, randomBytes, type Hash } from 'node:crypto';
 import { ctr } from '@noble/ciphers/aes.js';
-import { fwFail } from './fw-errors.js';
+import { fwFail, type SevRetName } from './fw-errors.js';
 import type { GuestPhysMemory } from './guest-ram.js';
 import { PAGE } from './guest-ram.js';
 import { SNP_POLICY, SEV_POLICY, debugAllowed, type SevKind } from './policy.js';
@@ -49,11 +49,38 @@ export interface GuestContext {
 
 const NUMBER_EXACT = 0x20_0000_0000_0000n;
 
-function aligned16(a: bigint | number): boolean {
-  // Exact as a double below 2^53: the per-call check allocates no BigInt.
-  if (typeof a === 'number') return (a & 15) === 0;
-  return a < NUMBER_EXACT ? Number(a) % 16 === 0 : (a & 15n) === 0n;
+/** Whether `a` is a multiple of `unit` (a power of two); exact as a double below 2^53, so no BigInt per call. */
+function alignedTo(a: bigint, unit: number): boolean {
+  return a < NUMBER_EXACT ? Number(a) % unit === 0 : (a & BigInt(unit - 1)) === 0n;
 }
+
+/**
+ * One debug command's rules (SEV API DBG_DECRYPT/DBG_ENCRYPT, SNP ABI
+ * SNP_DBG_DECRYPT/SNP_DBG_ENCRYPT): the guests and states it takes, its
+ * address and length granularity, and the status a bad length gets.
+ */
+interface DebugRule {
+  readonly command: string;
+  /** What a SNP guest's policy refusal names (the VMSA commands serve both kinds). */
+  readonly snpCommand: string;
+  readonly kind: SevKind;
+  readonly states: readonly SevGuestState[];
+  /** 16 bytes (DBG_*) or one page (SNP_DBG_*), for the address and the length. */
+  readonly unit: number;
+  readonly maxLength: number;
+  /** DBG_* also wants the host buffer 16-byte aligned. */
+  readonly hostAligned: boolean;
+  readonly lengthStatus: SevRetName;
+}
+
+const SEV_DBG = { kind: 'sev', states: ['launch-secret', 'running'], unit: 16, maxLength: Infinity, hostAligned: true, lengthStatus: 'INVALID_LEN' } as const;
+const SNP_DBG = { kind: 'sev-snp', states: ['running'], unit: PAGE, maxLength: PAGE, hostAligned: false, lengthStatus: 'INVALID_PARAM' } as const;
+const DEBUG_RULES: Readonly<Record<'DBG_DECRYPT' | 'DBG_ENCRYPT' | 'SNP_DBG_DECRYPT' | 'SNP_DBG_ENCRYPT', DebugRule>> = {
+  DBG_DECRYPT: { command: 'DBG_DECRYPT', snpCommand: 'SNP_DBG_DECRYPT', ...SEV_DBG },
+  DBG_ENCRYPT: { command: 'DBG_ENCRYPT', snpCommand: 'SNP_DBG_ENCRYPT', ...SEV_DBG },
+  SNP_DBG_DECRYPT: { command: 'SNP_DBG_DECRYPT', snpCommand: 'SNP_DBG_DECRYPT', ...SNP_DBG },
+  SNP_DBG_ENCRYPT: { command: 'SNP_DBG_ENCRYPT', snpCommand: 'SNP_DBG_ENCRYPT', ...SNP_DBG },
+};
 
 export class SevFirmware {
   platform: PlatformState = 'uninit';
@@ -201,7 +228,7 @@ export class SevFirmware {
     const g = this.guest(handle, command);
     this.inState(g, command, 'launch-secret');
     if (header.length !== 52) fwFail(command, 'INVALID_LEN');
-    if (!aligned16(gpa) || data.length === 0 || data.length % 16 !== 0) fwFail(command, 'INVALID_ADDRESS');
+    if (!alignedTo(gpa, 16) || data.length === 0 || data.length % 16 !== 0) fwFail(command, 'INVALID_ADDRESS');
     const expected = secretMac(g.tik, header.subarray(0, 4), header.subarray(4, 20), data, g.measurement!);
     if (!Buffer.from(expected).equals(Buffer.from(header.subarray(20, 52)))) fwFail(command, 'BAD_MEASUREMENT');
     const plain = ctr(g.tek, header.subarray(4, 20)).decrypt(data);
@@ -246,26 +273,33 @@ export class SevFirmware {
   /** Whether DBG_DECRYPT (SNP: SNP_DBG_DECRYPT) would pass its handle, state and policy checks now. */
   debugUsable(handle: number): boolean {
     const g = this.guests.get(handle);
-    if (!g || !debugAllowed(g)) return false;
-    return g.kind === 'sev' ? g.state === 'launch-secret' || g.state === 'running' : g.state === 'running';
+    if (!g || !g.debuggable) return false;
+    return DEBUG_RULES[g.kind === 'sev' ? 'DBG_DECRYPT' : 'SNP_DBG_DECRYPT'].states.includes(g.state);
   }
 
   /** DBG_DECRYPT: 16-byte aligned src, dst and length; debug policy; launched guest. */
   dbgDecrypt(handle: number, src: bigint, dst: Uint8Array): void {
-    this.read(this.dbgCheck(handle, 'DBG_DECRYPT', src, dst), src, dst, 'DBG_DECRYPT');
+    this.read(this.dbgCheck(DEBUG_RULES.DBG_DECRYPT, handle, src, dst), src, dst, 'DBG_DECRYPT');
   }
 
   /** DBG_ENCRYPT: the mirror of DBG_DECRYPT. */
   dbgEncrypt(handle: number, src: Uint8Array, dst: bigint): void {
-    this.write(this.dbgCheck(handle, 'DBG_ENCRYPT', dst, src), dst, src, 'DBG_ENCRYPT');
+    this.write(this.dbgCheck(DEBUG_RULES.DBG_ENCRYPT, handle, dst, src), dst, src, 'DBG_ENCRYPT');
   }
 
-  private dbgCheck(handle: number, command: string, gpa: bigint, host: Uint8Array): GuestContext {
-    const g = this.guest(handle, command, 'sev');
-    if (g.state !== 'launch-secret' && g.state !== 'running') fwFail(command, 'INVALID_GUEST_STATE');
-    if (!g.debuggable) fwFail(command, 'POLICY_FAILURE');
-    if (!aligned16(gpa) || (host.byteOffset & 15) !== 0) fwFail(command, 'INVALID_ADDRESS');
-    if (host.length === 0 || host.length % 16 !== 0) fwFail(command, 'INVALID_LEN');
+  /** The guest a debug command may act on: handle and guest type, state, then the policy, in the firmware's order. */
+  private debugGuest(handle: number, rule: DebugRule, kind: SevKind | undefined): GuestContext {
+    const g = this.guest(handle, rule.command, kind);
+    this.inState(g, rule.command, ...rule.states);
+    if (!g.debuggable) fwFail(g.kind === 'sev' ? rule.command : rule.snpCommand, 'POLICY_FAILURE');
+    return g;
+  }
+
+  /** A memory debug command's checks, driven by its rule: guest, state, policy, address, then length. */
+  private dbgCheck(rule: DebugRule, handle: number, gpa: bigint, host: Uint8Array): GuestContext {
+    const g = this.debugGuest(handle, rule, rule.kind);
+    if (!alignedTo(gpa, rule.unit) || (rule.hostAligned && (host.byteOffset & 15) !== 0)) fwFail(rule.command, 'INVALID_ADDRESS');
+    if (host.length === 0 || host.length % rule.unit !== 0 || host.length > rule.maxLength) fwFail(rule.command, rule.lengthStatus);
     return g;
   }
 
@@ -318,9 +352,7 @@ export class SevFirmware {
 
   /** Decrypt a vCPU's VMSA (SEV-ES via DBG_DECRYPT on its page, SNP via SNP_DBG_DECRYPT). */
   dbgDecryptVmsa(handle: number, vcpu: number): Uint8Array {
-    const g = this.guest(handle, 'DBG_DECRYPT');
-    this.inState(g, 'DBG_DECRYPT', 'launch-secret', 'running');
-    if (!debugAllowed(g)) fwFail(g.kind === 'sev' ? 'DBG_DECRYPT' : 'SNP_DBG_DECRYPT', 'POLICY_FAILURE');
+    const g = this.debugGuest(handle, DEBUG_RULES.DBG_DECRYPT, undefined);
     const enc = g.vmsa.get(vcpu);
     if (!enc) fwFail('DBG_DECRYPT', 'INVALID_ADDRESS');
     const out = new Uint8Array(PAGE);
@@ -329,9 +361,7 @@ export class SevFirmware {
   }
 
   dbgEncryptVmsa(handle: number, vcpu: number, vmsa: Uint8Array): void {
-    const g = this.guest(handle, 'DBG_ENCRYPT');
-    this.inState(g, 'DBG_ENCRYPT', 'launch-secret', 'running');
-    if (!debugAllowed(g)) fwFail(g.kind === 'sev' ? 'DBG_ENCRYPT' : 'SNP_DBG_ENCRYPT', 'POLICY_FAILURE');
+    const g = this.debugGuest(handle, DEBUG_RULES.DBG_ENCRYPT, undefined);
     if (!g.vmsa.has(vcpu) || vmsa.length !== PAGE) fwFail('DBG_ENCRYPT', 'INVALID_ADDRESS');
     const enc = new Uint8Array(PAGE);
     g.vek.encryptPage(this.vmsaSpa(g, vcpu), vmsa, enc);
@@ -357,20 +387,11 @@ export class SevFirmware {
 
   /** SNP_DBG_DECRYPT: exactly one 4 KiB page, only with policy DEBUG (bit 19). */
   snpDbgDecrypt(handle: number, gpa: bigint, dst: Uint8Array): void {
-    this.read(this.snpDbgCheck(handle, 'SNP_DBG_DECRYPT', gpa, dst), gpa, dst, 'SNP_DBG_DECRYPT');
+    this.read(this.dbgCheck(DEBUG_RULES.SNP_DBG_DECRYPT, handle, gpa, dst), gpa, dst, 'SNP_DBG_DECRYPT');
   }
 
   snpDbgEncrypt(handle: number, src: Uint8Array, gpa: bigint): void {
-    this.write(this.snpDbgCheck(handle, 'SNP_DBG_ENCRYPT', gpa, src), gpa, src, 'SNP_DBG_ENCRYPT');
-  }
-
-  private snpDbgCheck(handle: number, command: string, gpa: bigint, host: Uint8Array): GuestContext {
-    const g = this.guest(handle, command, 'sev-snp');
-    this.inState(g, command, 'running');
-    if (!debugAllowed(g)) fwFail(command, 'POLICY_FAILURE');
-    if ((gpa & 0xfffn) !== 0n) fwFail(command, 'INVALID_ADDRESS');
-    if (host.length !== PAGE) fwFail(command, 'INVALID_PARAM');
-    return g;
+    this.write(this.dbgCheck(DEBUG_RULES.SNP_DBG_ENCRYPT, handle, gpa, src), gpa, src, 'SNP_DBG_ENCRYPT');
   }
 }
 
