@@ -14,7 +14,7 @@ import { parseKeyValues } from '../src/util/qemu-opts.js';
 import { createDebugOps, cpuMemoryRwDebug, cpuPhysicalMemoryReadDebug, DefaultDebugOps, pageWalk, type MemoryDebugOps } from '../src/debug/index.js';
 import { executeCommand, makeContext } from '../src/commands/index.js';
 import '../src/commands/memsave.js';
-import { sevGuestOf } from '../src/sev/index.js';
+import { SevGuestDebug, sevGuestOf } from '../src/sev/index.js';
 import { XexCipher } from '../src/sev/xex.js';
 import { bestOf, type BenchReporter } from './harness.js';
 
@@ -103,9 +103,11 @@ function dbgDecrypt(r: BenchReporter, m: Machine): void {
     for (let i = 0; i < pages; i++) fw.dbgDecrypt(g.handle, BigInt(i * PAGE), dst);
   }, 500));
   r.metric('firmware DBG_DECRYPT', fwRate, 'MB/s', { baseline: base, target: '>= 0.50x' });
-  const kvm = g.kvm!;
+  // KVM's layer is sev_dbg_crypt inside the debug object: a private page read through it.
+  const kvm = new SevGuestDebug(m);
+  const priv = { debug: true, private: true };
   const kvmRate = mbps(SPAN, bestOf(() => {
-    for (let i = 0; i < pages; i++) kvm.dbgDecrypt(BigInt(i * PAGE), dst);
+    for (let i = 0; i < pages; i++) kvm.read(BigInt(i * PAGE), dst, priv);
   }, 500));
   r.metric('KVM_SEV_DBG_DECRYPT (cgmon KVM layer)', kvmRate, 'MB/s', { baseline: base, target: '>= 0.50x' });
   dbgDecryptBulk(r, m, base);

@@ -10,19 +10,40 @@ import type { Machine } from '../machine/machine.js';
 import { SparseRam } from '../machine/physmem.js';
 import { isSharedRange, privateRuns } from '../machine/page-state.js';
 import type { SevFirmware } from './firmware.js';
-import { PAGE, RamPages } from './guest-ram.js';
-import { KvmSev } from './kvm.js';
-import { registersProtected, type GuestPolicy } from './policy.js';
+import { PAGE, RamPages, type GuestPhysMemory } from './guest-ram.js';
+import { debugAllowed, debugRefusal, registersProtected, type GuestPolicy, type SevKind } from './policy.js';
 import { encodeVmsa } from './vmsa.js';
 
 
 // The page-state helpers moved to src/machine/page-state.ts (TDX uses them too); re-exported for existing callers.
 export { FULL_LAUNCH_LIMIT, isSharedRange, privateRuns, sameSharingRun, type LaunchRun } from '../machine/page-state.js';
 
+/**
+ * What KVM holds for a launched SEV guest (its kvm_sev_info) plus what the
+ * debug path decides from the policy. All of it is fixed at LAUNCH_START:
+ * the policy cannot change after it, so nothing here is looked up per access.
+ */
 export interface LaunchedGuest {
-  readonly kvm: KvmSev;
+  readonly fw: SevFirmware;
+  readonly handle: number;
+  readonly kind: SevKind;
+  /** The pages the guest's key applies to (SNP: the vendor-owned store). */
+  readonly memory: GuestPhysMemory;
+  /** debugAllowed(policy): SEV NODBG clear, SNP DEBUG set. */
+  readonly debuggable: boolean;
+  /** debugRefusal(policy): the 'denied' text every path gives when not debuggable. */
+  readonly refusal: string;
+  /** SEV-ES or SNP: registers only in the encrypted VMSA. */
+  readonly registersProtected: boolean;
   /** SNP: the private memory, owned by the vendor layer. */
   readonly privateStore: SparseRam | undefined;
+}
+
+function launchedGuest(fw: SevFirmware, handle: number, p: GuestPolicy, memory: GuestPhysMemory, privateStore?: SparseRam): LaunchedGuest {
+  return {
+    fw, handle, kind: p.kind, memory, privateStore,
+    debuggable: debugAllowed(p), refusal: debugRefusal(p), registersProtected: registersProtected(p),
+  };
 }
 
 function isRam(machine: Machine, pa: bigint): boolean {
@@ -75,7 +96,7 @@ export function launchSev(machine: Machine, fw: SevFirmware, p: GuestPolicy, cbi
   }
   if (registersProtected(p)) launchVmsas(machine, fw, handle, false);
   fw.launchMeasure(handle);
-  return { kvm: new KvmSev(fw, handle, 'sev', memory), privateStore: undefined };
+  return launchedGuest(fw, handle, p, memory);
 }
 
 /** SNP: private pages move into a store the host cannot map; the host view reads zeros. */
@@ -99,5 +120,5 @@ export function launchSnp(machine: Machine, fw: SevFirmware, p: GuestPolicy, cbi
     else fw.guestInitialise(handle, run.base, run.size);
   }
   launchVmsas(machine, fw, handle, true);
-  return { kvm: new KvmSev(fw, handle, 'sev-snp', memory), privateStore: store };
+  return launchedGuest(fw, handle, p, memory, store);
 }

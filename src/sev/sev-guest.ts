@@ -37,7 +37,7 @@ export class SevGuest implements ConfidentialGuestSupport, GuestPolicy {
   cbitpos: number;
   reducedPhysBits: number;
   readonly props: Map<string, string>;
-  private launched: (LaunchedGuest & { fw: SevFirmware }) | undefined;
+  private launched: LaunchedGuest | undefined;
 
   constructor(type: 'sev-guest' | 'sev-snp-guest', id: string, props: KeyValues) {
     this.type = type;
@@ -91,7 +91,7 @@ export class SevGuest implements ConfidentialGuestSupport, GuestPolicy {
     if (fw.platform === 'uninit') fw.init();
     const cbit = 1n << BigInt(this.cbitpos);
     const l = this.kind === 'sev' ? launchSev(machine, fw, this, cbit) : launchSnp(machine, fw, this, cbit);
-    this.launched = { ...l, fw };
+    this.launched = l;
     // QEMU finishes the launch at the first VM start: -S keeps SEV in launch-secret.
     if (machine.runState === 'prelaunch') {
       const off = machine.onEvent((e) => {
@@ -104,20 +104,20 @@ export class SevGuest implements ConfidentialGuestSupport, GuestPolicy {
 
   private finish(): void {
     const l = this.launched!;
-    if (l.fw.guestStatus(l.kvm.handle).state !== 'running') l.fw.launchFinish(l.kvm.handle);
+    if (l.fw.guestStatus(l.handle).state !== 'running') l.fw.launchFinish(l.handle);
   }
 
   describePolicy(): PolicyDescription {
     return describePolicy(this);
   }
 
-  get isLaunched(): boolean {
-    return this.launched !== undefined;
+  /** Set once by launch(), never cleared: the firmware handle and what the policy decides. */
+  get launchedGuest(): LaunchedGuest | undefined {
+    return this.launched;
   }
 
-  /** The KVM handle of the launched guest (undefined before launch). */
-  get kvm(): LaunchedGuest['kvm'] | undefined {
-    return this.launched?.kvm;
+  get isLaunched(): boolean {
+    return this.launched !== undefined;
   }
 
   get firmware(): SevFirmware | undefined {
@@ -125,12 +125,12 @@ export class SevGuest implements ConfidentialGuestSupport, GuestPolicy {
   }
 
   get handle(): number {
-    return this.launched?.kvm.handle ?? 0;
+    return this.launched?.handle ?? 0;
   }
 
   get state(): SevGuestState {
     const l = this.launched;
-    return l ? l.fw.guestStatus(l.kvm.handle).state : 'uninit';
+    return l ? l.fw.guestStatus(l.handle).state : 'uninit';
   }
 
   get cbitMask(): bigint {

@@ -1,7 +1,8 @@
-// The AMD-SP firmware model and KVM's debug layer: launch state machine,
-// LAUNCH_MEASURE per the SEV API formula, LAUNCH_SECRET, DBG_DECRYPT/ENCRYPT
-// rules and status codes, SNP page granularity, and cgmon's block expansion
-// for unaligned and cross-page ranges (including 9 bytes at offset 8).
+// The AMD-SP firmware model and KVM's debug layer (sev_dbg_crypt, inside the
+// sev-guest-debug object): launch state machine, LAUNCH_MEASURE per the SEV
+// API formula, LAUNCH_SECRET, DBG_DECRYPT/ENCRYPT rules and status codes, SNP
+// page granularity, and cgmon's block expansion for unaligned and cross-page
+// ranges (including 9 bytes at offset 8).
 
 import { describe, expect, it } from 'vitest';
 import { createHash, createHmac, randomBytes } from 'node:crypto';
@@ -10,7 +11,11 @@ import { SparseRam } from '../../src/machine/physmem.js';
 import { SevFirmware, SEV_API_MAJOR, SEV_API_MINOR, SEV_BUILD, packLaunchSecret } from '../../src/sev/firmware.js';
 import { SevFirmwareError, SEV_RET, fwErrorToStr } from '../../src/sev/fw-errors.js';
 import { RamPages } from '../../src/sev/guest-ram.js';
-import { KvmSev, KVM_SEV_DBG_DECRYPT } from '../../src/sev/kvm.js';
+import { kvmCheckCommand, KVM_SEV_DBG_DECRYPT } from '../../src/sev/sev-guest-debug.js';
+import { debugRefusal, SevGuestDebug, sevGuestOf } from '../../src/sev/index.js';
+import { createObject } from '../../src/machine/objects.js';
+import { parseKeyValues } from '../../src/util/qemu-opts.js';
+import type { MemTxResult } from '../../src/machine/memattrs.js';
 
 const PAGES = 4;
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
@@ -37,8 +42,24 @@ function launched(policy: bigint, finish = true) {
   const mnonce = randomBytes(16);
   const measurement = fw.launchMeasure(h, mnonce);
   if (finish) fw.launchFinish(h);
-  return { m, fw, h, plain, mnonce, measurement, kvm: new KvmSev(fw, h, 'sev') };
+  return { m, fw, h, plain, mnonce, measurement };
 }
+
+/** The same plaintext in a sev-guest (SNP: sev-snp-guest) launched the way -object launches it, with its debug object. */
+function debugged(type: 'sev-guest' | 'sev-snp-guest', policy: bigint) {
+  const m = new Machine({ type: 'pc', ramSize: 2 << 20, smp: 1, confidentialGuestSupport: 'g0', debug: 'sev-guest-debug' });
+  const plain = randomBytes(PAGES * 4096);
+  m.ram.write(0, plain);
+  createObject(m, parseKeyValues(`${type},id=g0,policy=0x${policy.toString(16)},cbitpos=51,reduced-phys-bits=1`, 'qom-type'));
+  const g = sevGuestOf(m)!;
+  g.launch(m);
+  const dbg = new SevGuestDebug(m);
+  const read = (off: number, out: Uint8Array): MemTxResult => dbg.read(BigInt(off), out, { debug: true });
+  const write = (off: number, data: Uint8Array): MemTxResult => dbg.write(BigInt(off), data, { debug: true });
+  return { m, g, fw: g.firmware!, h: g.handle, plain, dbg, read, write };
+}
+
+const OK = { ok: true };
 
 describe('SEV firmware: launch', () => {
   it('walks uninit -> launch-update -> launch-secret -> running, refusing out-of-order commands', () => {
@@ -78,7 +99,7 @@ describe('SEV firmware: launch', () => {
   });
 
   it('injects a LAUNCH_SECRET packet (AES-128-CTR under the TEK) and rejects a forged MAC', () => {
-    const { fw, h, measurement, kvm } = launched(0n, false);
+    const { fw, h, measurement } = launched(0n, false);
     const secret = Uint8Array.from(Buffer.from('disk-key: 0123456789abcdef0123456789ab'.padEnd(48, '.')));
     const pkt = packLaunchSecret(fw.sessionKeys(h), measurement, secret);
     const forged = pkt.header.slice();
@@ -87,7 +108,7 @@ describe('SEV firmware: launch', () => {
     fw.launchSecret(h, pkt.header, pkt.data, 0x2000n);
     fw.launchFinish(h);
     const back = new Uint8Array(secret.length);
-    kvm.dbgDecrypt(0x2000n, back);
+    fw.dbgDecrypt(h, 0x2000n, back);
     expect(Buffer.from(back).toString()).toBe(Buffer.from(secret).toString());
   });
 });
@@ -139,51 +160,53 @@ describe('SEV firmware: DBG_DECRYPT / DBG_ENCRYPT rules', () => {
 });
 
 describe('KVM layer: block expansion', () => {
-  const ranges: [number, number][] = [[8, 9], [0, 1], [15, 2], [1, 14], [4090, 12], [4095, 4098], [0x1ff8, 0x20], [3, 4096 * 2]];
+  const ranges: [number, number][] = [[8, 9], [0, 1], [15, 2], [1, 14], [4090, 12], [4095, 4098], [0x1ff8, 0x20], [3, 4096 * 2], [16, 4096 * 3]];
 
   it.each(ranges)('reads offset %i length %i like the plaintext', (off, len) => {
-    const { kvm, plain } = launched(0n);
+    const { read, plain } = debugged('sev-guest', 0n);
     const out = new Uint8Array(len);
-    kvm.dbgDecrypt(BigInt(off), out);
+    expect(read(off, out)).toEqual(OK);
     expect(hex(out)).toBe(hex(plain.subarray(off, off + len)));
   });
 
   it.each(ranges)('writes offset %i length %i, leaving every neighbouring byte intact', (off, len) => {
-    const { kvm, plain } = launched(0n);
+    const { read, write, plain } = debugged('sev-guest', 0n);
     const data = randomBytes(len);
-    kvm.dbgEncrypt(BigInt(off), data);
+    expect(write(off, data)).toEqual(OK);
     const expected = Buffer.from(plain);
     expected.set(data, off);
     const all = new Uint8Array(PAGES * 4096);
-    kvm.dbgDecrypt(0n, all);
+    expect(read(0, all)).toEqual(OK);
     expect(hex(all)).toBe(hex(expected));
   });
 
   it('never serves a stale decrypted page: small reads follow DBG_ENCRYPT writes and raw host writes', () => {
-    const { fw, h, m, plain } = launched(0n);
-    const kvm = new KvmSev(fw, h, 'sev', new RamPages(m.memory));
+    const { fw, h, m, plain, read, write } = debugged('sev-guest', 0n);
     const q = new Uint8Array(8);
-    kvm.dbgDecrypt(0x10n, q);
+    read(0x10, q);
     expect(hex(q)).toBe(hex(plain.subarray(0x10, 0x18)));
     const data = randomBytes(8);
-    kvm.dbgEncrypt(0x10n, data);
-    kvm.dbgDecrypt(0x10n, q);
+    write(0x10, data);
+    read(0x10, q);
     expect(hex(q)).toBe(hex(data));
     // The host copies another page's ciphertext over page 0: the old plaintext must not come back.
     const other = new Uint8Array(4096);
     m.ram.read(0x1000, other);
     m.ram.write(0, other);
-    kvm.dbgDecrypt(0x10n, q);
+    read(0x10, q);
     expect(hex(q)).not.toBe(hex(data));
     expect(hex(q)).not.toBe(hex(plain.subarray(0x1010, 0x1018)));
     // A cached page is not served once the firmware would refuse the command.
     fw.decommission(h);
-    expect(() => kvm.dbgDecrypt(0x10n, q)).toThrow(/Guest handle is invalid/);
+    expect(read(0x10, q)).toMatchObject({ ok: false, kind: 'device', message: expect.stringMatching(/Guest handle is invalid/) });
   });
 
-  it('maps firmware refusals through unchanged', () => {
-    const { kvm } = launched(0x1n);
-    expect(() => kvm.dbgDecrypt(8n, new Uint8Array(9))).toThrow(/Policy is not allowed/);
+  it('refuses with the policy text when the policy forbids debugging, and maps firmware refusals through unchanged', () => {
+    const { g, read } = debugged('sev-guest', 0x1n);
+    expect(read(8, new Uint8Array(9))).toMatchObject({ ok: false, kind: 'denied', message: debugRefusal(g) });
+    const { fw, h, read: read2 } = debugged('sev-guest', 0n);
+    fw.decommission(h);
+    expect(read2(16, new Uint8Array(4096))).toMatchObject({ ok: false, kind: 'device', message: expect.stringMatching(/DBG_DECRYPT.*Guest handle is invalid/) });
   });
 });
 
@@ -198,7 +221,7 @@ describe('SEV-SNP firmware', () => {
     const h = fw.snpLaunchStart(policy, new RamPages(m.memory, store));
     fw.snpLaunchUpdate(h, 0n, PAGES * 4096);
     fw.launchFinish(h);
-    return { fw, h, plain, m, kvm: new KvmSev(fw, h, 'sev-snp') };
+    return { fw, h, plain, m };
   }
 
   it('decrypts and encrypts whole pages only, with policy DEBUG (bit 19)', () => {
@@ -212,20 +235,21 @@ describe('SEV-SNP firmware', () => {
   });
 
   it('refuses SNP_DBG_* when DEBUG is clear (QEMU default 0x30000) and legacy KVM ids with EPERM', () => {
-    const { fw, h, kvm } = snp(0x30000n);
+    const { fw, h } = snp(0x30000n);
     expect(fwCode(() => fw.snpDbgDecrypt(h, 0n, new Uint8Array(4096)))).toBe(SEV_RET.POLICY_FAILURE);
-    expect(() => kvm.checkCommand(KVM_SEV_DBG_DECRYPT)).toThrow(/Operation not permitted/);
+    expect(() => kvmCheckCommand('sev-snp', KVM_SEV_DBG_DECRYPT)).toThrow(/Operation not permitted/);
+    expect(() => kvmCheckCommand('sev', KVM_SEV_DBG_DECRYPT)).not.toThrow();
   });
 
   it('reads any range through the page-granular path, including 9 bytes at offset 8', () => {
-    const { kvm, plain } = snp(0xb0000n);
+    const { read, write, plain } = debugged('sev-snp-guest', 0xb0000n);
     const out = new Uint8Array(9);
-    kvm.dbgDecrypt(8n, out);
+    expect(read(8, out)).toEqual(OK);
     expect(hex(out)).toBe(hex(plain.subarray(8, 17)));
     const data = randomBytes(20);
-    kvm.dbgEncrypt(0xff8n, data);
+    expect(write(0xff8, data)).toEqual(OK);
     const back = new Uint8Array(40);
-    kvm.dbgDecrypt(0xff0n, back);
+    expect(read(0xff0, back)).toEqual(OK);
     expect(hex(back)).toBe(hex(Buffer.concat([plain.subarray(0xff0, 0xff8), data, plain.subarray(0x100c, 0x1018)])));
   });
 
