@@ -1,6 +1,7 @@
 // Guest-physical memory as QEMU's softmmu/physmem.c keeps it: the sparse RAM store
-// (1 MiB chunks made on first non-zero write, so `-m 64G` costs little) and the address
-// space's flat view of RAM/ROM/MMIO; touching unassigned space fails whole (MEMTX_DECODE_ERROR).
+// (1 MiB chunks made on first non-zero write, so `-m 64G` costs little), the address
+// space's flat view of RAM/ROM/MMIO (touching unassigned space fails whole,
+// MEMTX_DECODE_ERROR), and page pointers into its RAM (qemu_map_ram_ptr) for memory encryption.
 
 import { MEMTX_OK, memFault, type MemTxAttrs, type MemTxResult } from './memattrs.js';
 
@@ -119,7 +120,7 @@ export class SparseRam {
   }
 }
 
-const PAGE_SIZE = 4096;
+export const PAGE_SIZE = 4096;
 
 /**
  * Copy `part` into `chunk` at `within`, leaving alone the 4 KiB pages where both
@@ -298,5 +299,86 @@ function mmioAccess(r: MmioRegion, off: number, buf: Uint8Array, isWrite: boolea
       }
     }
     at += size;
+  }
+}
+
+// ---- RAM pages (QEMU: qemu_map_ram_ptr), as a memory encryption engine sees them ----
+
+const ZERO_PAGE = new Uint8Array(PAGE_SIZE);
+/** Never-written RAM reads as zeros; a bulk span over it is at most this long. */
+const ZERO_SPAN = new Uint8Array(64 * 1024);
+
+/** Guest-physical RAM page by page: what a vendor's key applies to (SEV's firmware reads and writes it). */
+export interface GuestPhysMemory {
+  /** The page at page-aligned `gpa` (read-only view), or undefined when it is not RAM. */
+  page(gpa: bigint): Uint8Array | undefined;
+  /**
+   * Whole pages from page-aligned `gpa` as one read-only view: at least one
+   * page, at most `max` bytes (a multiple of 4 KiB), fewer where the backing
+   * store is not contiguous. Undefined when `gpa` is not RAM.
+   */
+  span(gpa: bigint, max: number): Uint8Array | undefined;
+  /** Store a whole page; false when `gpa` is not RAM. */
+  writePage(gpa: bigint, src: Uint8Array): boolean;
+}
+
+/**
+ * RAM pages of an address space, stored in `store` (default: the region's own
+ * RAM; SEV-SNP: a vendor-owned store the host cannot map, AMDSEV#201).
+ */
+export class RamPages implements GuestPhysMemory {
+  private readonly space: AddressSpace;
+  private readonly store: SparseRam | undefined;
+  /** The last RAM region hit: bulk accesses stay in one region, so most lookups skip the search. */
+  private last: RamRegion | undefined;
+  private lastEnd = 0n;
+  /** The same bounds as numbers: RAM sits far below 2^53, so offsets need no BigInt. */
+  private lastBaseN = 0;
+  private lastEndN = 0;
+
+  constructor(space: AddressSpace, store?: SparseRam) {
+    this.space = space;
+    this.store = store;
+  }
+
+  private region(gpa: bigint): RamRegion | undefined {
+    const l = this.last;
+    if (l && gpa >= l.base && gpa < this.lastEnd) return l;
+    const r = this.space.find(gpa);
+    if (!r || r.kind !== 'ram') return undefined;
+    this.last = r;
+    this.lastEnd = r.base + BigInt(r.size);
+    this.lastBaseN = Number(r.base);
+    this.lastEndN = this.lastBaseN + r.size;
+    return r;
+  }
+
+  page(gpa: bigint): Uint8Array | undefined {
+    const r = this.region(gpa);
+    if (!r) return undefined;
+    const offset = r.ramOffset + (Number(gpa) - this.lastBaseN);
+    return (this.store ?? r.ram).view(offset, PAGE_SIZE) ?? ZERO_PAGE;
+  }
+
+  span(gpa: bigint, max: number): Uint8Array | undefined {
+    const r = this.region(gpa);
+    if (!r) return undefined;
+    const at = Number(gpa);
+    const inRegion = this.lastEndN - at;
+    const offset = r.ramOffset + (at - this.lastBaseN);
+    const inChunk = RAM_CHUNK_SIZE - (offset % RAM_CHUNK_SIZE);
+    const n = Math.max(PAGE_SIZE, Math.min(max, inRegion, inChunk) & ~(PAGE_SIZE - 1));
+    return (this.store ?? r.ram).view(offset, n) ?? ZERO_SPAN.subarray(0, Math.min(n, ZERO_SPAN.length));
+  }
+
+  writePage(gpa: bigint, src: Uint8Array): boolean {
+    const r = this.region(gpa);
+    if (!r) return false;
+    const ram = this.store ?? r.ram;
+    const offset = r.ramOffset + Number(gpa - r.base);
+    const v = ram.view(offset, PAGE_SIZE);
+    if (v) v.set(src);
+    else ram.write(offset, src);
+    return true;
   }
 }

@@ -6,9 +6,9 @@
 
 import { createHash, createHmac, randomBytes, type Hash } from 'node:crypto';
 import { ctr } from '@noble/ciphers/aes.js';
+import { secretMac } from './launch-secret.js';
 import { fwFail, type SevRetName } from './fw-errors.js';
-import type { GuestPhysMemory } from './guest-ram.js';
-import { PAGE } from './guest-ram.js';
+import { PAGE_SIZE as PAGE, type GuestPhysMemory } from '../machine/physmem.js';
 import { SNP_POLICY, SEV_POLICY, debugAllowed, type SevKind } from './policy.js';
 import { XexCipher, XEX_KEY_SIZE } from './xex.js';
 
@@ -393,21 +393,4 @@ export class SevFirmware {
   snpDbgEncrypt(handle: number, src: Uint8Array, gpa: bigint): void {
     this.write(this.dbgCheck(DEBUG_RULES.SNP_DBG_ENCRYPT, handle, gpa, src), gpa, src, 'SNP_DBG_ENCRYPT');
   }
-}
-
-export function secretMac(tik: Uint8Array, flags: Uint8Array, iv: Uint8Array, data: Uint8Array, measure: Uint8Array): Uint8Array {
-  const lens = Buffer.alloc(8);
-  lens.writeUInt32LE(data.length, 0);
-  lens.writeUInt32LE(data.length, 4);
-  return createHmac('sha256', tik).update(Uint8Array.of(0x01)).update(flags).update(iv).update(lens).update(data)
-    .update(measure.subarray(0, 32)).digest();
-}
-
-/** What the guest owner does: build a LAUNCH_SECRET packet for `secret` (length a multiple of 16). */
-export function packLaunchSecret(keys: { tik: Uint8Array; tek: Uint8Array }, measurement: Uint8Array, secret: Uint8Array): { header: Uint8Array; data: Uint8Array } {
-  const flags = new Uint8Array(4);
-  const iv = randomBytes(16);
-  const data = ctr(keys.tek, iv).encrypt(secret);
-  const mac = secretMac(keys.tik, flags, iv, data, measurement);
-  return { header: new Uint8Array([...flags, ...iv, ...mac]), data };
 }

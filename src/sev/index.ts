@@ -20,6 +20,7 @@ registerDebugObject('sev-guest-debug', (machine) => {
 
 export { SevGuest, sevGuestOf, firmwareFor } from './sev-guest.js';
 export { SevGuestDebug } from './sev-guest-debug.js';
-export { SevFirmware, packLaunchSecret, SEV_API_MAJOR, SEV_API_MINOR, SEV_BUILD, type SevGuestState } from './firmware.js';
+export { packLaunchSecret } from './launch-secret.js';
+export { SevFirmware, SEV_API_MAJOR, SEV_API_MINOR, SEV_BUILD, type SevGuestState } from './firmware.js';
 export { SevFirmwareError, fwErrorToStr, SEV_RET } from './fw-errors.js';
 export { debugAllowed, debugRefusal, registersProtected, SEV_POLICY, SNP_POLICY } from './policy.js';

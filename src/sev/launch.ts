@@ -7,10 +7,9 @@
 import { DefaultDebugOps, pageWalk, type PageTableEntryVisit } from '../debug/index.js';
 import { createCpu, pagingMode } from '../machine/cpu.js';
 import type { Machine } from '../machine/machine.js';
-import { SparseRam } from '../machine/physmem.js';
+import { PAGE_SIZE as PAGE, RamPages, SparseRam, type GuestPhysMemory } from '../machine/physmem.js';
 import { isSharedRange, privateRuns } from '../machine/page-state.js';
 import type { SevFirmware } from './firmware.js';
-import { PAGE, RamPages, type GuestPhysMemory } from './guest-ram.js';
 import { debugAllowed, debugRefusal, registersProtected, type GuestPolicy, type SevKind } from './policy.js';
 import { encodeVmsa } from './vmsa.js';
 

@@ -7,10 +7,10 @@
 import { describe, expect, it } from 'vitest';
 import { createHash, createHmac, randomBytes } from 'node:crypto';
 import { Machine } from '../../src/machine/machine.js';
-import { SparseRam } from '../../src/machine/physmem.js';
-import { SevFirmware, SEV_API_MAJOR, SEV_API_MINOR, SEV_BUILD, packLaunchSecret } from '../../src/sev/firmware.js';
+import { RamPages, SparseRam } from '../../src/machine/physmem.js';
+import { SevFirmware, SEV_API_MAJOR, SEV_API_MINOR, SEV_BUILD } from '../../src/sev/firmware.js';
+import { packLaunchSecret } from '../../src/sev/launch-secret.js';
 import { SevFirmwareError, SEV_RET, fwErrorToStr } from '../../src/sev/fw-errors.js';
-import { RamPages } from '../../src/sev/guest-ram.js';
 import { kvmCheckCommand, KVM_SEV_DBG_DECRYPT } from '../../src/sev/sev-guest-debug.js';
 import { debugRefusal, SevGuestDebug, sevGuestOf } from '../../src/sev/index.js';
 import { createObject } from '../../src/machine/objects.js';
