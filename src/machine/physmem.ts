@@ -44,50 +44,43 @@ export class SparseRam {
 
   /** Copy [offset, offset+dst.length) into dst. The caller checks bounds. */
   read(offset: number, dst: Uint8Array, dstOffset = 0, length = dst.length - dstOffset): void {
+    this.copy(offset, dst, dstOffset, length, false);
+  }
+
+  /** Copy src into [offset, offset+src.length), allocating chunks as needed. */
+  write(offset: number, src: Uint8Array, srcOffset = 0, length = src.length - srcOffset): void {
+    this.copy(offset, src, srcOffset, length, true);
+  }
+
+  /** The chunk loop of read and write: RAM [offset, offset+length) against buf from `at`. */
+  private copy(offset: number, buf: Uint8Array, at: number, length: number, isWrite: boolean): void {
     let off = offset;
-    let at = dstOffset;
     let left = length;
     while (left > 0) {
       const idx = Math.floor(off / RAM_CHUNK_SIZE);
       const within = off - idx * RAM_CHUNK_SIZE;
       const n = Math.min(left, RAM_CHUNK_SIZE - within);
       const chunk = this.chunks[idx];
-      if (!chunk) dst.fill(0, at, at + n);
-      else if (n <= 16) for (let i = 0; i < n; i++) dst[at + i] = chunk[within + i]!; // no subarray for ld*/PTE-sized reads
-      else dst.set(chunk.subarray(within, within + n), at);
+      if (isWrite) this.writeChunk(idx, within, buf.subarray(at, at + n));
+      else if (!chunk) buf.fill(0, at, at + n);
+      else if (n <= 16) for (let i = 0; i < n; i++) buf[at + i] = chunk[within + i]!; // no subarray for ld*/PTE-sized reads
+      else buf.set(chunk.subarray(within, within + n), at);
       off += n;
       at += n;
       left -= n;
     }
   }
 
-  /** Copy src into [offset, offset+src.length), allocating chunks as needed. */
-  write(offset: number, src: Uint8Array, srcOffset = 0, length = src.length - srcOffset): void {
-    let off = offset;
-    let at = srcOffset;
-    let left = length;
-    while (left > 0) {
-      const idx = Math.floor(off / RAM_CHUNK_SIZE);
-      const within = off - idx * RAM_CHUNK_SIZE;
-      const n = Math.min(left, RAM_CHUNK_SIZE - within);
-      const part = src.subarray(at, at + n);
-      let chunk = this.chunks[idx];
-      if (!chunk) {
-        if (isAllZero(part)) {
-          off += n;
-          at += n;
-          left -= n;
-          continue;
-        }
-        chunk = this.newChunk();
-        this.chunks[idx] = chunk;
-      }
-      if (n < PAGE_SIZE) chunk.set(part, within);
-      else copySkippingZeroPages(chunk, within, part);
-      off += n;
-      at += n;
-      left -= n;
+  /** Store `part` at `within` of chunk `idx`; an all-zero part leaves a missing chunk missing. */
+  private writeChunk(idx: number, within: number, part: Uint8Array): void {
+    let chunk = this.chunks[idx];
+    if (!chunk) {
+      if (isAllZero(part)) return;
+      chunk = this.newChunk();
+      this.chunks[idx] = chunk;
     }
+    if (part.length < PAGE_SIZE) chunk.set(part, within);
+    else copySkippingZeroPages(chunk, within, part);
   }
 
   private newChunk(): Uint8Array {
