@@ -210,6 +210,32 @@ describe('KVM layer: block expansion', () => {
   });
 });
 
+describe('sev-guest-debug: the launch it decrypts with', () => {
+  it.each([[0n, 'ok'], [1n, 'denied']] as const)('created before the launch (policy %s): passes through until the launch, then binds it', (policy, after) => {
+    const m = new Machine({ type: 'pc', ramSize: 2 << 20, smp: 1, confidentialGuestSupport: 'g0', debug: 'sev-guest-debug' });
+    const plain = randomBytes(4096);
+    m.ram.write(0x1000, plain);
+    createObject(m, parseKeyValues(`sev-guest,id=g0,policy=0x${policy.toString(16)},cbitpos=51,reduced-phys-bits=1`, 'qom-type'));
+    const dbg = new SevGuestDebug(m);
+    const out = new Uint8Array(64);
+    expect(dbg.read(0x1000n, out, { debug: true })).toEqual(OK);
+    expect(hex(out)).toBe(hex(plain.subarray(0, 64)));
+    sevGuestOf(m)!.launch(m);
+    const host = new Uint8Array(64);
+    m.ram.read(0x1000, host);
+    expect(hex(host)).not.toBe(hex(plain.subarray(0, 64)));
+    out.fill(0);
+    const r = dbg.read(0x1000n, out, { debug: true });
+    if (after === 'ok') {
+      expect(r).toEqual(OK);
+      expect(hex(out)).toBe(hex(plain.subarray(0, 64)));
+    } else {
+      expect(r).toMatchObject({ ok: false, kind: 'denied', message: debugRefusal(sevGuestOf(m)!) });
+      expect(hex(out)).toBe(hex(new Uint8Array(64)));
+    }
+  });
+});
+
 describe('SEV-SNP firmware', () => {
   function snp(policy: bigint) {
     const m = new Machine({ type: 'pc', ramSize: 2 << 20, smp: 1 });
