@@ -65,21 +65,6 @@ export const guestNoteText = {
   badHeader: (): string => 'Invalid guest note header',
 } as const;
 
-// ---- Loaders: -load-dump (ELF / kdump), -guest FILE ----
-
-export const notAQemuDump = (what: string): CgmonError => new CgmonError(`not a valid QEMU dump: ${what}`, 'invalid-argument');
-export const notAKdump = (what: string): CgmonError => new CgmonError(`not a valid kdump file: ${what}`, 'invalid-argument');
-export const ramSmallerThanDump = (ramSize: number | bigint, dumpRam: number | bigint): CgmonError =>
-  new CgmonError(`-m ${ramSize} is smaller than the dump's ${dumpRam} bytes of RAM`, 'invalid-argument');
-export const corruptLzo = (what: string): Error => new Error(`corrupt LZO data: ${what}`);
-export const zstdNotSupported = (): string => 'zstd-compressed pages are not supported';
-export const snappyMissing = (): string => 'snappy-compressed pages need the snappy package';
-
-/** A guest file's member that does not say what it must (`where` is its path in the document). */
-export const guestFileError = (where: string, what: string): CgmonError => new CgmonError(`guest file: ${where}: ${what}`, 'invalid-argument');
-export const guestFileNotJson = (path: string, place: string): CgmonError => new CgmonError(`-guest ${path}: not valid JSON${place}`, 'bad-option');
-/** A page-table layout the guest file asks for that the paging mode cannot build. */
-export const pageTableError = (what: string): CgmonError => new CgmonError(what, 'invalid-argument');
 /** Long work (a dump, memsave) ended because nobody will see its result. */
 export const workCancelled = (what: string, reason: 'client' | 'daemon'): CgmonError =>
   new CgmonError(`${what}: cancelled: ${reason === 'client' ? 'the client went away' : 'cgmon is stopping'}`);

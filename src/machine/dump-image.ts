@@ -2,7 +2,7 @@
 // the dump's memory implies, vCPU state from QEMU CPU-state notes (NT_PRSTATUS when
 // those are missing), cgmon's page-table note and the guest's VMCOREINFO.
 
-import { notAQemuDump, ramSmallerThanDump } from '../errors.js';
+import { dumpImageText, notAQemuDump, ramSmallerThanDump } from '../errors.js';
 import {
   CGMON_NOTE_NAME, NT_CGMON_PTE_NON_ADDRESS, NT_PRSTATUS, NT_QEMU_CPUSTATE, PRSTATUS32_REGS, PRSTATUS32_REG_ORDER,
   PRSTATUS32_SIZE, PRSTATUS64_REGS, PRSTATUS64_REG_ORDER, PRSTATUS64_SIZE, QCS_CR, QCS_GPRS, QCS_RFLAGS, QCS_RIP, QCS_SEGS,
@@ -24,7 +24,7 @@ const BIOS_BASE = 0xfffc0000n;
 const FOUR_GIB = 0x1_0000_0000n;
 
 function cpuFromQemuNote(index: number, desc: Uint8Array, longMode: boolean): X86CpuState {
-  if (desc.length < QEMU_CPUSTATE_SIZE) throw bad(`QEMU CPU-state note ${index} is ${desc.length} bytes, need ${QEMU_CPUSTATE_SIZE}`);
+  if (desc.length < QEMU_CPUSTATE_SIZE) throw bad(dumpImageText.cpuStateShort(index, desc.length, QEMU_CPUSTATE_SIZE));
   const dv = new DataView(desc.buffer, desc.byteOffset, desc.byteLength);
   const q = (off: number): bigint => dv.getBigUint64(off, true);
   const cpu = createCpu(index);
@@ -55,7 +55,7 @@ function cpuFromPrstatus(index: number, desc: Uint8Array, is64: boolean): X86Cpu
   const cpu = createCpu(index);
   const dv = new DataView(desc.buffer, desc.byteOffset, desc.byteLength);
   if (is64) {
-    if (desc.length < PRSTATUS64_SIZE) throw bad(`NT_PRSTATUS note ${index} is ${desc.length} bytes, need ${PRSTATUS64_SIZE}`);
+    if (desc.length < PRSTATUS64_SIZE) throw bad(dumpImageText.prstatusShort(index, desc.length, PRSTATUS64_SIZE));
     const reg = (name: (typeof PRSTATUS64_REG_ORDER)[number]): bigint =>
       dv.getBigUint64(PRSTATUS64_REGS + PRSTATUS64_REG_ORDER.indexOf(name) * 8, true);
     for (const n of ['rax', 'rbx', 'rcx', 'rdx', 'rsi', 'rdi', 'rsp', 'rbp', 'r8', 'r9', 'r10', 'r11', 'r12', 'r13', 'r14', 'r15'] as const) {
@@ -68,7 +68,7 @@ function cpuFromPrstatus(index: number, desc: Uint8Array, is64: boolean): X86Cpu
     for (const s of ['cs', 'ss', 'ds', 'es', 'fs', 'gs'] as const) cpu.seg[s].selector = Number(reg(s));
     cpu.efer = EFER_LME | EFER_LMA | EFER_NXE;
   } else {
-    if (desc.length < PRSTATUS32_SIZE) throw bad(`NT_PRSTATUS note ${index} is ${desc.length} bytes, need ${PRSTATUS32_SIZE}`);
+    if (desc.length < PRSTATUS32_SIZE) throw bad(dumpImageText.prstatusShort(index, desc.length, PRSTATUS32_SIZE));
     const reg = (name: (typeof PRSTATUS32_REG_ORDER)[number]): bigint =>
       BigInt(dv.getUint32(PRSTATUS32_REGS + PRSTATUS32_REG_ORDER.indexOf(name) * 4, true));
     const map = { eax: 'rax', ebx: 'rbx', ecx: 'rcx', edx: 'rdx', esi: 'rsi', edi: 'rdi', esp: 'rsp', ebp: 'rbp' } as const;
@@ -119,7 +119,7 @@ function pcLayout(ranges: readonly ImageExtent[], options: LoadDumpOptions): { r
   for (const s of ranges) {
     const end = s.paddr + BigInt(s.memsz);
     if (s.paddr >= BIOS_BASE && s.paddr < FOUR_GIB) {
-      if (end > FOUR_GIB) throw bad(`ROM at 0x${s.paddr.toString(16)} (${s.memsz} bytes) runs past 4 GiB`);
+      if (end > FOUR_GIB) throw bad(dumpImageText.romPast4G(s.paddr, s.memsz));
       roms.push(s);
     }
     else if (s.paddr < FOUR_GIB) lowEnd = end > lowEnd ? end : lowEnd;
@@ -131,7 +131,7 @@ function pcLayout(ranges: readonly ImageExtent[], options: LoadDumpOptions): { r
     throw ramSmallerThanDump(ramSize, dumpRam);
   }
   if (highEnd > FOUR_GIB && pcLowMemSize(ramSize) !== Number(lowEnd)) {
-    throw bad(`RAM layout (low 0x${lowEnd.toString(16)}, high to 0x${highEnd.toString(16)}) does not match a pc machine`);
+    throw bad(dumpImageText.notPcLayout(lowEnd, highEnd));
   }
   return { ramSize, roms };
 }
@@ -140,7 +140,7 @@ function imageCpus(image: DumpImage<ImageExtent>): X86CpuState[] {
   const qemuNotes = image.notes.filter((n) => n.name === 'QEMU' && n.type === NT_QEMU_CPUSTATE);
   const prNotes = image.notes.filter((n) => n.name === 'CORE' && n.type === NT_PRSTATUS);
   const ncpu = Math.max(qemuNotes.length, prNotes.length);
-  if (ncpu === 0) throw bad('no CPU state notes (NT_PRSTATUS or QEMU)');
+  if (ncpu === 0) throw bad(dumpImageText.noCpuNotes);
   return Array.from({ length: ncpu }, (_, i) =>
     qemuNotes[i] ? cpuFromQemuNote(i, qemuNotes[i].desc, image.is64) : cpuFromPrstatus(i, prNotes[i]!.desc, image.is64),
   );
@@ -148,7 +148,7 @@ function imageCpus(image: DumpImage<ImageExtent>): X86CpuState[] {
 
 /** Create the Machine a dump describes, empty, ready for the ranges' bytes. */
 export function imageTarget(image: DumpImage<ImageExtent>, options: LoadDumpOptions = {}): ImageTarget {
-  if (image.ranges.length === 0) throw bad('no guest memory in the dump');
+  if (image.ranges.length === 0) throw bad(dumpImageText.noMemory);
   const { ramSize, roms } = pcLayout(image.ranges, options);
   const cpus = imageCpus(image);
   const config: MachineConfig = { type: options.type ?? 'pc', ramSize, smp: cpus.length };
@@ -161,7 +161,7 @@ export function imageTarget(image: DumpImage<ImageExtent>, options: LoadDumpOpti
   cpus.forEach((c, i) => (machine.cpus[i] = c));
   const pteNote = image.notes.find((n) => n.name === CGMON_NOTE_NAME && n.type === NT_CGMON_PTE_NON_ADDRESS);
   if (pteNote) {
-    if (pteNote.desc.length < 8) throw bad('CGMON page-table note is shorter than 8 bytes');
+    if (pteNote.desc.length < 8) throw bad(dumpImageText.pteNoteShort);
     machine.pteNonAddressBits = new DataView(pteNote.desc.buffer, pteNote.desc.byteOffset, 8).getBigUint64(0, true);
   }
   // The guest's VMCOREINFO (from -device vmcoreinfo, or a kernel's own vmcore) stays with the guest.
@@ -176,7 +176,7 @@ export function imageTarget(image: DumpImage<ImageExtent>, options: LoadDumpOpti
       const rom = romData.get(s);
       if (rom) rom.set(d.subarray(0, Math.max(0, Math.min(d.length, s.memsz - off))), off);
       else if (!machine.memory.write(s.paddr + BigInt(off), d, {}).ok) {
-        throw bad(`memory at 0x${(s.paddr + BigInt(off)).toString(16)} lies outside guest RAM`);
+        throw bad(dumpImageText.outsideRam(s.paddr + BigInt(off)));
       }
     },
     finish() {

@@ -4,6 +4,7 @@
 
 import { createReadStream, readSync, type ReadStream } from 'node:fs';
 import { createGunzip, type Gunzip } from 'node:zlib';
+import { elfDumpText } from '../errors.js';
 import { bad } from './dump-image.js';
 
 /** Up to `max` bytes at file offset `offset`; the answer is empty past the end of the file. */
@@ -97,7 +98,7 @@ class GunzipCursor {
       try {
         next = await this.iter!.next();
       } catch (e) {
-        throw bad(`corrupt gzip data (${(e as Error).message})`);
+        throw bad(elfDumpText.corruptGzip((e as Error).message));
       }
       this.curStart += this.cur.length;
       if (next.done) {

@@ -1,6 +1,7 @@
 // ELF note parsing (gABI "Note Section"; little-endian Elf64_Nhdr = Elf32_Nhdr):
 // the notes of a PT_NOTE segment or of a kdump file's note area.
 
+import { elfDumpText } from '../errors.js';
 import { align4 } from './elf-core.js';
 import type { ElfNote } from './dump-image.js';
 
@@ -16,7 +17,7 @@ export function parseNotes(area: Uint8Array, bad: (what: string) => Error): ElfN
     const nameAt = o + 12;
     const descAt = nameAt + align4(namesz);
     const next = descAt + align4(descsz);
-    if (next > area.length) throw bad('note runs past its segment');
+    if (next > area.length) throw bad(elfDumpText.notePastSegment);
     const name = Buffer.from(area.subarray(nameAt, nameAt + Math.max(0, namesz - 1))).toString('latin1');
     notes.push({ name, type, desc: area.subarray(descAt, descAt + descsz) });
     o = next;

@@ -3,7 +3,7 @@
 // contents at physical or virtual addresses, and ranges shared with the host.
 
 import { readFileSync } from 'node:fs';
-import { CgmonError, couldNotOpen, guestFileError, guestFileNotJson, optionError } from '../errors.js';
+import { CgmonError, couldNotOpen, GUEST_FILE_TOP, guestFileError, guestFileJsonPlace, guestFileNotJson, guestFileText as detail, optionError } from '../errors.js';
 import { parseSize } from '../util/qemu-opts.js';
 import { CR0_PE, createCpu, GPR_NAMES, SEG_NAMES, type X86CpuState } from './cpu.js';
 import { Machine, type MachineConfig } from './machine.js';
@@ -35,14 +35,14 @@ type CpuMode = (typeof CPU_MODES)[number];
 const bad = guestFileError;
 
 function object(v: unknown, where: string, keys: readonly string[]): Json {
-  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw bad(where, 'expected an object');
-  for (const k of Object.keys(v)) if (!keys.includes(k)) throw bad(where, `unknown member '${k}'`);
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw bad(where, detail.expectedObject);
+  for (const k of Object.keys(v)) if (!keys.includes(k)) throw bad(where, detail.unknownMember(k));
   return v as Json;
 }
 
 function array(v: unknown, where: string): unknown[] {
   if (v === undefined) return [];
-  if (!Array.isArray(v)) throw bad(where, 'expected an array');
+  if (!Array.isArray(v)) throw bad(where, detail.expectedArray);
   return v;
 }
 
@@ -50,12 +50,12 @@ function array(v: unknown, where: string): unknown[] {
 function num(v: unknown, where: string): bigint {
   if (typeof v === 'number' && Number.isSafeInteger(v) && v >= 0) return BigInt(v);
   if (typeof v === 'string' && /^(0x[0-9a-f_]+|\d+)$/i.test(v.trim())) return BigInt(v.trim().replace(/_/g, ''));
-  throw bad(where, `expected a non-negative integer or "0x..." string, got ${JSON.stringify(v)}`);
+  throw bad(where, detail.expectedNumber(JSON.stringify(v)));
 }
 
 function u64(v: unknown, where: string): bigint {
   const n = num(v, where);
-  if (n >= 1n << 64n) throw bad(where, 'value does not fit in 64 bits');
+  if (n >= 1n << 64n) throw bad(where, detail.over64Bits);
   return n;
 }
 
@@ -71,16 +71,16 @@ function size(v: unknown, where: string): number {
       /* fall through to the guest-file message */
     }
   }
-  throw bad(where, `expected a size such as 4096, "4K" or "16M", got ${JSON.stringify(v)}`);
+  throw bad(where, detail.expectedSize(JSON.stringify(v)));
 }
 
 function flags(v: unknown, where: string): PteFlags {
   const list = typeof v === 'string' ? v.split(',').map((s) => s.trim()).filter(Boolean) : v === undefined ? [] : v;
-  if (!Array.isArray(list)) throw bad(where, 'expected "rw,user,nx" or ["rw", "user", "nx"]');
+  if (!Array.isArray(list)) throw bad(where, detail.expectedFlags);
   const out: PteFlags = {};
   for (const f of list) {
     if (typeof f !== 'string' || !(FLAG_NAMES as readonly string[]).includes(f)) {
-      throw bad(where, `unknown flag ${JSON.stringify(f)} (known: ${FLAG_NAMES.join(', ')})`);
+      throw bad(where, detail.unknownFlag(JSON.stringify(f), FLAG_NAMES));
     }
     out[f as (typeof FLAG_NAMES)[number]] = true;
   }
@@ -89,7 +89,7 @@ function flags(v: unknown, where: string): PteFlags {
 
 function boolOpt(v: unknown, where: string): boolean | undefined {
   if (v === undefined || typeof v === 'boolean') return v;
-  throw bad(where, 'expected true or false');
+  throw bad(where, detail.expectedBoolean);
 }
 
 function inShared(machine: Machine, base: bigint, len: number): boolean {
@@ -100,13 +100,13 @@ function inShared(machine: Machine, base: bigint, len: number): boolean {
 function buildPaging(machine: Machine, doc: Json): { builder: PageTableBuilder | undefined; maps: Mapping[] } {
   const maps: Mapping[] = [];
   if (doc['paging'] === undefined) {
-    if (array(doc['mappings'], 'mappings').length > 0) throw bad('mappings', 'mappings need a "paging" section');
+    if (array(doc['mappings'], 'mappings').length > 0) throw bad('mappings', detail.mappingsNeedPaging);
     return { builder: undefined, maps };
   }
   const p = object(doc['paging'], 'paging', PAGING_KEYS);
   const mode = p['mode'];
   if (typeof mode !== 'string' || !(BUILD_MODES as readonly string[]).includes(mode)) {
-    throw bad('paging.mode', `expected one of ${BUILD_MODES.join(', ')}`);
+    throw bad('paging.mode', detail.expectedOneOf(BUILD_MODES));
   }
   const tableBase = p['tableBase'] === undefined ? 0x1000n : num(p['tableBase'], 'paging.tableBase');
   const cbit = p['cbit'] === undefined ? undefined : Number(num(p['cbit'], 'paging.cbit'));
@@ -142,23 +142,23 @@ function wrap<T>(where: string, fn: () => T): T {
 
 function contentBytes(c: Json, where: string): Uint8Array {
   const kinds = ['hex', 'base64', 'string', 'fill'].filter((k) => c[k] !== undefined);
-  if (kinds.length !== 1) throw bad(where, 'needs exactly one of "hex", "base64", "string", "fill"');
+  if (kinds.length !== 1) throw bad(where, detail.oneContentKind);
   const v = c[kinds[0]!];
   if (kinds[0] === 'fill') {
     const byte = Number(num(v, `${where}.fill`));
-    if (byte > 0xff) throw bad(`${where}.fill`, 'expected a byte value');
-    if (c['size'] === undefined) throw bad(where, '"fill" needs a "size"');
+    if (byte > 0xff) throw bad(`${where}.fill`, detail.expectedByte);
+    if (c['size'] === undefined) throw bad(where, detail.fillNeedsSize);
     return new Uint8Array(size(c['size'], `${where}.size`)).fill(byte);
   }
-  if (c['size'] !== undefined) throw bad(where, '"size" goes with "fill" only');
-  if (typeof v !== 'string') throw bad(`${where}.${kinds[0]}`, 'expected a string');
+  if (c['size'] !== undefined) throw bad(where, detail.sizeOnlyWithFill);
+  if (typeof v !== 'string') throw bad(`${where}.${kinds[0]}`, detail.expectedString);
   if (kinds[0] === 'string') return new TextEncoder().encode(v);
   if (kinds[0] === 'hex') {
     const h = v.replace(/[\s:]/g, '');
-    if (!/^([0-9a-f]{2})*$/i.test(h)) throw bad(`${where}.hex`, 'expected pairs of hex digits');
+    if (!/^([0-9a-f]{2})*$/i.test(h)) throw bad(`${where}.hex`, detail.expectedHexPairs);
     return Uint8Array.from(Buffer.from(h, 'hex'));
   }
-  if (!/^[A-Za-z0-9+/\s]*={0,2}\s*$/.test(v)) throw bad(`${where}.base64`, 'not valid base64');
+  if (!/^[A-Za-z0-9+/\s]*={0,2}\s*$/.test(v)) throw bad(`${where}.base64`, detail.notBase64);
   return Uint8Array.from(Buffer.from(v, 'base64'));
 }
 
@@ -169,7 +169,7 @@ function virtToPhys(maps: readonly Mapping[], va: bigint, len: number, where: st
   let left = len;
   while (left > 0) {
     const m = maps.findLast((x) => at >= x.va && at < x.va + BigInt(x.size));
-    if (!m) throw bad(where, `virtual address 0x${at.toString(16)} is not mapped by "mappings"`);
+    if (!m) throw bad(where, detail.vaNotMapped(at));
     const n = Math.min(left, Number(m.va + BigInt(m.size) - at));
     out.push({ pa: m.pa + (at - m.va), n });
     at += BigInt(n);
@@ -182,7 +182,7 @@ function writeContents(machine: Machine, doc: Json, maps: readonly Mapping[]): v
   array(doc['contents'], 'contents').forEach((raw, i) => {
     const where = `contents[${i}]`;
     const c = object(raw, where, CONTENT_KEYS);
-    if ((c['pa'] === undefined) === (c['va'] === undefined)) throw bad(where, 'needs exactly one of "pa" or "va"');
+    if ((c['pa'] === undefined) === (c['va'] === undefined)) throw bad(where, detail.paOrVa);
     const data = contentBytes(c, where);
     const pieces = c['pa'] !== undefined ? [{ pa: num(c['pa'], `${where}.pa`), n: data.length }] : virtToPhys(maps, u64(c['va'], `${where}.va`), data.length, where);
     let off = 0;
@@ -200,7 +200,7 @@ function readShared(machine: Machine, doc: Json): void {
     const s = object(raw, where, SHARED_KEYS);
     const base = num(s['base'], `${where}.base`);
     const len = size(s['size'], `${where}.size`);
-    if ((base & 0xfffn) !== 0n || len % 4096 !== 0 || len === 0) throw bad(where, 'shared ranges are whole 4 KiB pages');
+    if ((base & 0xfffn) !== 0n || len % 4096 !== 0 || len === 0) throw bad(where, detail.sharedWholePages);
     const ok = machine.memory.check(base, len);
     if (!ok.ok) throw bad(where, ok.message);
     machine.sharedRanges.push({ base, size: len });
@@ -220,7 +220,7 @@ function setupCpu(cpu: X86CpuState, mode: CpuMode, builder: PageTableBuilder | u
   cpu.cr0 = CR0_PE | 0x10n;
   cpu.rip = 0n;
   if (mode === 'protected') return;
-  if (!builder || builder.mode !== mode) throw bad(`${where}.mode`, `'${mode}' needs "paging": {"mode": "${mode}"}`);
+  if (!builder || builder.mode !== mode) throw bad(`${where}.mode`, detail.modeNeedsPaging(mode));
   Object.assign(cpu, builder.cpuRegs());
 }
 
@@ -231,7 +231,7 @@ function buildCpus(machine: Machine, doc: Json, builder: PageTableBuilder | unde
     const v = object(list[i] ?? {}, where, VCPU_KEYS);
     const mode = v['mode'] ?? (builder ? builder.mode : 'protected');
     if (typeof mode !== 'string' || !(CPU_MODES as readonly string[]).includes(mode)) {
-      throw bad(`${where}.mode`, `expected one of ${CPU_MODES.join(', ')}`);
+      throw bad(`${where}.mode`, detail.expectedOneOf(CPU_MODES));
     }
     setupCpu(cpu, mode as CpuMode, builder, where);
     for (const g of GPR_NAMES) if (v[g] !== undefined) cpu.gpr[g] = u64(v[g], `${where}.${g}`);
@@ -246,13 +246,13 @@ function buildCpus(machine: Machine, doc: Json, builder: PageTableBuilder | unde
 
 /** Build a Machine from a parsed guest description. */
 export function buildGuest(description: unknown, options: GuestFileOptions = {}): Machine {
-  const doc = object(description, '(top level)', TOP_KEYS);
+  const doc = object(description, GUEST_FILE_TOP, TOP_KEYS);
   const ramSize = options.ramSize ?? (doc['ram'] === undefined ? 128 * 1024 * 1024 : size(doc['ram'], 'ram'));
   const vcpus = array(doc['vcpus'], 'vcpus');
   const config: MachineConfig = { type: options.type ?? 'pc', ramSize, smp: Math.max(1, vcpus.length) };
   const name = options.name ?? doc['name'];
   if (name !== undefined) {
-    if (typeof name !== 'string') throw bad('name', 'expected a string');
+    if (typeof name !== 'string') throw bad('name', detail.expectedString);
     config.name = name;
   }
   if (options.debug !== undefined) config.debug = options.debug;
@@ -271,9 +271,9 @@ export function buildGuest(description: unknown, options: GuestFileOptions = {})
 function jsonErrorPlace(text: string, e: unknown): string {
   const msg = (e as Error).message;
   const m = /position (\d+)/.exec(msg);
-  if (!m) return /end of JSON/.test(msg) ? ' (unexpected end of file)' : '';
+  if (!m) return /end of JSON/.test(msg) ? guestFileJsonPlace.endOfFile : '';
   const before = text.slice(0, Number(m[1])).split('\n');
-  return ` (line ${before.length}, column ${before[before.length - 1]!.length + 1})`;
+  return guestFileJsonPlace.at(before.length, before[before.length - 1]!.length + 1);
 }
 
 /** Read and build a guest file; I/O and JSON errors name the file. */

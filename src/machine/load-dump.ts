@@ -5,7 +5,7 @@
 
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
-import type { CgmonError } from '../errors.js';
+import { elfDumpText as elf, type CgmonError } from '../errors.js';
 import { EM_386, EM_X86_64, ELFCLASS32, ELFCLASS64, ELFDATA2LSB, ET_CORE, PN_XNUM, PT_LOAD, PT_NOTE } from './elf-core.js';
 import type { Machine } from './machine.js';
 import { bad, imageTarget, type ElfNote, type LoadDumpOptions } from './dump-image.js';
@@ -43,7 +43,7 @@ export function maybeGunzip(bytes: Uint8Array): Uint8Array {
       // (zlib's default 16 KiB chunks leave it fragmented in the heap).
       return gunzipSync(bytes, { chunkSize: GUNZIP_CHUNK });
     } catch (e) {
-      throw bad(`corrupt gzip data (${(e as Error).message})`);
+      throw bad(elf.corruptGzip((e as Error).message));
     }
   }
   return bytes;
@@ -84,38 +84,37 @@ const view = (b: Uint8Array): DataView => new DataView(b.buffer, b.byteOffset, b
 /** The ELF header and program headers, checked (ELF gABI; PN_XNUM as in dump/dump.c). */
 function* readHeaders(info: FileInfo): Loader<{ machine: number; elfClass: number; segments: ElfSegment[] }> {
   const head = yield* readExact(info, 0, 64);
-  if (head.length < 16) throw bad(`file is too short (${head.length} bytes)`);
-  if (head[0] !== 0x7f || head[1] !== 0x45 || head[2] !== 0x4c || head[3] !== 0x46) throw bad('no ELF magic');
+  if (head.length < 16) throw bad(elf.tooShort(head.length));
+  if (head[0] !== 0x7f || head[1] !== 0x45 || head[2] !== 0x4c || head[3] !== 0x46) throw bad(elf.noMagic);
   const elfClass = head[4]!;
-  if (elfClass !== ELFCLASS64 && elfClass !== ELFCLASS32) throw bad(`unknown ELF class ${elfClass}`);
-  if (head[5] !== ELFDATA2LSB) throw bad('not little-endian');
+  if (elfClass !== ELFCLASS64 && elfClass !== ELFCLASS32) throw bad(elf.unknownClass(elfClass));
+  if (head[5] !== ELFDATA2LSB) throw bad(elf.notLittleEndian);
   const is64 = elfClass === ELFCLASS64;
-  if (head.length < (is64 ? 64 : 52)) throw bad('truncated ELF header');
+  if (head.length < (is64 ? 64 : 52)) throw bad(elf.truncatedHeader);
   const dv = view(head);
   const type = dv.getUint16(16, true);
   const machine = dv.getUint16(18, true);
-  if (type !== ET_CORE) throw bad(`ELF type ${type} is not a core file`);
-  if (machine !== EM_X86_64 && machine !== EM_386) throw bad(`ELF machine ${machine} is not x86 (need EM_X86_64 or EM_386)`);
+  if (type !== ET_CORE) throw bad(elf.notCore(type));
+  if (machine !== EM_X86_64 && machine !== EM_386) throw bad(elf.notX86(machine));
   const { phoff, shoff, phentsize } = ehdrFields(dv, is64);
   let { phnum } = ehdrFields(dv, is64);
-  if (phentsize !== (is64 ? 56 : 32)) throw bad(`unexpected program header size ${phentsize}`);
+  if (phentsize !== (is64 ? 56 : 32)) throw bad(elf.phentsize(phentsize));
   if (phnum === PN_XNUM) {
     // More than 0xfffe headers: the real count sits in section header 0's sh_info.
     const shdrSize = is64 ? 64 : 40;
     const sh = shoff === 0 ? new Uint8Array(0) : yield* readExact(info, shoff, shdrSize);
-    if (sh.length < shdrSize) throw bad('PN_XNUM without a section header');
+    if (sh.length < shdrSize) throw bad(elf.xnumWithoutSection);
     phnum = view(sh).getUint32(is64 ? 44 : 28, true);
   }
   const table = yield* readExact(info, phoff, phnum * phentsize);
-  if (table.length < phnum * phentsize) throw bad('program headers run past the end of the file');
+  if (table.length < phnum * phentsize) throw bad(elf.headersPastEnd);
   const tv = view(table);
   const segments = Array.from({ length: phnum }, (_, i) => parseSegment(tv, i * phentsize, is64));
   return { machine, elfClass, segments };
 }
 
 function truncated(i: number, s: ElfSegment, info: FileInfo): CgmonError {
-  const has = info.size === undefined ? '' : `: file has ${info.size} bytes`;
-  return bad(`segment ${i} (offset 0x${s.offset.toString(16)}, ${s.filesz} bytes) is truncated${has}`);
+  return bad(elf.segmentTruncated(i, s.offset, s.filesz, info.size));
 }
 
 /** Segment indexes of `type`, in file order: a gzip'd file is read front to back. */
@@ -145,7 +144,7 @@ export function parseCore(bytes: Uint8Array): ParsedCore {
 export function* loadElf(info: FileInfo, options: LoadDumpOptions): Loader<Machine> {
   const core = yield* readCore(info);
   const loads = core.segments.filter((s) => s.type === PT_LOAD);
-  if (loads.length === 0) throw bad('no PT_LOAD segments (no guest memory)');
+  if (loads.length === 0) throw bad(elf.noLoads);
   const target = imageTarget({ is64: core.machine === EM_X86_64, notes: core.notes, ranges: loads }, options);
   for (const k of inFileOrder(loads, PT_LOAD)) {
     const s = loads[k]!;

@@ -3,7 +3,7 @@
 // pages exist, the 2nd which were dumped; pages the dump excluded read as zeros.
 // A raw file is read piece by piece (dump-reader.ts), page data in file order.
 
-import { notAKdump } from '../errors.js';
+import { KDUMP_FIELD, kdumpText as kdump, notAKdump } from '../errors.js';
 import { decompressPage } from './kdump-codecs.js';
 import {
   divRoundUp, FLAT_DATA_HEADER_SIZE, KDUMP_SIGNATURE, LAYOUT32, LAYOUT64, MAKEDUMPFILE_SIGNATURE, MAX_SIZE_MDF_HEADER,
@@ -30,20 +30,20 @@ export function unflatten(bytes: Uint8Array): Uint8Array {
   const records: { offset: number; at: number; size: number }[] = [];
   let end = 0;
   for (let p = MAX_SIZE_MDF_HEADER; ; ) {
-    if (p + FLAT_DATA_HEADER_SIZE > bytes.length) throw bad('flattened stream has no end marker');
+    if (p + FLAT_DATA_HEADER_SIZE > bytes.length) throw bad(kdump.noEndMarker);
     const offset = dv.getBigInt64(p, false);
     const size = dv.getBigInt64(p + 8, false);
     p += FLAT_DATA_HEADER_SIZE;
     if (offset === -1n && size === -1n) break;
     if (offset < 0n || size < 0n || p + Number(size) > bytes.length || offset + size > BigInt(Number.MAX_SAFE_INTEGER)) {
-      throw bad(`flattened record at ${p - FLAT_DATA_HEADER_SIZE} is out of range`);
+      throw bad(kdump.recordOutOfRange(p - FLAT_DATA_HEADER_SIZE));
     }
     records.push({ offset: Number(offset), at: p, size: Number(size) });
     end = Math.max(end, Number(offset + size));
     p += Number(size);
   }
   // The raw file cannot be larger than the data the stream carries plus the gaps it leaves (bitmap tails, holes).
-  if (end > 4 * bytes.length + (1 << 30)) throw bad(`flattened records reach offset ${end}, far past the data they carry`);
+  if (end > 4 * bytes.length + (1 << 30)) throw bad(kdump.recordsTooFar(end));
   const out = new Uint8Array(end);
   for (const r of records) out.set(bytes.subarray(r.at, r.at + r.size), r.offset);
   return out;
@@ -64,7 +64,7 @@ function headerLayout(bytes: Uint8Array, dv: DataView): DiskDumpLayout {
   const machine = latin1(bytes, UTSNAME_MACHINE, 65).replace(/\0.*$/s, '');
   const order = /^i[3-6]86$/.test(machine) ? [LAYOUT32, LAYOUT64] : [LAYOUT64, LAYOUT32];
   const l = order.find(fits);
-  if (!l) throw bad('no valid block size in the disk_dump_header');
+  if (!l) throw bad(kdump.noBlockSize);
   return l;
 }
 
@@ -84,7 +84,7 @@ export interface KdumpInfo {
 
 function u64(dv: DataView, off: number, what: string): number {
   const v = dv.getBigUint64(off, true);
-  if (v > BigInt(Number.MAX_SAFE_INTEGER)) throw bad(`${what} ${v} is out of range`);
+  if (v > BigInt(Number.MAX_SAFE_INTEGER)) throw bad(kdump.fieldOutOfRange(what, v));
   return Number(v);
 }
 
@@ -93,11 +93,11 @@ const view = (b: Uint8Array): DataView => new DataView(b.buffer, b.byteOffset, b
 /** The note area, plus makedumpfile's own VMCOREINFO copy when the area lacks one. */
 function* kdumpNotes(info: FileInfo, sub: DataView, h: DiskDumpLayout): Loader<ElfNote[]> {
   const s = h.sub;
-  const word = (off: number): number => (s.word === 8 ? u64(sub, off, 'sub-header field') : sub.getUint32(off, true));
+  const word = (off: number): number => (s.word === 8 ? u64(sub, off, KDUMP_FIELD.subHeader) : sub.getUint32(off, true));
   const offNote = u64(sub, s.offsetNote, 'offset_note');
   const noteSize = word(s.noteSize);
   const area = noteSize > 0 ? yield* readExact(info, offNote, noteSize) : new Uint8Array(0);
-  if (area.length < noteSize) throw bad('note area runs past the end of the file');
+  if (area.length < noteSize) throw bad(kdump.notesPastEnd);
   const notes = noteSize > 0 ? parseNotes(area, bad) : [];
   const offVmci = u64(sub, s.offsetVmcoreinfo, 'offset_vmcoreinfo');
   const sizeVmci = word(s.sizeVmcoreinfo);
@@ -159,23 +159,23 @@ export function* readKdump(info: FileInfo): Loader<KdumpInfo> {
   const subBlocks = dv.getUint32(h.subHdrSize, true);
   const bitmapBlocks = dv.getUint32(h.bitmapBlocks, true);
   const subBytes = yield* readExact(info, blockSize, h.sub.size);
-  if (subBytes.length < h.sub.size) throw bad('file ends before the kdump sub-header');
+  if (subBytes.length < h.sub.size) throw bad(kdump.noSubHeader);
   const sub = view(subBytes);
   const version = dv.getUint32(8, true);
   const mapnr = version >= 6 ? u64(sub, h.sub.maxMapnr64, 'max_mapnr') : dv.getUint32(h.maxMapnr, true);
   const lenBitmap = (bitmapBlocks / 2) * blockSize;
   const offBitmap = (1 + subBlocks) * blockSize;
-  if (divRoundUp(mapnr, 8) > lenBitmap) throw bad(`max_mapnr ${mapnr} does not fit the ${lenBitmap}-byte bitmaps`);
+  if (divRoundUp(mapnr, 8) > lenBitmap) throw bad(kdump.mapnrTooLarge(mapnr, lenBitmap));
   const notes = yield* kdumpNotes(info, sub, h);
   const bitmaps = yield* readExact(info, offBitmap, 2 * lenBitmap);
-  if (bitmapBlocks % 2 !== 0 || bitmaps.length < 2 * lenBitmap) throw bad('bitmaps run past the end of the file');
+  if (bitmapBlocks % 2 !== 0 || bitmaps.length < 2 * lenBitmap) throw bad(kdump.bitmapsPastEnd);
   const validRuns = runs(bitmaps.subarray(0, lenBitmap), mapnr);
   const dumpedRuns = runs(bitmaps.subarray(lenBitmap), mapnr);
   const dumpedPages = dumpedRuns.reduce((n, [, c]) => n + c, 0);
   const validPages = validRuns.reduce((n, [, c]) => n + c, 0);
   const offPage = offBitmap + 2 * lenBitmap;
   const descriptors = yield* readExact(info, offPage, dumpedPages * PAGE_DESC_SIZE);
-  if (descriptors.length < dumpedPages * PAGE_DESC_SIZE) throw bad('page descriptors run past the end of the file');
+  if (descriptors.length < dumpedPages * PAGE_DESC_SIZE) throw bad(kdump.descriptorsPastEnd);
   // Pages dumped but not marked valid are still memory (some writers leave the 1st bitmap sparse).
   const excluded = Math.max(0, validPages - dumpedPages);
   return { is64: h === LAYOUT64, blockSize, notes, excluded, validRuns, dumpedRuns, offPage, descriptors };
@@ -206,7 +206,7 @@ function* dumpedPages(k: KdumpInfo): Generator<[number, number, number]> {
  */
 function pagesInFileOrder(k: KdumpInfo): Iterable<[number, number, number]> {
   const dv = view(k.descriptors);
-  const offset = (i: number): number => u64(dv, i * PAGE_DESC_SIZE, 'page offset');
+  const offset = (i: number): number => u64(dv, i * PAGE_DESC_SIZE, KDUMP_FIELD.pageOffset);
   let prev = -1;
   let sorted = true;
   for (const [, i] of dumpedPages(k)) {
@@ -224,7 +224,7 @@ function pagesInFileOrder(k: KdumpInfo): Iterable<[number, number, number]> {
 /** Load a raw kdump file: metadata first, then each dumped page decompressed straight into guest RAM. */
 function* loadRawKdump(info: FileInfo, options: LoadDumpOptions): Loader<Machine> {
   const k = yield* readKdump(info);
-  if (k.blockSize !== 4096) throw bad(`block size ${k.blockSize} is not the x86 page size`);
+  if (k.blockSize !== 4096) throw bad(kdump.notPageSized(k.blockSize));
   // The header's class follows the RAM's reach, not the guest's mode (as in an ELF64 dump of a
   // 32-bit guest); the vCPUs' NT_PRSTATUS layout says whether the guest was in long mode.
   const pr = k.notes.find((n) => n.name === 'CORE' && n.type === NT_PRSTATUS);
@@ -238,7 +238,7 @@ function* loadRawKdump(info: FileInfo, options: LoadDumpOptions): Loader<Machine
   let last: { key: string; data: Uint8Array } | undefined;
   for (const [p, i, r] of pagesInFileOrder(k)) {
     const d = i * PAGE_DESC_SIZE;
-    const off = u64(dv, d, 'page offset');
+    const off = u64(dv, d, KDUMP_FIELD.pageOffset);
     const size = dv.getUint32(d + 8, true);
     const flags = dv.getUint32(d + 12, true);
     const key = `${off}:${size}:${flags}`;
@@ -246,10 +246,10 @@ function* loadRawKdump(info: FileInfo, options: LoadDumpOptions): Loader<Machine
     let data = last?.key === key ? last.data : undefined;
     if (!data) {
       const stored = size > k.blockSize * 2 ? new Uint8Array(0) : yield* readExact(info, off, size);
-      if (stored.length !== size || size > k.blockSize * 2) throw bad(`page ${p}'s data is out of range`);
+      if (stored.length !== size || size > k.blockSize * 2) throw bad(kdump.pageOutOfRange(p));
       const page = decompressPage(stored, flags, k.blockSize);
-      if (typeof page === 'string') throw bad(`page ${p}: ${page}`);
-      if (page.length !== k.blockSize) throw bad(`page ${p} holds ${page.length} bytes, not ${k.blockSize}`);
+      if (typeof page === 'string') throw bad(kdump.pageUnreadable(p, page));
+      if (page.length !== k.blockSize) throw bad(kdump.pageSize(p, page.length, k.blockSize));
       data = page;
       last = { key, data };
     }
@@ -273,7 +273,7 @@ export function* loadKdumpFrom(info: FileInfo, options: LoadDumpOptions): Loader
   const magic = yield* readExact(info, 0, 12);
   if (latin1(magic, 0, 12) !== MAKEDUMPFILE_SIGNATURE) return yield* loadRawKdump(info, options);
   const raw = unflatten(yield* readExact(info, 0, Number.MAX_SAFE_INTEGER));
-  if (latin1(raw, 0, 8) !== KDUMP_SIGNATURE) throw bad('no KDUMP signature after reassembly');
+  if (latin1(raw, 0, 8) !== KDUMP_SIGNATURE) throw bad(kdump.noSignature);
   const rawInfo: FileInfo = { size: undefined };
   return runOverBytes(loadRawKdump(rawInfo, options), raw, rawInfo);
 }

@@ -2,7 +2,7 @@
 // Linux kernel's Documentation/staging/lzo.rst), for the LZO pages of kdump files
 // written by makedumpfile -l and QEMU's kdump-lzo. Bounded: hostile input throws.
 
-import { corruptLzo } from '../errors.js';
+import { corruptLzo, lzoText as lzo } from '../errors.js';
 
 function fail(what: string): never {
   throw corruptLzo(what);
@@ -21,7 +21,7 @@ class Lzo1xReader {
   }
 
   byte(): number {
-    if (this.ip >= this.src.length) fail('input ends early');
+    if (this.ip >= this.src.length) fail(lzo.inputEnds);
     return this.src[this.ip++]!;
   }
 
@@ -31,15 +31,15 @@ class Lzo1xReader {
     let b = this.byte();
     while (b === 0) {
       n += 255;
-      if (n > this.out.length) fail('length exceeds the page');
+      if (n > this.out.length) fail(lzo.lengthPastPage);
       b = this.byte();
     }
     return n + b;
   }
 
   literals(n: number): void {
-    if (this.ip + n > this.src.length) fail('literal run past the input');
-    if (this.op + n > this.out.length) fail('output larger than the page');
+    if (this.ip + n > this.src.length) fail(lzo.literalPastInput);
+    if (this.op + n > this.out.length) fail(lzo.outputPastPage);
     this.out.set(this.src.subarray(this.ip, this.ip + n), this.op);
     this.ip += n;
     this.op += n;
@@ -47,8 +47,8 @@ class Lzo1xReader {
 
   /** Copy `len` bytes from `dist` back; overlapping copies repeat bytes, as LZ77 requires. */
   match(dist: number, len: number): void {
-    if (dist > this.op || dist <= 0) fail('match reaches before the start');
-    if (this.op + len > this.out.length) fail('output larger than the page');
+    if (dist > this.op || dist <= 0) fail(lzo.matchBeforeStart);
+    if (this.op + len > this.out.length) fail(lzo.outputPastPage);
     for (let i = 0; i < len; i++, this.op++) this.out[this.op] = this.out[this.op - dist]!;
   }
 }

@@ -2,7 +2,7 @@
 // ch. 4, AMD APM vol. 2 ch. 5) for 32-bit (4K, 4M PSE, PSE-36), PAE (4K, 2M, NX),
 // 4-level (4K, 2M, 1G) and 5-level paging. Used by guest files, the demo guest and tests.
 
-import { pageTableError } from '../errors.js';
+import { pageTableError, pageTableText as text } from '../errors.js';
 import { CR0_PE, CR0_PG, CR4_LA57, CR4_PAE, CR4_PSE, EFER_LMA, EFER_LME, EFER_NXE } from './cpu.js';
 import type { Machine } from './machine.js';
 
@@ -126,11 +126,11 @@ export class PageTableBuilder {
     this.machine = machine;
     this.mode = options.mode;
     this.levels = LEVELS[options.mode];
-    if (this.levels === undefined) throw bad(`unknown paging mode '${String(options.mode)}'`);
-    if ((options.tableBase & 0xfffn) !== 0n) throw bad(`table base 0x${options.tableBase.toString(16)} is not 4 KiB aligned`);
+    if (this.levels === undefined) throw bad(text.unknownMode(String(options.mode)));
+    if ((options.tableBase & 0xfffn) !== 0n) throw bad(text.baseUnaligned(options.tableBase));
     if (options.cbit !== undefined) {
-      if (options.mode === '32') throw bad('32-bit paging has no room for a C-bit');
-      if (!Number.isInteger(options.cbit) || options.cbit < 32 || options.cbit > 62) throw bad(`bad C-bit position ${options.cbit}`);
+      if (options.mode === '32') throw bad(text.noCbitIn32);
+      if (!Number.isInteger(options.cbit) || options.cbit < 32 || options.cbit > 62) throw bad(text.badCbit(options.cbit));
     }
     this.cbitPos = options.cbit;
     this.upperDefault = options.upper ?? { rw: true, user: true };
@@ -189,9 +189,9 @@ export class PageTableBuilder {
   mapRange(va: bigint, pa: bigint, bytes: number, pageSize: number, flags: PteFlags = {}, options: MapOptions = {}): this {
     const depth = this.leafDepth(pageSize);
     this.checkAligned(va, pa, pageSize);
-    if (bytes % pageSize !== 0) throw bad(`range of ${bytes} bytes is not a multiple of the ${pageSize}-byte page size`);
+    if (bytes % pageSize !== 0) throw bad(text.rangeNotPages(bytes, pageSize));
     if (bytes > 0) this.checkAligned(va + BigInt(bytes - pageSize), pa + BigInt(bytes - pageSize), pageSize);
-    if (this.mode === '32' && pageSize === PAGE && pa + BigInt(bytes) > 1n << 32n) throw bad('32-bit 4K pages cannot map above 4 GiB');
+    if (this.mode === '32' && pageSize === PAGE && pa + BigInt(bytes) > 1n << 32n) throw bad(text.pages32Above4G);
     const lvl = this.levels[depth]!;
     const step = BigInt(pageSize);
     let count = bytes / pageSize;
@@ -228,7 +228,7 @@ export class PageTableBuilder {
   setRawEntry(va: bigint, depth: number, raw: bigint): this {
     const t = this.findTable(va, depth);
     const lvl = this.levels[depth];
-    if (!t || !lvl) throw bad(`no table at depth ${depth} for 0x${va.toString(16)}`);
+    if (!t || !lvl) throw bad(text.noTable(depth, va));
     this.setEntry(t, this.index(va, lvl), raw);
     this.flush();
     return this;
@@ -238,7 +238,7 @@ export class PageTableBuilder {
   flush(): void {
     for (const t of this.dirty) {
       const r = this.machine.memory.write(t.gpa + BigInt(t.dirtyLo), t.bytes.subarray(t.dirtyLo, t.dirtyHi), { debug: true });
-      if (!r.ok) throw bad(`cannot write page table at 0x${t.gpa.toString(16)}: ${r.message}`);
+      if (!r.ok) throw bad(text.cannotWrite(t.gpa, r.message));
       t.dirtyLo = t.bytes.length;
       t.dirtyHi = 0;
     }
@@ -247,9 +247,9 @@ export class PageTableBuilder {
 
   private allocTable(): Table {
     const gpa = this.next;
-    if (this.mode === '32' && gpa + BigInt(PAGE) > 0x1_0000_0000n) throw bad('32-bit page tables must lie below 4 GiB');
+    if (this.mode === '32' && gpa + BigInt(PAGE) > 0x1_0000_0000n) throw bad(text.tables32Below4G);
     const ok = this.machine.memory.check(gpa, PAGE);
-    if (!ok.ok) throw bad(`no RAM for a page table at 0x${gpa.toString(16)}`);
+    if (!ok.ok) throw bad(text.noRamForTable(gpa));
     this.next += BigInt(PAGE);
     const bytes = new Uint8Array(PAGE);
     const t: Table = {
@@ -268,21 +268,21 @@ export class PageTableBuilder {
 
   private leafDepth(size: number): number {
     const d = this.levels.findIndex((l) => l.leafSize === size);
-    if (d < 0) throw bad(`page size ${size} is not supported in ${this.mode} paging (${this.pageSizes().join(', ')})`);
+    if (d < 0) throw bad(text.pageSizeUnsupported(size, this.mode, this.pageSizes()));
     return d;
   }
 
   private checkAligned(va: bigint, pa: bigint, size: number): void {
     const m = BigInt(size - 1);
-    if ((va & m) !== 0n || (pa & m) !== 0n) throw bad(`0x${va.toString(16)} -> 0x${pa.toString(16)} is not ${size}-byte aligned`);
-    if (va < 0n || pa < 0n) throw bad('negative address');
+    if ((va & m) !== 0n || (pa & m) !== 0n) throw bad(text.unaligned(va, pa, size));
+    if (va < 0n || pa < 0n) throw bad(text.negativeAddress);
     const top = this.levels[0]!;
     const vaBits = BigInt(top.shift + Math.log2(top.entries));
     if (this.mode === '32' || this.mode === 'pae') {
-      if (va >= 1n << 32n) throw bad(`virtual address 0x${va.toString(16)} is above 4 GiB`);
+      if (va >= 1n << 32n) throw bad(text.vaAbove4G(va));
     } else {
       const hi = va >> (vaBits - 1n);
-      if (hi !== 0n && hi !== (1n << (64n - vaBits + 1n)) - 1n) throw bad(`virtual address 0x${va.toString(16)} is not canonical`);
+      if (hi !== 0n && hi !== (1n << (64n - vaBits + 1n)) - 1n) throw bad(text.vaNotCanonical(va));
     }
   }
 
@@ -300,9 +300,9 @@ export class PageTableBuilder {
       const override = Array.isArray(upper) ? (upper as readonly PteFlags[])[d] : (upper as PteFlags | undefined);
       let child: Table | undefined;
       if ((e & P) !== 0n) {
-        if (lvl.leafSize !== 0 && (e & PS) !== 0n) throw bad(`0x${va.toString(16)} is already covered by a ${lvl.leafSize}-byte page`);
+        if (lvl.leafSize !== 0 && (e & PS) !== 0n) throw bad(text.alreadyMapped(va, lvl.leafSize));
         child = this.tables.get(this.entryAddr(e));
-        if (!child) throw bad(`entry for 0x${va.toString(16)} at depth ${d} points at a table this builder did not write`);
+        if (!child) throw bad(text.foreignTable(va, d));
       } else {
         child = this.allocTable();
       }
@@ -331,7 +331,7 @@ export class PageTableBuilder {
 
   private cbitMask(flag: boolean | undefined): bigint {
     if (this.cbitPos === undefined) {
-      if (flag === true) throw bad('an entry asks for the C-bit but the builder has no C-bit position');
+      if (flag === true) throw bad(text.noCbitPosition);
       return 0n;
     }
     return flag === false ? 0n : 1n << BigInt(this.cbitPos);
@@ -348,7 +348,7 @@ export class PageTableBuilder {
   }
 
   private nxBit(): bigint {
-    if (this.mode === '32') throw bad('32-bit paging has no NX bit');
+    if (this.mode === '32') throw bad(text.noNxIn32);
     return NX;
   }
 
@@ -364,15 +364,15 @@ export class PageTableBuilder {
 
   private frameBits(pa: bigint, size: number): bigint {
     if (this.mode !== '32') {
-      if (pa >= 1n << 52n) throw bad(`physical address 0x${pa.toString(16)} exceeds 52 bits`);
+      if (pa >= 1n << 52n) throw bad(text.paOver52Bits(pa));
       return pa;
     }
     if (size === PAGE) {
-      if (pa >= 1n << 32n) throw bad(`32-bit 4K pages cannot map 0x${pa.toString(16)} above 4 GiB`);
+      if (pa >= 1n << 32n) throw bad(text.pa32Above4G(pa));
       return pa;
     }
     // PSE-36: PA bits 39:32 go in PDE bits 20:13.
-    if (pa >= 1n << 40n) throw bad(`PSE-36 cannot map 0x${pa.toString(16)} above 1 TiB`);
+    if (pa >= 1n << 40n) throw bad(text.pse36Above1T(pa));
     return (pa & 0xffc0_0000n) | ((pa >> 32n) << 13n);
   }
 
