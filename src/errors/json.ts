@@ -7,6 +7,24 @@
 /** QEMU's prefix for every parser failure: `JSON parse error, DETAIL`. */
 export const jsonParseError = (detail: string): string => `JSON parse error, ${detail}`;
 export const jsonStray = (bytes: string): string => jsonParseError(`stray '${bytes}'`);
+/** json_parser's details (qobject/json-parser.c parse_error calls), each after jsonParseError's prefix. */
+export const jsonParserText = {
+  prematureEoi: 'premature EOI',
+  expectingValue: 'expecting value',
+  dictSeparator: 'expected separator in dict',
+  keyNotString: 'key is not a string in object',
+  missingColon: 'missing : in object pair',
+  missingDictValue: 'Missing value in dict',
+  duplicateKey: 'duplicate key',
+  listSeparator: 'expected separator in list',
+  invalidKeyword: (text: string): string => `invalid keyword '${text}'`,
+} as const;
+/** json-streamer.c's limits: the whole error, no prefix (cgmon's parser says the depth one too when its stack runs out). */
+export const JSON_LIMIT_TEXT = {
+  tokenSize: 'JSON token size limit exceeded',
+  tokenCount: 'JSON token count limit exceeded',
+  depth: 'JSON nesting depth limit exceeded',
+} as const;
 /** parse_string's texts (what json_parser reports for a bad string token). */
 export const jsonStringText = {
   invalidUtf8: (): string => 'invalid UTF-8 sequence in string',
@@ -29,6 +47,8 @@ export const RFC8259_FAILURE_TEXTS = {
   duplicate: 'duplicate member',
   depth: 'nesting too deep',
 } as const;
+/** A JSON-RPC text with more after its one value. */
+export const RFC8259_TRAILING = 'trailing input';
 
 /** What failed and where, as a character offset into the text. */
 export const jsonSyntaxAt = (what: string, offset: number): string => `${what} at offset ${offset}`;

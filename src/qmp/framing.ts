@@ -6,7 +6,7 @@
 import { JsonLexer, TokenType } from '../util/json-lexer.js';
 import { parseTokens, TokenList, type JsonValue } from '../util/json-parser.js';
 import { decodeCString } from '../util/mod-utf8.js';
-import { jsonStray } from '../errors.js';
+import { JSON_LIMIT_TEXT, jsonStray } from '../errors.js';
 
 /** One framed input: a parsed value, or a parse error that QEMU answers without an id. */
 export type Framed = { readonly value: JsonValue } | { readonly error: string };
@@ -63,15 +63,15 @@ export class JsonStreamer {
         break;
     }
     if (type === TokenType.OVERSIZE || this.tokenSize + length + 1 > this.limits.maxTokenSize) {
-      this.emit({ error: 'JSON token size limit exceeded' });
+      this.emit({ error: JSON_LIMIT_TEXT.tokenSize });
       return;
     }
     if (this.tokens.count + 1 > this.limits.maxTokenCount) {
-      this.emit({ error: 'JSON token count limit exceeded' });
+      this.emit({ error: JSON_LIMIT_TEXT.tokenCount });
       return;
     }
     if (this.braces + this.brackets > this.limits.maxNesting) {
-      this.emit({ error: 'JSON nesting depth limit exceeded' });
+      this.emit({ error: JSON_LIMIT_TEXT.depth });
       return;
     }
     this.tokens.push(type, bytes, length);

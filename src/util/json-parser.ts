@@ -5,7 +5,7 @@
 
 import { TokenType, type JsonDialect } from './json-lexer.js';
 import { decodeCString, isValidCodepoint, modUtf8Codepoint } from './mod-utf8.js';
-import { jsonParseError, jsonStringText } from '../errors.js';
+import { JSON_LIMIT_TEXT, jsonParseError, jsonParserText as qemuText, jsonStringText } from '../errors.js';
 
 /** A JSON number that QEMU holds as a double (a JSON_FLOAT, or an integer beyond uint64). */
 export class JsonFloat {
@@ -146,7 +146,7 @@ class Parser {
 
   value(): JsonValue | undefined {
     const t = this.peek();
-    if (t === undefined) return this.fail('premature EOI', 'eoi');
+    if (t === undefined) return this.fail(qemuText.prematureEoi, 'eoi');
     switch (t) {
       case TokenType.LCURLY:
         return this.object();
@@ -159,7 +159,7 @@ class Parser {
       case TokenType.KEYWORD:
         return this.keyword();
       default:
-        return this.fail('expecting value', 'value');
+        return this.fail(qemuText.expectingValue, 'value');
     }
   }
 
@@ -167,34 +167,34 @@ class Parser {
     this.pop();
     const dict: { [k: string]: JsonValue } = {};
     const peek = this.peek();
-    if (peek === undefined) return this.fail('premature EOI', 'eoi');
+    if (peek === undefined) return this.fail(qemuText.prematureEoi, 'eoi');
     if (peek === TokenType.RCURLY) {
       this.pop();
       return dict;
     }
     if (!this.pair(dict)) return undefined;
     let t = this.pop();
-    if (t === undefined) return this.fail('premature EOI', 'eoi');
+    if (t === undefined) return this.fail(qemuText.prematureEoi, 'eoi');
     while (t !== TokenType.RCURLY) {
-      if (t !== TokenType.COMMA) return this.fail('expected separator in dict', 'separator-dict', this.index - 1);
+      if (t !== TokenType.COMMA) return this.fail(qemuText.dictSeparator, 'separator-dict', this.index - 1);
       if (!this.pair(dict)) return undefined;
       t = this.pop();
-      if (t === undefined) return this.fail('premature EOI', 'eoi');
+      if (t === undefined) return this.fail(qemuText.prematureEoi, 'eoi');
     }
     return dict;
   }
 
   pair(dict: { [k: string]: JsonValue }): boolean {
-    if (this.peek() === undefined) return this.fail('premature EOI', 'eoi') ?? false;
+    if (this.peek() === undefined) return this.fail(qemuText.prematureEoi, 'eoi') ?? false;
     const at = this.index;
     const key = this.value();
-    if (typeof key !== 'string') return this.fail('key is not a string in object', 'member', at) ?? false;
+    if (typeof key !== 'string') return this.fail(qemuText.keyNotString, 'member', at) ?? false;
     const colon = this.pop();
-    if (colon === undefined) return this.fail('premature EOI', 'eoi') ?? false;
-    if (colon !== TokenType.COLON) return this.fail('missing : in object pair', 'colon', this.index - 1) ?? false;
+    if (colon === undefined) return this.fail(qemuText.prematureEoi, 'eoi') ?? false;
+    if (colon !== TokenType.COLON) return this.fail(qemuText.missingColon, 'colon', this.index - 1) ?? false;
     const v = this.value();
-    if (v === undefined) return this.fail('Missing value in dict', 'value') ?? false;
-    if (this.dialect === 'qemu' && Object.prototype.hasOwnProperty.call(dict, key)) return this.fail('duplicate key', 'duplicate', at) ?? false;
+    if (v === undefined) return this.fail(qemuText.missingDictValue, 'value') ?? false;
+    if (this.dialect === 'qemu' && Object.prototype.hasOwnProperty.call(dict, key)) return this.fail(qemuText.duplicateKey, 'duplicate', at) ?? false;
     // defineProperty keeps "__proto__" an ordinary member (the only key an assignment would not define).
     if (key === '__proto__') Object.defineProperty(dict, key, { value: v, enumerable: true, writable: true, configurable: true });
     else dict[key] = v;
@@ -205,19 +205,19 @@ class Parser {
     this.pop();
     const list: JsonValue[] = [];
     const peek = this.peek();
-    if (peek === undefined) return this.fail('premature EOI', 'eoi');
+    if (peek === undefined) return this.fail(qemuText.prematureEoi, 'eoi');
     if (peek === TokenType.RSQUARE) {
       this.pop();
       return list;
     }
     for (;;) {
       const v = this.value();
-      if (v === undefined) return this.fail('expecting value', 'value');
+      if (v === undefined) return this.fail(qemuText.expectingValue, 'value');
       list.push(v);
       const t = this.pop();
-      if (t === undefined) return this.fail('premature EOI', 'eoi');
+      if (t === undefined) return this.fail(qemuText.prematureEoi, 'eoi');
       if (t === TokenType.RSQUARE) return list;
-      if (t !== TokenType.COMMA) return this.fail('expected separator in list', 'separator-list', this.index - 1);
+      if (t !== TokenType.COMMA) return this.fail(qemuText.listSeparator, 'separator-list', this.index - 1);
     }
   }
 
@@ -227,7 +227,7 @@ class Parser {
     if (text === 'true') return true;
     if (text === 'false') return false;
     if (text === 'null') return null;
-    return this.fail(`invalid keyword '${text}'`, 'keyword', this.index - 1);
+    return this.fail(qemuText.invalidKeyword(text), 'keyword', this.index - 1);
   }
 
   literal(): JsonValue | undefined {
@@ -377,9 +377,9 @@ export function parseTokens(tokens: TokenList, dialect: JsonDialect = 'qemu'): {
   } catch (e) {
     // Nesting raised far past QEMU's 1024 (-limits json-depth) can outrun the stack: refuse it as too deep.
     if (!(e instanceof RangeError)) throw e;
-    return { error: 'JSON nesting depth limit exceeded', kind: 'value', token: p.index };
+    return { error: JSON_LIMIT_TEXT.depth, kind: 'value', token: p.index };
   }
   if (p.failure !== undefined) return p.failure;
-  if (v === undefined) return { error: jsonParseError('expecting value'), kind: 'value', token: 0 };
+  if (v === undefined) return { error: jsonParseError(qemuText.expectingValue), kind: 'value', token: 0 };
   return { value: v, rest: p.index };
 }

@@ -5,7 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import { JsonLexer, TokenType } from './json-lexer.js';
 import { parseTokens, TokenList, type JsonParseFailure } from './json-parser.js';
-import { jsonSyntaxAt, RFC8259_FAILURE_TEXTS } from '../errors.js';
+import { jsonSyntaxAt, RFC8259_FAILURE_TEXTS, RFC8259_TRAILING } from '../errors.js';
 
 /** Nesting of arrays and objects a request may use; one more level is refused. */
 export const MAX_DEPTH = 64;
@@ -73,8 +73,8 @@ export function parseJson(text: string, maxDepth = MAX_DEPTH): unknown {
     if (r.token >= starts.length && stop) return fail(stop.what, stop.at);
     return fail(PHRASE[r.kind], starts[r.token] ?? bytes.length);
   }
-  if (r.rest < starts.length) return fail('trailing input', starts[r.rest]!);
-  if (stop) return fail('trailing input', stop.at);
+  if (r.rest < starts.length) return fail(RFC8259_TRAILING, starts[r.rest]!);
+  if (stop) return fail(RFC8259_TRAILING, stop.at);
   return r.value;
 }
 
