@@ -4,7 +4,7 @@
 // connection a MonitorFds; descriptors it holds are closed when the client goes.
 
 import { closeSync } from 'node:fs';
-import { fdNamedNotFound, fdNotFound, noFdSupplied, parameterExpects } from '../errors.js';
+import { EXPECTS, fdNamedNotFound, fdNotFound, fdsetNotFound, noFdSupplied, parameterExpects } from '../errors.js';
 import type { Machine } from '../machine/machine.js';
 import type { CommandContext, ConnectionFds } from './context.js';
 import type { AddFdArguments, AddfdInfo, ClosefdArguments, FdsetInfo, GetfdArguments, RemoveFdArguments } from './qmp-types.js';
@@ -122,7 +122,7 @@ export function qmpGetfd(args: GetfdArguments, ctx: CommandContext): Record<stri
   const fd = received(ctx);
   if (/^[0-9]/.test(args.fdname)) {
     closeQuietly(fd);
-    throw parameterExpects('fdname', 'a name not starting with a digit');
+    throw parameterExpects('fdname', EXPECTS.fdName);
   }
   ctx.monitor!.name(args.fdname, fd);
   return {};
@@ -141,7 +141,7 @@ export function qmpAddFd(args: AddFdArguments, ctx: CommandContext): AddfdInfo {
     id = Number(args['fdset-id']);
     if (id < 0) {
       closeQuietly(fd);
-      throw parameterExpects('fdset-id', 'a non-negative value');
+      throw parameterExpects('fdset-id', EXPECTS.nonNegative);
     }
   } else for (id = 0; sets.sets.has(id); id++);
   const list = sets.sets.get(id) ?? [];
@@ -156,7 +156,7 @@ export function qmpRemoveFd(args: RemoveFdArguments, ctx: CommandContext): Recor
   const list = sets.sets.get(id);
   const which = args.fd === undefined ? list : list?.filter((f) => f.fd === Number(args.fd));
   if (!which || which.length === 0) {
-    throw fdNamedNotFound(args.fd === undefined ? `fdset-id:${id}` : `fdset-id:${id}, fd:${args.fd}`);
+    throw fdsetNotFound(id, args.fd);
   }
   for (const f of which) f.removed = true;
   sets.cleanup(ctx.machine);

@@ -5,7 +5,7 @@
 import { DefaultDebugOps, cpuPhysicalMemoryReadDebug, isFault, newWalkStats, TARGET_PAGE_SIZE, type Leaf, type MemoryDebugOps } from '../debug/index.js';
 import { pagingMode } from '../machine/cpu.js';
 import type { MemTxResult } from '../machine/memattrs.js';
-import { faultError, parameterExpects } from '../errors.js';
+import { EXPECTS, faultError, parameterExpects } from '../errors.js';
 import { contextCpu, withCpu, type CommandContext } from './context.js';
 import { debugCpuState, pageTableLeaves, readPhysical, readVirtual } from './guest-memory.js';
 import type { XCgmonPageMapArguments, XCgmonReadMemoryArguments } from './qmp-types.js';
@@ -54,7 +54,7 @@ function checkArgs(args: ReadMemoryArgs): { addr: bigint; size: number } {
   const addr = BigInt(args.addr);
   if (addr < 0n || addr > U64) throw parameterExpects('addr', 'uint64');
   const size = Number(args.size);
-  if (size < 0 || size > READ_MEMORY_MAX) throw parameterExpects('size', `a value between 0 and ${READ_MEMORY_MAX}`);
+  if (size < 0 || size > READ_MEMORY_MAX) throw parameterExpects('size', EXPECTS.upTo(READ_MEMORY_MAX));
   return { addr, size };
 }
 

@@ -3,7 +3,7 @@
 // file renamed into place), so a failed save leaves the old target as it was.
 
 import type { MemTxResult } from '../machine/memattrs.js';
-import { badCpuIndex, CgmonError, faultError, invalidAddrSize, parameterExpects, workCancelled } from '../errors.js';
+import { badCpuIndex, CgmonError, EXPECTS, faultError, invalidAddrSize, parameterExpects, workCancelled } from '../errors.js';
 import { openAtomic } from '../util/atomic-file.js';
 import { cancelReason, withCpu, type CommandContext } from './context.js';
 import { readPhysical, readVirtual } from './guest-memory.js';
@@ -18,9 +18,9 @@ const U64 = 1n << 64n;
 
 /** Sizes QEMU 7.2 would crash on or loop over forever are refused up front. */
 function checkSize(size: bigint, ctx: CommandContext): number {
-  if (size <= 0n) throw parameterExpects('size', 'a positive number of bytes');
+  if (size <= 0n) throw parameterExpects('size', EXPECTS.positiveBytes);
   const max = BigInt(ctx.machine.config.ramSize);
-  if (size > max) throw parameterExpects('size', `at most ${max} bytes (the guest RAM size)`);
+  if (size > max) throw parameterExpects('size', EXPECTS.atMostRam(max));
   return Number(size);
 }
 

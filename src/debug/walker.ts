@@ -24,7 +24,7 @@ export {
 function readTable(reader: PageTableReader, gpa: bigint, dst: Uint8Array, cbit: boolean | undefined): void {
   const r = reader.read(gpa, dst, cbit === undefined ? { debug: true } : { debug: true, private: cbit });
   if (r.ok) return;
-  if (r.kind === 'denied') throw faultError(r, 'page table');
+  if (r.kind === 'denied') throw faultError(r);
   dst.fill(0);
 }
 

@@ -17,6 +17,9 @@ export const noHmpExecutor = (): CgmonError => new CgmonError('human-monitor-com
 export const fdNotFound = (name: string): CgmonError => new CgmonError(notFound(`File descriptor named '${name}'`));
 /** qmp_closefd / qmp_remove_fd say "not found" where monitor_get_fd says "has not been found". */
 export const fdNamedNotFound = (name: string): CgmonError => new CgmonError(`File descriptor named '${name}' not found`);
+/** qmp_remove_fd's miss: the fd set, or one fd of it, by number. */
+export const fdsetNotFound = (id: number, fd?: number | bigint): CgmonError =>
+  fdNamedNotFound(fd === undefined ? `fdset-id:${id}` : `fdset-id:${id}, fd:${fd}`);
 export const noFdSupplied = (): CgmonError => new CgmonError('No file descriptor supplied via SCM_RIGHTS');
 
 // ---- QOM ----

@@ -78,6 +78,7 @@ export const tdxInvalidAttributes = (attributesHex: string, supportedHex: string
 /** A SEAMCALL of the TD build that did not return TDX_SUCCESS. */
 export const tdxCallFailed = (what: string, status: string): CgmonError => new CgmonError(`${what} failed: ${status}`, 'bad-option');
 /** A debug SEAMCALL's failure as a fault text (TDH.MEM.RD/WR at an address, TDH.VP.RD/WR of a field). */
-export const tdxDebugCallFailed = (call: string, status: string): string => `TDX: ${call} failed: ${status}`;
+export const tdxDebugCallFailed = (call: string, status: string, on: { addr?: string; field?: string } = {}): string =>
+  `TDX: ${call}${on.addr === undefined ? '' : ` at ${on.addr}`}${on.field === undefined ? '' : ` ${on.field}`} failed: ${status}`;
 /** Every refusal names the attributes value and the bit that decides. */
 export const tdxDebugRefusal = (attributesHex: string): string => `TDX: TD attributes ${attributesHex} do not allow debugging (DEBUG clear)`;

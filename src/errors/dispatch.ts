@@ -46,6 +46,18 @@ export const parameterValue = (name: string, value: string): CgmonError =>
   new CgmonError(`Parameter '${name}' does not accept value '${value}'`, 'invalid-argument');
 /** QERR_INVALID_PARAMETER: the value is well-typed but not usable. */
 export const invalidParameter = (name: string): CgmonError => new CgmonError(`Invalid parameter '${name}'`, 'invalid-argument');
-export const badCpuIndex = (): CgmonError => parameterExpects('cpu-index', 'a CPU number');
+/** What parameterExpects says a parameter expects (QERR_INVALID_PARAMETER_VALUE's second %s). */
+export const EXPECTS = {
+  cpuNumber: 'a CPU number',
+  number: 'a number',
+  onOff: "'on' or 'off'",
+  size: 'a non-negative number below 2^64',
+  fdName: 'a name not starting with a digit',
+  nonNegative: 'a non-negative value',
+  positiveBytes: 'a positive number of bytes',
+  atMostRam: (bytes: number | bigint): string => `at most ${bytes} bytes (the guest RAM size)`,
+  upTo: (max: number): string => `a value between 0 and ${max}`,
+} as const;
+export const badCpuIndex = (): CgmonError => parameterExpects('cpu-index', EXPECTS.cpuNumber);
 /** The validator's fallback when no single member explains the failure. */
 export const invalidArguments = (): CgmonError => new CgmonError('Invalid arguments', 'invalid-argument');

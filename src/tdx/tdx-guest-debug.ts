@@ -59,7 +59,7 @@ export class TdxGuestDebug extends DefaultDebugOps {
   }
 
   private seamFault(call: string, addr: bigint, status: bigint): MemTxResult {
-    return memFault('device', addr, tdxDebugCallFailed(`${call} at ${hex64(addr)}`, statusText(status)));
+    return memFault('device', addr, tdxDebugCallFailed(call, statusText(status), { addr: hex64(addr) }));
   }
 
   /** Every TDVPS field through TDH.VP.RD; what the host knows (HLT, A20, SMM) from its own copy. */
@@ -71,7 +71,7 @@ export class TdxGuestDebug extends DefaultDebugOps {
     const s = createCpu(cpu.index);
     for (const f of TDVPS_FIELDS) {
       const r = l.module.vpRd(l.tdr, cpu.index, f.id);
-      if (r.status !== TDX_SUCCESS) return memFault('device', 0n, tdxDebugCallFailed(`TDH.VP.RD ${f.name}`, statusText(r.status)));
+      if (r.status !== TDX_SUCCESS) return memFault('device', 0n, tdxDebugCallFailed('TDH.VP.RD', statusText(r.status), { field: f.name }));
       f.set(s, r.value);
     }
     Object.assign(s, { halted: cpu.halted, a20: cpu.a20, smm: cpu.smm, fpuKnown: cpu.fpuKnown });
@@ -85,7 +85,7 @@ export class TdxGuestDebug extends DefaultDebugOps {
     if (denied) return denied;
     for (const f of TDVPS_FIELDS) {
       const r = l.module.vpWr(l.tdr, cpu.index, f.id, f.get(state));
-      if (r.status !== TDX_SUCCESS) return memFault('device', 0n, tdxDebugCallFailed(`TDH.VP.WR ${f.name}`, statusText(r.status)));
+      if (r.status !== TDX_SUCCESS) return memFault('device', 0n, tdxDebugCallFailed('TDH.VP.WR', statusText(r.status), { field: f.name }));
     }
     Object.assign(cpu, { halted: state.halted, a20: state.a20, smm: state.smm, fpuKnown: state.fpuKnown });
     return MEMTX_OK;

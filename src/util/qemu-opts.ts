@@ -2,7 +2,7 @@
 // "pc,debug=sev-guest-debug", "sev-guest,id=sev0,policy=0x1" (",," escapes a comma),
 // sizes, integer and boolean properties. Pure functions any layer may use.
 
-import { chardevExpectsHostPort, chardevPortRange, invalidCharDriver, parameterExpects, sizeTooLarge, unixNeedsPath, uuidParseFailed } from '../errors.js';
+import { chardevExpectsHostPort, chardevPortRange, EXPECTS, invalidCharDriver, parameterExpects, sizeTooLarge, unixNeedsPath, uuidParseFailed } from '../errors.js';
 
 export type KeyValues = Map<string, string>;
 
@@ -40,7 +40,7 @@ const SIZE_UNITS: Record<string, number> = { b: 1, k: 1024, m: 1024 ** 2, g: 102
 /** QEMU size syntax: a number with an optional K/M/G/T suffix; a bare number is MiB for -m. */
 export function parseSize(text: string, defaultUnit: 'b' | 'm' = 'm'): number {
   const m = /^(\d+(?:\.\d+)?)([bkmgtBKMGT]?)$/.exec(text.trim());
-  if (!m) throw parameterExpects('size', 'a non-negative number below 2^64', 'bad-option');
+  if (!m) throw parameterExpects('size', EXPECTS.size, 'bad-option');
   const unit = (m[2] || defaultUnit).toLowerCase();
   const bytes = Math.floor(Number(m[1]) * SIZE_UNITS[unit]!);
   if (!Number.isSafeInteger(bytes)) throw sizeTooLarge(text);
@@ -51,7 +51,7 @@ export function parseSize(text: string, defaultUnit: 'b' | 'm' = 'm'): number {
 export function parseIntProp(text: string, what: string): bigint {
   const t = text.trim();
   if (!/^(0x[0-9a-fA-F]+|0[0-7]*|[1-9]\d*)$/.test(t)) {
-    throw parameterExpects(what, 'a number', 'bad-option');
+    throw parameterExpects(what, EXPECTS.number, 'bad-option');
   }
   return t.startsWith('0x') ? BigInt(t) : t.length > 1 && t.startsWith('0') ? BigInt('0o' + t.slice(1)) : BigInt(t);
 }
@@ -59,7 +59,7 @@ export function parseIntProp(text: string, what: string): bigint {
 export function parseBoolProp(text: string, what: string): boolean {
   if (['on', 'yes', 'true', 'y'].includes(text)) return true;
   if (['off', 'no', 'false', 'n'].includes(text)) return false;
-  throw parameterExpects(what, "'on' or 'off'", 'bad-option');
+  throw parameterExpects(what, EXPECTS.onOff, 'bad-option');
 }
 
 /** A parsed endpoint: unix:PATH / tcp:HOST:PORT / telnet:HOST:PORT / ws:HOST:PORT / stdio / none. */
