@@ -66,6 +66,8 @@ export const unixNeedsPath = (): CgmonError => new CgmonError('chardev: unix: ne
 export const chardevExpectsHostPort = (kind: string, target: string): CgmonError =>
   new CgmonError(`chardev: ${kind}: expects HOST:PORT, got '${target}'`, 'bad-option');
 export const chardevPortRange = (port: number): CgmonError => new CgmonError(`chardev: port ${port} out of range`, 'bad-option');
+/** How -mon's chardev= is named in its errors. */
+export const monChardevLabel = (id: string): string => `-mon chardev=${id}`;
 export const chardevNotFound = (label: string, id: string): CgmonError => new CgmonError(`${label}: chardev "${id}" not found`, 'bad-option');
 export const monModeInvalid = (mode: string): CgmonError => new CgmonError(`-mon mode=${mode}: invalid parameter value`, 'bad-option');
 export const stdioMultipleUse = (): CgmonError => new CgmonError('cannot use stdio by multiple character devices', 'bad-option');
@@ -81,3 +83,12 @@ export const gdbUnsupportedDevice = (device: string): CgmonError => new CgmonErr
 export const gdbserverOpenFailed = (device: string): CgmonError => new CgmonError(`Could not open gdbserver on device '${device}'`, 'bad-option');
 /** What a second gdb is told (QEMU's chardev takes one); sent as an RSP `E.text` reply. */
 export const gdbAlreadyAttached = (): string => 'a gdb is already attached to this stub (one at a time)';
+
+// ---- Connections (-limits): what a refused, idle or faulted client is told ----
+
+/** The refusal text a client over the connection limit gets (in its protocol's framing). */
+export const tooManyConnections = (what: string, max: number): string => `too many ${what} connections (${max} served at once); try again later`;
+export const qmpIdleRefusal = (): string => 'no qmp_capabilities in time; closing the connection';
+export const qmpConnectionFault = (): string => 'internal error; closing the connection';
+/** HMP's idle notice, a line of its own (not an `Error:` line: nothing the user typed failed). */
+export const hmpIdleNotice = (): string => 'no input in time; closing this console';

@@ -55,6 +55,8 @@ export const dumpSaveFailed = (reason?: string): CgmonError =>
   new CgmonError(reason === undefined ? 'dump: failed to save memory' : `dump: failed to save memory: ${reason}`, 'io');
 export const dumpNoGuestMemory = (): CgmonError => new CgmonError('dump: no guest memory to dump');
 export const dumpInProgress = (): CgmonError => new CgmonError('There is a dump in process, please wait.');
+/** hmp_dump_guest_memory's check of its format flags. */
+export const dumpOneFormatFlag = (): CgmonError => new CgmonError("only one of '-z|-l|-s|-w' can be set", 'invalid-argument');
 
 /** Why the guest's vmcoreinfo note is left out of a dump (dump/dump.c dump_init's warnings). */
 export const guestNoteText = {

@@ -74,3 +74,5 @@ export const rpcMethodNotString = (): string => "Member 'method' must be a strin
 export const rpcBadId = (): string => "Member 'id' must be a string, a number or null";
 export const rpcNamedParamsOnly = (method: string): string => `Method '${method}' takes named params (an object)`;
 export const rpcBadParams = (): string => "Member 'params' must be an object or an array";
+/** A session over its -limits rpc-rate budget (answered before its text is parsed). */
+export const rpcRateLimited = (): string => 'Request rate limit exceeded';

@@ -2,7 +2,7 @@
 // flags -> the shared handler's arguments; errors print as `Error: ...` through the executor.
 
 import { dumpGuestMemory, type DumpGuestMemoryArgs } from '../commands/dump.js';
-import { parameterMissing } from '../errors.js';
+import { dumpOneFormatFlag, parameterMissing } from '../errors.js';
 import { hmpErrorLine } from './errors.js';
 import type { HmpCall } from './types.js';
 
@@ -12,10 +12,10 @@ export async function hmpDumpGuestMemory(call: HmpCall): Promise<string> {
   const lzo = a.get('lzo') === true;
   const snappy = a.get('snappy') === true;
   const win = a.get('windmp') === true;
-  if ([zlib, lzo, snappy, win].filter(Boolean).length > 1) return hmpErrorLine("only one of '-z|-l|-s|-w' can be set");
+  if ([zlib, lzo, snappy, win].filter(Boolean).length > 1) return hmpErrorLine(dumpOneFormatFlag());
   const begin = a.get('begin') as bigint | undefined;
   const length = a.get('length') as bigint | undefined;
-  if (begin !== undefined && length === undefined) return hmpErrorLine(parameterMissing('length').message);
+  if (begin !== undefined && length === undefined) return hmpErrorLine(parameterMissing('length'));
   const args: DumpGuestMemoryArgs = {
     paging: a.get('paging') === true,
     protocol: `file:${a.get('filename') as string}`,

@@ -2,7 +2,7 @@
 // `-chardev socket|stdio,id=ID,...` + `-mon chardev=ID[,mode=readline]`
 // (qemu-options.hx). Pure: no sockets are touched here.
 
-import { atLocation, chardevNotFound, invalidCharDriver, invalidMonitorCharDriver, monModeInvalid, onlyServerSockets, parameterMissing, socketNeedsPortOrPath, stdioMultipleUse } from '../errors.js';
+import { atLocation, chardevNotFound, monChardevLabel, invalidCharDriver, invalidMonitorCharDriver, monModeInvalid, onlyServerSockets, parameterMissing, socketNeedsPortOrPath, stdioMultipleUse } from '../errors.js';
 import { parseEndpoint, type KeyValues } from '../util/qemu-opts.js';
 
 export type HmpEndpointKind = 'stdio' | 'tcp' | 'telnet' | 'unix';
@@ -68,7 +68,7 @@ export function monEndpoints(chardevs: readonly KeyValues[], mons: readonly KeyV
     const id = mon.get('chardev');
     if (id === undefined) throw atLocation('-mon', parameterMissing('chardev'));
     const cd = chardevs.find((c) => c.get('id') === id);
-    if (!cd) throw chardevNotFound(`-mon chardev=${id}`, id);
+    if (!cd) throw chardevNotFound(monChardevLabel(id), id);
     out.push(chardevEndpoint(cd));
   }
   return out;

@@ -6,7 +6,7 @@
 import type { CommandContext } from '../commands/context.js';
 import { withCpu } from '../commands/context.js';
 import { debugCpuState } from '../commands/guest-memory.js';
-import { asCgmonError, commandNotAvailable, isCgmonError, tryHelp, unknownCommand } from '../errors.js';
+import { commandNotAvailable, isCgmonError, tryHelp, unknownCommand } from '../errors.js';
 import { monitorPuts } from '../util/line-endings.js';
 import { BufferSink, OutputWriter, type OutputSink, type TextEncoding } from '../commands/output.js';
 import { HmpParseError, parseArguments } from './args.js';
@@ -90,7 +90,7 @@ export class HmpExecutor {
       await this.emit(out, await this.handle(line, out));
     } catch (e) {
       if (!isCgmonError(e) && out.length === 0) throw e;
-      if (!out.cancelled) out.put(hmpErrorLine(asCgmonError(e).message));
+      if (!out.cancelled) out.put(hmpErrorLine(e));
     }
     await out.end();
     out.release();
@@ -131,7 +131,7 @@ export class HmpExecutor {
       args = parseArguments(line, argsPos, cmd.argsType, cmd.name, () => debugCpuState(this.ctx));
     } catch (e) {
       // A debug-object refusal while reading a $reg is not a syntax error.
-      if (isCgmonError(e)) return hmpErrorLine(e.message);
+      if (isCgmonError(e)) return hmpErrorLine(e);
       if (!(e instanceof HmpParseError)) throw e;
       let end = argsPos;
       while (end > 0 && isSpace(line[end - 1])) end--;

@@ -11,7 +11,8 @@ import { HmpSession, streamTransport, type HmpSessionOptions, type LineExecutor 
 import { TELNET_INIT, TelnetDecoder } from './telnet.js';
 import type { HmpEndpoint } from './endpoints.js';
 import { boundPort, listenOn, type ListenAddress } from '../util/listen.js';
-import { DEFAULT_LIMITS, idleTimeout, tooManyConnections, type ConnectionLimits } from '../util/connection-limits.js';
+import { hmpIdleNotice, tooManyConnections } from '../errors.js';
+import { DEFAULT_LIMITS, idleTimeout, type ConnectionLimits } from '../util/connection-limits.js';
 
 export interface HmpServerOptions {
   base: CommandContext;
@@ -89,7 +90,7 @@ async function listenSocket(endpoint: HmpEndpoint, opts: HmpServerOptions): Prom
     sessions.add(session);
     // A connection that never types holds a slot: it gets the idle timeout.
     const idle = idleTimeout(limits.idleTimeoutMs, () => {
-      sock.end('\r\ncgmon: no input in time; closing this console\r\n');
+      sock.end(`\r\ncgmon: ${hmpIdleNotice()}\r\n`);
       setTimeout(() => sock.destroy(), 500).unref();
     });
     sock.on('close', () => {

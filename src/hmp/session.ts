@@ -6,7 +6,7 @@ import type { CommandContext, DaemonServices } from '../commands/context.js';
 import { QEMU_VERSION } from '../commands/control.js';
 import { Readline, ReadlineHistory } from './readline.js';
 import { hmpCompletionFinder, type CompletionNames } from './completion.js';
-import { asCgmonError, consoleFault } from '../errors.js';
+import { consoleFault } from '../errors.js';
 import { toCrLf } from '../util/line-endings.js';
 import { drainOrClose } from '../util/drain.js';
 import { hmpErrorLine } from './errors.js';
@@ -208,7 +208,7 @@ export class HmpSession {
       }
     } catch (e) {
       // A bug in a command must cost one line of output, never the daemon.
-      this.send(toCrLf(hmpErrorLine(asCgmonError(e).message)));
+      this.send(toCrLf(hmpErrorLine(e)));
     } finally {
       this.running = false;
       if (!this.stopped()) this.transport.resume();
@@ -267,7 +267,7 @@ export class HmpSession {
       try {
         await executor.runTo(line, this.socketSink(), encoding);
       } catch (e) {
-        await this.flush(toCrLf(hmpErrorLine(asCgmonError(e).message)));
+        await this.flush(toCrLf(hmpErrorLine(e)));
       }
       if (!this.quitting) await this.flush(this.readline.showPrompt());
       return;
@@ -276,7 +276,7 @@ export class HmpSession {
     try {
       output = await this.executor.run(line);
     } catch (e) {
-      output = hmpErrorLine(asCgmonError(e).message);
+      output = hmpErrorLine(e);
     }
     const text = Buffer.from(toCrLf(output), encoding).toString('latin1');
     if (this.quitting) {

@@ -4,7 +4,8 @@
 // A unix client's bytes come with the descriptors it passes (scm-rights.ts).
 
 import { createServer, type Server, type Socket } from 'node:net';
-import { chardevNotFound, onlyServerSockets, qmpNeedsSocket, qmpNeedsSocketChardev } from '../errors.js';
+import { chardevNotFound, monChardevLabel, onlyServerSockets, qmpConnectionFault, qmpIdleRefusal, qmpNeedsSocket, qmpNeedsSocketChardev, tooManyConnections } from '../errors.js';
+import { qmpErrorLine } from './errors.js';
 import { parseEndpoint, type KeyValues } from '../util/qemu-opts.js';
 import type { CommandContext } from '../commands/index.js';
 import { installArgumentValidator } from '../commands/validate.js';
@@ -13,7 +14,7 @@ import { QmpSession } from './session.js';
 import { holdScmRights, releaseScmRights, ScmReader } from './scm-rights.js';
 import { MonitorFds } from '../commands/fds.js';
 import { listenOn, removeSocketFile, type ListenAddress } from '../util/listen.js';
-import { DEFAULT_LIMITS, guarded, idleTimeout, tooManyConnections, type ConnectionLimits } from '../util/connection-limits.js';
+import { DEFAULT_LIMITS, guarded, idleTimeout, type ConnectionLimits } from '../util/connection-limits.js';
 
 export interface QmpEndpoint {
   readonly kind: 'unix' | 'tcp';
@@ -49,7 +50,7 @@ export function qmpChardevEndpoints(chardevs: readonly KeyValues[], mons: readon
     if (mon.get('mode') !== 'control') continue;
     const id = mon.get('chardev') ?? '';
     const cd = chardevs.find((c) => c.get('id') === id);
-    const label = `-mon chardev=${id}`;
+    const label = monChardevLabel(id);
     if (!cd) throw chardevNotFound(label, id);
     if (cd.get('backend') !== 'socket') throw qmpNeedsSocketChardev(label);
     checkServer(cd, label);
@@ -72,11 +73,6 @@ export interface QmpServerOptions {
   readonly limits?: FramingLimits;
   /** Connections at once and time allowed before qmp_capabilities (DEFAULT_LIMITS.connections.qmp). */
   readonly connection?: ConnectionLimits;
-}
-
-/** A QMP error object on its own line: how a refused or faulted connection is told before it is closed. */
-function errorLine(desc: string): string {
-  return `{"error": {"class": "GenericError", "desc": ${JSON.stringify(desc)}}}\r\n`;
 }
 
 /** Output bytes queued in the kernel-side socket buffer beyond which a session waits. */
@@ -124,7 +120,7 @@ export class QmpServer {
     const limits = opts.connection ?? DEFAULT_LIMITS.connections.qmp;
     socket.on('error', () => socket.destroy());
     if (this.sockets.size >= limits.maxConnections) {
-      socket.end(errorLine(tooManyConnections('QMP', limits.maxConnections)));
+      socket.end(qmpErrorLine(tooManyConnections('QMP', limits.maxConnections)));
       setTimeout(() => socket.destroy(), 500).unref();
       return;
     }
@@ -153,11 +149,11 @@ export class QmpServer {
     };
     /** Tell the client why, then close (a peer that never closes its side does not keep the slot). */
     const refuse = (desc: string): void => {
-      if (!socket.destroyed) socket.end(errorLine(desc));
+      if (!socket.destroyed) socket.end(qmpErrorLine(desc));
       setTimeout(() => socket.destroy(), 500).unref();
     };
-    const idle = idleTimeout(limits.idleTimeoutMs, () => refuse('no qmp_capabilities in time; closing the connection'));
-    const fault = (): void => refuse('internal error; closing the connection');
+    const idle = idleTimeout(limits.idleTimeoutMs, () => refuse(qmpIdleRefusal()));
+    const fault = (): void => refuse(qmpConnectionFault());
     const onData = guarded('QMP connection', fault, (chunk: Buffer, received: readonly number[] = []): void => {
       // Descriptors count as sent with the commands of this chunk (QEMU: with this read).
       fds.receive(received);

@@ -56,7 +56,7 @@ function errorObject(code: number, errorClass?: string, desc?: string): RpcError
   return e;
 }
 
-/** The one mapping from thrown errors to JSON-RPC error objects. */
+/** The one mapping from thrown errors (and the envelope's own RpcErrors) to JSON-RPC error objects. */
 export function toRpcError(e: unknown): RpcErrorObject {
   if (e instanceof RpcError) return errorObject(e.code, e.errorClass, e.message);
   if (isCgmonError(e)) {
@@ -76,6 +76,13 @@ function isId(v: unknown): v is RpcId {
   return v === null || typeof v === 'string' || typeof v === 'number' || typeof v === 'bigint';
 }
 
+/** A reply that answers no request id: a refusal or a message that is not a request at all. */
+export function errorReply(e: unknown): string {
+  return stringifyJson({ jsonrpc: '2.0', error: toRpcError(e), id: null });
+}
+
+const envelopeError = (code: number, desc: string): RpcErrorObject => toRpcError(new RpcError(code, 'GenericError', desc));
+
 /** Named params as the commands take them; positional params only when empty. */
 function namedParams(method: string, params: unknown): Record<string, unknown> {
   if (params === undefined) return {};
@@ -91,10 +98,10 @@ function namedParams(method: string, params: unknown): Record<string, unknown> {
 
 /** Answer one request object; undefined for a notification. */
 export async function handleRequest(req: unknown, call: RpcCall): Promise<RpcResponse | undefined> {
-  if (!isObject(req)) return { jsonrpc: '2.0', error: errorObject(INVALID_REQUEST, 'GenericError', rpcRequestNotObject()), id: null };
+  if (!isObject(req)) return { jsonrpc: '2.0', error: envelopeError(INVALID_REQUEST, rpcRequestNotObject()), id: null };
   const hasId = 'id' in req;
   const id = hasId && isId(req['id']) ? req['id'] : null;
-  const invalid = (desc: string): RpcResponse => ({ jsonrpc: '2.0', error: errorObject(INVALID_REQUEST, 'GenericError', desc), id });
+  const invalid = (desc: string): RpcResponse => ({ jsonrpc: '2.0', error: envelopeError(INVALID_REQUEST, desc), id });
   if (req['jsonrpc'] !== '2.0') return invalid(rpcBadVersion());
   if (typeof req['method'] !== 'string') return invalid(rpcMethodNotString());
   if (hasId && !isId(req['id'])) return invalid(rpcBadId());
@@ -120,8 +127,7 @@ export async function handleMessage(text: string, call: RpcCall, limits: Protoco
     msg = parseJson(text);
   } catch (e) {
     // A stable, human phrase of our own (never the JavaScript engine's text): what and where.
-    const desc = rpcInvalidJson(e instanceof JsonSyntaxError ? e.message : undefined);
-    return stringifyJson({ jsonrpc: '2.0', error: errorObject(PARSE_ERROR, 'GenericError', desc), id: null });
+    return errorReply(new RpcError(PARSE_ERROR, 'GenericError', rpcInvalidJson(e instanceof JsonSyntaxError ? e.message : undefined)));
   }
   if (!Array.isArray(msg)) {
     const r = await handleRequest(msg, call);
@@ -129,7 +135,7 @@ export async function handleMessage(text: string, call: RpcCall, limits: Protoco
   }
   if (msg.length === 0 || msg.length > limits.maxBatch) {
     const desc = msg.length === 0 ? rpcEmptyBatch() : rpcBatchTooLarge(msg.length, limits.maxBatch);
-    return stringifyJson({ jsonrpc: '2.0', error: errorObject(INVALID_REQUEST, 'GenericError', desc), id: null });
+    return errorReply(new RpcError(INVALID_REQUEST, 'GenericError', desc));
   }
   const replies: RpcResponse[] = [];
   // In order, one at a time: HMP state (cpu N) and guest writes stay sequential.

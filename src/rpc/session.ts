@@ -3,8 +3,8 @@
 // events go out as notifications, and a token bucket bounds the request rate.
 
 import { executeCommand, type CommandContext } from '../commands/index.js';
-import { parameterMissing } from '../errors.js';
-import { handleMessage, eventNotification, SERVER_ERROR, DEFAULT_LIMITS, type ProtocolLimits } from './protocol.js';
+import { parameterMissing, rpcRateLimited } from '../errors.js';
+import { handleMessage, errorReply, eventNotification, RpcError, SERVER_ERROR, DEFAULT_LIMITS, type ProtocolLimits } from './protocol.js';
 
 /** What the session needs from a socket; server.ts adapts a `ws` WebSocket. */
 export interface Transport {
@@ -86,7 +86,7 @@ export class RpcSession {
     const cost = countRequests(text);
     if (!this.bucket.take(cost)) {
       // Over the limit: refuse without parsing further (cheap for a flood).
-      this.send(JSON.stringify({ jsonrpc: '2.0', error: { code: SERVER_ERROR, message: 'Server error', data: { class: 'GenericError', desc: 'Request rate limit exceeded' } }, id: null }));
+      this.send(errorReply(new RpcError(SERVER_ERROR, 'GenericError', rpcRateLimited())));
       return this.queue;
     }
     this.queue = this.queue.then(async () => {

@@ -76,11 +76,6 @@ export function parseLimits(specs: readonly KeyValues[], base: DaemonLimits = DE
   return { connections: conn, json };
 }
 
-/** The refusal text a client over the connection limit gets (in its protocol's framing). */
-export function tooManyConnections(what: string, max: number): string {
-  return `too many ${what} connections (${max} served at once); try again later`;
-}
-
 /** A timer that ends a connection that has not negotiated in time; `done()` once it has. */
 export function idleTimeout(ms: number, onIdle: () => void): { done(): void } {
   if (ms <= 0) return { done: () => undefined };
