@@ -1,12 +1,14 @@
 // The error catalogue's guard (issue 13): every user-visible error text of src/ is a
 // function of src/errors/ (indexed by src/errors.ts). Scans src/**/*.ts for errors built
-// from string literals, QEMU phrases spelled outside the catalogue, HMP "Error: " lines
-// and RSP "E.." replies outside their one wire function; a short allow-list says why.
+// from string literals, QEMU phrases spelled outside the catalogue, detail phrases passed
+// into a catalogue frame, and each front end's wire form (QMP {"error"}, HMP "Error: ",
+// RSP "E..", JSON-RPC {code}) outside its one wire function; a short allow-list says why.
 
 import { describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { SRC, srcSources } from '../helpers/source-tree.js';
+import { callsOf, frameNames, isDetail, isPhrase, literals, skipBalanced, stripComments, treeFrames } from '../helpers/ts-literals.js';
 
 /** Files that are the catalogue or a front end's one wire form. */
 const CATALOGUE = (f: string): boolean => f === 'errors.ts' || f.startsWith('errors/');
@@ -34,106 +36,7 @@ const ALLOWED: readonly { file: string; text: string; why: string }[] = [
 ];
 
 /** Phrases QEMU users know; a literal with one of them belongs in the catalogue. */
-const QEMU_PHRASES = [/JSON parse error/, /has not been found/, /Could not /, /Invalid parameter/, /Parameter '/, /\bnot found\b/, /is not a valid/, /Cannot /, /\bnot available\b/, /\bfailed\b.*:/];
-
-interface Literal {
-  /** Text of the literal without its quotes; `${...}` parts of a template replaced by `{}`. */
-  text: string;
-  start: number;
-  end: number;
-}
-
-/** End of the template literal or quoted string that starts at `i` (index after its closing quote). */
-function skipLiteral(src: string, i: number): number {
-  const q = src[i]!;
-  let j = i + 1;
-  while (j < src.length && src[j] !== q) {
-    if (src[j] === '\\') j += 2;
-    else if (q === '`' && src[j] === '$' && src[j + 1] === '{') j = skipBalanced(src, j + 1, '{', '}');
-    else j++;
-  }
-  return j + 1;
-}
-
-/** From an opening bracket at `i`, the index after its match; literals inside are skipped whole. */
-function skipBalanced(src: string, i: number, open: string, close: string): number {
-  let depth = 0;
-  let j = i;
-  while (j < src.length) {
-    const c = src[j]!;
-    if (c === "'" || c === '"' || c === '`') {
-      j = skipLiteral(src, j);
-      continue;
-    }
-    if (c === open) depth++;
-    else if (c === close && --depth === 0) return j + 1;
-    j++;
-  }
-  return j;
-}
-
-/** A template literal's text with each `${...}` (nested templates too) as `{}`. */
-function templateText(src: string, start: number, end: number): string {
-  let text = '';
-  for (let j = start + 1; j < end - 1; ) {
-    if (src[j] === '\\') {
-      text += src.slice(j, j + 2);
-      j += 2;
-    } else if (src[j] === '$' && src[j + 1] === '{') {
-      text += '{}';
-      j = skipBalanced(src, j + 1, '{', '}');
-    } else text += src[j++];
-  }
-  return text;
-}
-
-/** String and template literals of a stretch of code, in order. */
-function literals(src: string): Literal[] {
-  const out: Literal[] = [];
-  let j = 0;
-  while (j < src.length) {
-    const c = src[j]!;
-    if (c === "'" || c === '"' || c === '`') {
-      const end = skipLiteral(src, j);
-      const text = c === '`' ? templateText(src, j, end) : src.slice(j + 1, end - 1);
-      out.push({ text, start: j, end });
-      j = end;
-    } else j++;
-  }
-  return out;
-}
-
-/** Code without comments (line comments, blocks, JSDoc), literals kept as they are. */
-function stripComments(src: string): string {
-  let out = '';
-  let j = 0;
-  while (j < src.length) {
-    const c = src[j]!;
-    if (c === "'" || c === '"' || c === '`') {
-      const end = skipLiteral(src, j);
-      out += src.slice(j, end);
-      j = end;
-    } else if (c === '/' && src[j + 1] === '/') {
-      while (j < src.length && src[j] !== '\n') j++;
-    } else if (c === '/' && src[j + 1] === '*') {
-      const end = src.indexOf('*/', j + 2);
-      j = end < 0 ? src.length : end + 2;
-    } else if (c === '/' && /[=(,:!&|?;{}\n]\s*$/.test(out.slice(-20))) {
-      // A regex literal: copied up to its closing slash (quotes inside it are not strings).
-      let k = j + 1;
-      while (k < src.length && src[k] !== '/' && src[k] !== '\n') k += src[k] === '\\' ? 2 : src[k] === '[' ? src.indexOf(']', k) - k + 1 : 1;
-      out += src.slice(j, k + 1).replace(/['"`]/g, '.');
-      j = k + 1;
-    } else {
-      out += c;
-      j++;
-    }
-  }
-  return out;
-}
-
-/** A literal reads as a message: words separated by blanks, or a template with text around its values. */
-const isPhrase = (l: Literal): boolean => /[A-Za-z].*\s|\s.*[A-Za-z]/.test(l.text.replace(/\{\}/g, '')) || /[A-Za-z]{3}.*\{\}|\{\}.*[A-Za-z]{3}/.test(l.text);
+const QEMU_PHRASES = [/JSON parse error/, /has not been found/, /Could not /, /Invalid parameter/, /Parameter '/, /\bnot found\b/, /is not a valid/, /Cannot /, /\bnot available\b/, /\bfailed\b.*:/, /limit exceeded/];
 
 export interface Finding {
   file: string;
@@ -141,8 +44,10 @@ export interface Finding {
   text: string;
 }
 
-/** Check one file (path relative to src/, posix separators). */
-export function checkSource(file: string, source: string): Finding[] {
+const NO_FRAMES = (): ReadonlySet<string> => new Set();
+
+/** Check one file (path relative to src/, posix separators); `framesOf` gives an imported module's frames. */
+export function checkSource(file: string, source: string, framesOf: (file: string) => ReadonlySet<string> = NO_FRAMES): Finding[] {
   if (CATALOGUE(file)) return [];
   const code = stripComments(source);
   const out: Finding[] = [];
@@ -165,6 +70,18 @@ export function checkSource(file: string, source: string): Finding[] {
     if (l.text.startsWith('Error: ') && file !== 'hmp/errors.ts') out.push({ file, rule: 'HMP error lines come from src/hmp/errors.ts', text: l.text });
     // 4. RSP error replies outside its wire function.
     if (/^E([0-9a-fA-F]{2}$|\.)/.test(l.text) && file !== 'gdbstub/errors.ts') out.push({ file, rule: 'RSP E.. replies come from src/gdbstub/errors.ts rspError', text: l.text });
+    // 6. QMP's error object spelled as text outside its wire function.
+    if (/"class"\s*:/.test(l.text) && file !== 'qmp/errors.ts') out.push({ file, rule: 'QMP error objects come from src/qmp/errors.ts qmpError', text: l.text });
+  }
+  // 6. A JSON-RPC error object built outside its one mapping.
+  if (/\berror\s*:\s*\{\s*code\s*:/.test(code) && file !== 'rpc/protocol.ts') {
+    out.push({ file, rule: 'JSON-RPC error objects come from src/rpc/protocol.ts toRpcError', text: 'error: { code: ... }' });
+  }
+  // 5. A detail phrase passed into a catalogue frame (notAKdump('...'), bad(where, '...'), this.fail('...')).
+  for (const frame of frameNames(file, code, framesOf)) {
+    for (const l of callsOf(code, frame).flatMap(literals).filter(isDetail)) {
+      if (!allowed(l.text)) out.push({ file, rule: `detail passed to the frame ${frame}(): name it in src/errors/`, text: l.text });
+    }
   }
   // One finding per text and rule (the same literal may match rules 1 and 2).
   return out.filter((f, i) => out.findIndex((g) => g.text === f.text && g.file === f.file) === i);
@@ -184,6 +101,37 @@ describe('error catalogue guard', () => {
     expect(checkSource('gdbstub/x.ts', "return ok ? 'OK' : 'E14';")).toHaveLength(1);
     expect(checkSource('gdbstub/x.ts', "send('E.no such thing');")).toHaveLength(1);
     expect(checkSource('machine/physmem.ts', "throw new RangeError('some other invariant');")).toHaveLength(1);
+    expect(checkSource('qmp/x.ts', 'end(`{"error": {"class": "GenericError", "desc": ${d}}}`);')).toHaveLength(1);
+    expect(checkSource('rpc/x.ts', "send({ jsonrpc: '2.0', error: { code: -32000, message: m }, id: null });")).toHaveLength(1);
+  });
+
+  it('the checker catches a literal detail passed into a catalogue frame, however the frame is reached', () => {
+    const imported = "import { notAKdump, guestFileError as gf, type CgmonError } from '../errors.js';\n";
+    const caught: readonly (readonly [what: string, code: string, frames?: Record<string, string[]>])[] = [
+      ['an imported frame', `${imported}throw notAKdump('no end marker');`],
+      ['a renamed import, detail second', `${imported}throw gf(where, \`unknown member '\${k}'\`);`],
+      ['an alias', `${imported}const bad = notAKdump;\nthrow bad(\`page \${p} is short\`);`],
+      ['a frame another module exports', "import { bad } from './dump-image.js';\nthrow bad('corrupt gzip data');", { 'machine/dump-image.ts': ['bad'] }],
+      ['a wrapper method', `${imported}class P {\n  fail(msg: string, kind: string): undefined {\n    notAKdump(msg);\n  }\n  value() {\n    return this.fail('premature EOI', 'eoi');\n  }\n}`],
+      ['a wrapper that builds the detail', `${imported}function u64(dv: DataView, what: string): number { throw notAKdump(T.range(what)); }\nu64(dv, 'page offset');`],
+      ['a front end wire function', "import { hmpErrorLine } from './errors.js';\nreturn hmpErrorLine('only one of these');"],
+      ['a detail inside a catalogue call', `${imported}throw notAKdump(kdumpText.page(p, \`\${why} at \${at}\`));`],
+    ];
+    for (const [what, code, frames = {}] of caught) {
+      const framesOf = (f: string): ReadonlySet<string> => new Set(frames[f] ?? []);
+      expect(checkSource('machine/x.ts', code, framesOf), what).toHaveLength(1);
+    }
+  });
+
+  it('the checker lets catalogue details, names and JSON paths through a frame', () => {
+    const imported = "import { guestFileError, notAKdump, optionError } from '../errors.js';\nconst bad = guestFileError;\n";
+    const accepted = [
+      "throw notAKdump(kdumpText.noEndMarker);\nthrow notAKdump(kdumpText.pageSize(p, n, 4096));",
+      "throw bad(`${where}.fill`, guestFileText.expectedByte);\nthrow bad('paging.mode', guestFileText.expectedOneOf(MODES));",
+      "throw optionError('-guest', path, couldNotOpen(path, e));",
+      "function notAFrame(what: string): string { return what; }\nnotAFrame('some words here');",
+    ];
+    for (const code of accepted) expect(checkSource('machine/x.ts', imported + code), code).toEqual([]);
   });
 
   it('the checker accepts catalogue calls, codes, comments and the allow-list', () => {
@@ -201,7 +149,8 @@ describe('error catalogue guard', () => {
   it('src/ spells no error text outside the catalogue', () => {
     const sources = srcSources();
     expect(sources.size).toBeGreaterThan(50);
-    const findings = [...sources].flatMap(([file, text]) => checkSource(file, text));
+    const framesOf = treeFrames(sources);
+    const findings = [...sources].flatMap(([file, text]) => checkSource(file, text, framesOf));
     expect(fmt(findings)).toEqual([]);
   });
 
