@@ -91,18 +91,27 @@ const fmt = (f: readonly Finding[]): string[] => f.map((x) => `${x.file}: ${JSON
 
 describe('error catalogue guard', () => {
   it('the checker catches each kind of spelled-out error text', () => {
-    expect(checkSource('commands/x.ts', "throw new CgmonError('The VM is gone');")).toHaveLength(1);
-    expect(checkSource('commands/x.ts', 'throw new CgmonError(`Device ${d} is gone`, "generic");')).toHaveLength(1);
-    expect(checkSource('commands/x.ts', "throw new CgmonError(\n  `-x ${v}: not ` +\n    'usable here',\n  'bad-option',\n);")).toHaveLength(2);
-    expect(checkSource('rpc/x.ts', "throw new RpcError(INVALID_PARAMS, 'GenericError', `Method '${m}' takes named params`);")).toHaveLength(1);
-    expect(checkSource('sev/x.ts', "class E extends CgmonError { constructor() { super(`SEV: ${c} broke`, 'generic'); } }")).toHaveLength(1);
-    expect(checkSource('hmp/x.ts', "return `Could not open '${f}'`;")).toHaveLength(1);
-    expect(checkSource('hmp/x.ts', "return 'Error: ' + m;")).toHaveLength(1);
-    expect(checkSource('gdbstub/x.ts', "return ok ? 'OK' : 'E14';")).toHaveLength(1);
-    expect(checkSource('gdbstub/x.ts', "send('E.no such thing');")).toHaveLength(1);
-    expect(checkSource('machine/physmem.ts', "throw new RangeError('some other invariant');")).toHaveLength(1);
-    expect(checkSource('qmp/x.ts', 'end(`{"error": {"class": "GenericError", "desc": ${d}}}`);')).toHaveLength(1);
-    expect(checkSource('rpc/x.ts', "send({ jsonrpc: '2.0', error: { code: -32000, message: m }, id: null });")).toHaveLength(1);
+    const caught: readonly (readonly [file: string, code: string, findings: number])[] = [
+      ['commands/x.ts', "throw new CgmonError('The VM is gone');", 1],
+      ['commands/x.ts', 'throw new CgmonError(`Device ${d} is gone`, "generic");', 1],
+      ['commands/x.ts', "throw new CgmonError(\n  `-x ${v}: not ` +\n    'usable here',\n  'bad-option',\n);", 2],
+      ['rpc/x.ts', "throw new RpcError(INVALID_PARAMS, 'GenericError', `Method '${m}' takes named params`);", 1],
+      ['sev/x.ts', "class E extends CgmonError { constructor() { super(`SEV: ${c} broke`, 'generic'); } }", 1],
+      ['hmp/x.ts', "return `Could not open '${f}'`;", 1],
+      ['machine/physmem.ts', "throw new RangeError('some other invariant');", 1],
+    ];
+    for (const [file, code, n] of caught) expect(checkSource(file, code), code).toHaveLength(n);
+  });
+
+  it("the checker catches a front end's wire form spelled outside its one wire function", () => {
+    const wire = [
+      "return 'Error: ' + m;",
+      "return ok ? 'OK' : 'E14';",
+      "send('E.no such thing');",
+      'end(`{"error": {"class": "GenericError", "desc": ${d}}}`);',
+      "send({ jsonrpc: '2.0', error: { code: -32000, message: m }, id: null });",
+    ];
+    for (const code of wire) expect(checkSource('front/x.ts', code), code).toHaveLength(1);
   });
 
   it('the checker catches a literal detail passed into a catalogue frame, however the frame is reached', () => {
