@@ -3,7 +3,7 @@
 // QEMU's qobject/json-writer.c quoted_str() escapes them (the same rules as
 // json-writer.ts quoteString), then the closing quote and the rest of the frame.
 
-import { qdictOrder, writeQmpMessage } from './json-writer.js';
+import { qdictOrder, writeQmpMessage } from '../util/json-writer.js';
 
 /** Head (through the opening quote) and tail (from the closing quote) of `{"return": "...", "id": ...}`. */
 export function streamedReplyFrame(id: unknown, hasId: boolean, pretty: boolean): { head: string; tail: string } {

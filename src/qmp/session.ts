@@ -13,7 +13,7 @@ import { qmpError } from './errors.js';
 import { JsonStreamer, QEMU_LIMITS, type Framed, type FramingLimits } from './framing.js';
 import type { JsonValue } from '../util/json-parser.js';
 import { releaseMemorySoon } from '../util/release-memory.js';
-import { qdictOrder, writeQmpMessage } from './json-writer.js';
+import { qdictOrder, writeQmpMessage } from '../util/json-writer.js';
 import { streamedReplyFrame, streamReply } from './json-stream.js';
 
 /** What a session needs from its connection; server.ts implements it over a socket. */

@@ -161,31 +161,47 @@ export class JsonLexer {
 
   /** Feed one byte (json_lexer_feed_char); `at` is its offset, for tokenStart. */
   feedByte(c: number, at = 0): void {
-    let consumed = false;
-    while (!consumed) {
-      const next = this.table[this.state * 256 + c]!;
-      consumed = (next & LOOKAHEAD) === 0;
-      const s = next & ~LOOKAHEAD;
-      if (consumed) this.append(c, at);
-      if (s >= 0x40 && s !== IN_START) {
-        const type = (s - 0x40 + 100) as TokenType;
-        if (type !== TokenType.SKIP) this.emit(type);
-        this.len = 0;
-        this.state = IN_START;
-      } else if (s === IN_START) {
-        this.len = 0;
-        this.state = IN_START;
-      } else if (s === 0) {
-        this.emit(TokenType.ERROR);
-        this.len = 0;
-        this.state = IN_RECOVERY;
-      } else if (s === IN_RECOVERY) {
-        this.len = 0;
-        this.state = IN_RECOVERY;
-      } else {
-        this.state = s;
-      }
+    while (!this.step(c, at));
+    this.bound();
+  }
+
+  /**
+   * json_lexer_flush: the input ends here. A NUL is fed only until the lexer is back
+   * at its start (it ends the token in progress: `50` at the very end is a number).
+   */
+  flush(): void {
+    while (this.state !== IN_START) this.step(0, 0);
+    this.bound();
+  }
+
+  /** One transition on byte `c`; false when `c` was only looked at (it is fed again). */
+  private step(c: number, at: number): boolean {
+    const next = this.table[this.state * 256 + c]!;
+    const consumed = (next & LOOKAHEAD) === 0;
+    const s = next & ~LOOKAHEAD;
+    if (consumed) this.append(c, at);
+    if (s >= 0x40 && s !== IN_START) {
+      const type = (s - 0x40 + 100) as TokenType;
+      if (type !== TokenType.SKIP) this.emit(type);
+      this.len = 0;
+      this.state = IN_START;
+    } else if (s === IN_START) {
+      this.len = 0;
+      this.state = IN_START;
+    } else if (s === 0) {
+      this.emit(TokenType.ERROR);
+      this.len = 0;
+      this.state = IN_RECOVERY;
+    } else if (s === IN_RECOVERY) {
+      this.len = 0;
+      this.state = IN_RECOVERY;
+    } else {
+      this.state = s;
     }
+    return consumed;
+  }
+
+  private bound(): void {
     if (this.len > this.maxTokenSize) {
       // QEMU hands the oversized partial token to the streamer, which rejects it.
       this.sink(TokenType.OVERSIZE, this.token, this.len);

@@ -16,7 +16,7 @@ import { HmpExecutor } from '../../src/hmp/executor.js';
 import { startHmpConsoles, type HmpListener } from '../../src/hmp/server.js';
 import '../../src/hmp/index.js';
 import { QmpServer } from '../../src/qmp/server.js';
-import { writeQmpMessage } from '../../src/qmp/json-writer.js';
+import { writeQmpMessage } from '../../src/util/json-writer.js';
 import { goldenPath } from '../helpers/golden.js';
 import { countingOps } from '../helpers/counting-ops.js';
 

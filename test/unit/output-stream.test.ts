@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { BufferSink, OutputWriter, type OutputSink } from '../../src/commands/output.js';
 import { JsonStringEscaper, streamedReplyFrame, streamReply } from '../../src/qmp/json-stream.js';
-import { writeQmpMessage } from '../../src/qmp/json-writer.js';
+import { writeQmpMessage } from '../../src/util/json-writer.js';
 
 /** Every kind of character quoteString treats specially, with "\n" as monitor output has it. */
 const NASTY =

@@ -2,7 +2,7 @@
 // and its error texts; every input is also fed split at every offset.
 import { describe, expect, it } from 'vitest';
 import { JsonStreamer, type Framed } from '../../src/qmp/framing.js';
-import { JsonFloat, formatDouble, qdictOrder, writeQmpMessage } from '../../src/qmp/json-writer.js';
+import { JsonFloat, formatDouble, qdictOrder, writeQmpMessage } from '../../src/util/json-writer.js';
 
 const enc = (s: string): Uint8Array => Buffer.from(s, 'latin1');
 

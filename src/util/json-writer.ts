@@ -1,8 +1,9 @@
-// QMP output writer, byte-compatible with QEMU's qobject/json-writer.c:
+// QEMU's JSON output (qobject/json-writer.c), byte for byte: QMP messages and, pretty
+// with "\n", HMP's qobject_to_json_pretty (qom-get). Shared by both front ends:
 // QDict member order (qobject/qdict.c tdb_hash, 512 buckets), separators ", "
 // and ": ", ASCII-only strings with upper-case \uXXXX, %.17g doubles, pretty mode.
 
-import { JsonFloat } from '../util/json-parser.js';
+import { JsonFloat } from './json-parser.js';
 
 export { JsonFloat };
 
@@ -83,11 +84,11 @@ export function quoteString(s: string): string {
   return `"${s.replace(NEEDS_ESCAPE, escapeChar)}"`;
 }
 
-function newline(depth: number): string {
-  return `\r\n${' '.repeat(depth * 4)}`;
-}
+/** Line end of pretty output: QMP's wire form, or "\n" for a monitor that adds the "\r" itself. */
+type Eol = '\r\n' | '\n';
 
-function writeValue(v: unknown, pretty: boolean, depth: number): string {
+function writeValue(v: unknown, pretty: boolean, depth: number, eol: Eol = '\r\n'): string {
+  const newline = (d: number): string => `${eol}${' '.repeat(d * 4)}`;
   switch (typeof v) {
     case 'string':
       return quoteString(v);
@@ -106,13 +107,13 @@ function writeValue(v: unknown, pretty: boolean, depth: number): string {
   if (v instanceof JsonFloat) return formatDouble(v.value);
   if (Array.isArray(v)) {
     if (v.length === 0) return pretty ? `[${newline(depth)}]` : '[]';
-    const parts = v.map((e) => writeValue(e, pretty, depth + 1));
+    const parts = v.map((e) => writeValue(e, pretty, depth + 1, eol));
     return pretty ? `[${newline(depth + 1)}${parts.join(`,${newline(depth + 1)}`)}${newline(depth)}]` : `[${parts.join(', ')}]`;
   }
   const obj = v as Record<string, unknown>;
   const keys = qdictOrder(Object.keys(obj).filter((k) => obj[k] !== undefined));
   if (keys.length === 0) return pretty ? `{${newline(depth)}}` : '{}';
-  const parts = keys.map((k) => `${quoteString(k)}: ${writeValue(obj[k], pretty, depth + 1)}`);
+  const parts = keys.map((k) => `${quoteString(k)}: ${writeValue(obj[k], pretty, depth + 1, eol)}`);
   return pretty ? `{${newline(depth + 1)}${parts.join(`,${newline(depth + 1)}`)}${newline(depth)}}` : `{${parts.join(', ')}}`;
 }
 
@@ -122,4 +123,12 @@ function writeValue(v: unknown, pretty: boolean, depth: number): string {
  */
 export function writeQmpMessage(v: unknown, pretty = false): string {
   return `${writeValue(v, pretty, 0)}\r\n`;
+}
+
+/**
+ * qobject_to_json_pretty as HMP prints it (qom-get): 4-space indent, QDict member
+ * order, "\n" line ends (monitor_puts adds the "\r"), no trailing newline.
+ */
+export function qobjectToJsonPretty(v: unknown): string {
+  return writeValue(v, true, 0, '\n');
 }
