@@ -8,6 +8,7 @@ import {
   hmpGpa2hva, hmpGva2gpa, hmpMemoryDump, hmpMemsave, hmpPhysicalMemoryDump, hmpPmemsave, hmpPrint, hmpSum,
 } from './cmd-memory.js';
 import { QEMU_HMP_COMMANDS, withHandlers } from './command-table.js';
+import { hmpQomGet, hmpQomList, hmpQomSet } from './cmd-qom.js';
 import { helpText } from './help.js';
 import { HMP_INFO_COMMANDS } from './info-table.js';
 import type { HmpCall, HmpCommand } from './types.js';
@@ -36,4 +37,7 @@ export const HMP_COMMANDS: readonly HmpCommand[] = withHandlers(QEMU_HMP_COMMAND
   memsave: hmpMemsave,
   pmemsave: hmpPmemsave,
   'dump-guest-memory': hmpDumpGuestMemory,
+  'qom-list': hmpQomList,
+  'qom-get': hmpQomGet,
+  'qom-set': hmpQomSet,
 }).map((c) => (c.name === 'info' ? { ...c, subTable: INFO_COMMANDS } : c));

@@ -47,7 +47,7 @@ describe('QEMU 7.2 HMP tables', () => {
       t.filter((c) => c.handler).map((c) => c.name);
     expect(implemented(HMP_COMMANDS)).toEqual([
       'cont|c', 'cpu', 'dump-guest-memory', 'gdbserver', 'gpa2hva', 'gva2gpa', 'help|?', 'info', 'memsave', 'pmemsave',
-      'print|p', 'quit|q', 'stop|s', 'sum', 'system_powerdown', 'system_reset', 'x', 'xp',
+      'print|p', 'qom-get', 'qom-list', 'qom-set', 'quit|q', 'stop|s', 'sum', 'system_powerdown', 'system_reset', 'x', 'xp',
     ]);
     expect(implemented(INFO_COMMANDS)).toEqual(['cpus', 'dump', 'mem', 'name', 'registers', 'sev', 'status', 'tlb', 'uuid', 'version']);
     expect(HMP_COMMANDS.find((c) => c.name === 'info')?.subTable).toBe(INFO_COMMANDS);
