@@ -1,14 +1,14 @@
 // Load a kdump-compressed file (makedumpfile's format: QEMU's kdump-*, makedumpfile
-// -c/-l/-p, cgmon's own; raw or flattened) as a guest. The 1st bitmap says which
+// -c/-l/-p, cgmon's own; raw or flattened, kdump-flat.ts) as a guest. The 1st bitmap says which
 // pages exist, the 2nd which were dumped; pages the dump excluded read as zeros.
 // A raw file is read piece by piece (dump-reader.ts), page data in file order.
 
 import { KDUMP_FIELD, kdumpText as kdump, notAKdump } from '../errors.js';
 import { decompressPage } from './kdump-codecs.js';
 import {
-  divRoundUp, FLAT_DATA_HEADER_SIZE, KDUMP_SIGNATURE, LAYOUT32, LAYOUT64, MAKEDUMPFILE_SIGNATURE, MAX_SIZE_MDF_HEADER,
-  PAGE_DESC_SIZE, UTSNAME_MACHINE, type DiskDumpLayout,
+  divRoundUp, KDUMP_SIGNATURE, LAYOUT32, LAYOUT64, MAKEDUMPFILE_SIGNATURE, PAGE_DESC_SIZE, UTSNAME_MACHINE, type DiskDumpLayout,
 } from './kdump-format.js';
+import { indexFlattened, overFlattened, unflatten } from './kdump-flat.js';
 import { imageTarget, type ElfNote, type LoadDumpOptions } from './dump-image.js';
 import { readExact, runOverBytes, type FileInfo, type Loader } from './dump-reader.js';
 import type { Machine } from './machine.js';
@@ -22,31 +22,6 @@ const latin1 = (b: Uint8Array, from: number, len: number): string => Buffer.from
 
 export function isKdump(bytes: Uint8Array): boolean {
   return latin1(bytes, 0, 8) === KDUMP_SIGNATURE || latin1(bytes, 0, 12) === MAKEDUMPFILE_SIGNATURE;
-}
-
-/** Reassemble makedumpfile's flattened stream (what `makedumpfile -R` does) into the raw file. */
-export function unflatten(bytes: Uint8Array): Uint8Array {
-  const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const records: { offset: number; at: number; size: number }[] = [];
-  let end = 0;
-  for (let p = MAX_SIZE_MDF_HEADER; ; ) {
-    if (p + FLAT_DATA_HEADER_SIZE > bytes.length) throw bad(kdump.noEndMarker);
-    const offset = dv.getBigInt64(p, false);
-    const size = dv.getBigInt64(p + 8, false);
-    p += FLAT_DATA_HEADER_SIZE;
-    if (offset === -1n && size === -1n) break;
-    if (offset < 0n || size < 0n || p + Number(size) > bytes.length || offset + size > BigInt(Number.MAX_SAFE_INTEGER)) {
-      throw bad(kdump.recordOutOfRange(p - FLAT_DATA_HEADER_SIZE));
-    }
-    records.push({ offset: Number(offset), at: p, size: Number(size) });
-    end = Math.max(end, Number(offset + size));
-    p += Number(size);
-  }
-  // The raw file cannot be larger than the data the stream carries plus the gaps it leaves (bitmap tails, holes).
-  if (end > 4 * bytes.length + (1 << 30)) throw bad(kdump.recordsTooFar(end));
-  const out = new Uint8Array(end);
-  for (const r of records) out.set(bytes.subarray(r.at, r.at + r.size), r.offset);
-  return out;
 }
 
 /**
@@ -264,18 +239,29 @@ function* loadRawKdump(info: FileInfo, options: LoadDumpOptions): Loader<Machine
   return machine;
 }
 
+/** A raw kdump file's loader, which first checks the signature a reassembled stream must start with. */
+function* loadReassembled(info: FileInfo, options: LoadDumpOptions): Loader<Machine> {
+  if (latin1(yield* readExact(info, 0, 8), 0, 8) !== KDUMP_SIGNATURE) throw bad(kdump.noSignature);
+  return yield* loadRawKdump(info, options);
+}
+
 /**
- * Load a kdump file (raw, or flattened: reassembled in memory first, as
- * `makedumpfile -R` would) from any byte source; `machine.dumpExcludedPages`
+ * Load a kdump file from any byte source: raw, or flattened, read in place through
+ * an index of its records (kdump-flat.ts; a stream whose records overlap is
+ * reassembled in memory first, as `makedumpfile -R` would). `machine.dumpExcludedPages`
  * says how many pages read as zeros.
  */
 export function* loadKdumpFrom(info: FileInfo, options: LoadDumpOptions): Loader<Machine> {
   const magic = yield* readExact(info, 0, 12);
   if (latin1(magic, 0, 12) !== MAKEDUMPFILE_SIGNATURE) return yield* loadRawKdump(info, options);
+  const idx = yield* indexFlattened(info);
+  if (idx) {
+    const rawInfo: FileInfo = { size: idx.end, ...(info.stable === true ? { stable: true } : {}) };
+    return yield* overFlattened(loadReassembled(rawInfo, options), idx);
+  }
   const raw = unflatten(yield* readExact(info, 0, Number.MAX_SAFE_INTEGER));
-  if (latin1(raw, 0, 8) !== KDUMP_SIGNATURE) throw bad(kdump.noSignature);
   const rawInfo: FileInfo = { size: undefined };
-  return runOverBytes(loadRawKdump(rawInfo, options), raw, rawInfo);
+  return runOverBytes(loadReassembled(rawInfo, options), raw, rawInfo);
 }
 
 /** Build a Machine from a kdump file in memory. */

@@ -2,7 +2,7 @@
 // {"error": {"class", "desc"}}, with monitor_qmp_dispatch's negotiation hint.
 
 import { asCgmonError, NEGOTIATION_EXPECTED } from '../errors.js';
-import { writeQmpMessage } from './json-writer.js';
+import { writeQmpMessage } from '../util/json-writer.js';
 
 export interface QmpErrorObject {
   class: string;

@@ -12,7 +12,8 @@ import { makeContext, type CommandContext } from '../../src/commands/context.js'
 import { executeCommand } from '../../src/commands/dispatch.js';
 import { DefaultDebugOps } from '../../src/debug/memory.js';
 import { loadDump } from '../../src/machine/load-dump.js';
-import { parseKdump, unflatten } from '../../src/machine/load-kdump.js';
+import { parseKdump } from '../../src/machine/load-kdump.js';
+import { unflatten } from '../../src/machine/kdump-flat.js';
 import { LAYOUT64, PAGE_DESC_SIZE } from '../../src/machine/kdump-format.js';
 import type { Machine } from '../../src/machine/machine.js';
 import { HmpExecutor } from '../../src/hmp/index.js';
