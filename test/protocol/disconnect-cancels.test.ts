@@ -132,7 +132,8 @@ describe.each(STARTERS)('dump-guest-memory -p over %s, then the client disconnec
   }, 60_000);
 });
 
-describe('gdb `monitor info tlb` on the million-leaf guest', () => {
+describe('a long `info tlb` on the million-leaf guest from gdb (`monitor`) and JSON-RPC (`hmp`)', () => {
+  let complete = 0;
   it('stops walking when gdb disconnects, and walks to the end while gdb stays', async () => {
     // While gdb stays: the whole output comes back in O packets, then OK.
     const r0 = reads();
@@ -141,7 +142,7 @@ describe('gdb `monitor info tlb` on the million-leaf guest', () => {
     stay.setEncoding('latin1');
     stay.on('data', (d: string) => (got += d));
     while (!/\$OK#9a/.test(got)) await tick(20);
-    const complete = reads() - r0;
+    complete = reads() - r0;
     stay.destroy();
     await settled();
     expect(got).toContain('$O');
@@ -155,4 +156,14 @@ describe('gdb `monitor info tlb` on the million-leaf guest', () => {
     expect((await settled()) - r1).toBeLessThan(complete / 2);
     ctx.machine.cont();
   }, 120_000);
+
+  it('stops walking when the JSON-RPC client goes away', async () => {
+    expect(complete).toBeGreaterThan(0);
+    const c = await connectRpc(`ws://127.0.0.1:${rpc.port}/rpc`);
+    const r0 = reads();
+    c.send(JSON.stringify({ jsonrpc: '2.0', method: 'hmp', params: ['info tlb'], id: 1 }));
+    while (reads() - r0 < 100) await tick(1);
+    c.ws.terminate();
+    expect((await settled()) - r0).toBeLessThan(complete / 2);
+  }, 60_000);
 });
