@@ -2,7 +2,7 @@
 // takes only 1 (the stub is one debugger's, as QEMU's), and a real gdb that goes
 // away during `monitor dump-guest-memory` cancels the dump: no temporary file, the
 // old target intact, query-dump never says completed, the daemon serves on.
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -49,13 +49,22 @@ describe.skipIf(!haveProgram('gdb'))('real gdb: `monitor dump-guest-memory -p` o
     const target = join(sub, 'target.elf');
     writeFileSync(target, OLD);
     try {
-      const g = spawn('gdb', ['-batch', '-nx', '-ex', `target remote 127.0.0.1:${gdb}`, '-ex', `monitor dump-guest-memory -p ${target}`], { stdio: 'ignore' });
-      const gone = new Promise((r) => g.on('close', r));
-      // Mid-way: the temporary file exists next to the target.
-      const deadline = Date.now() + 30_000;
-      while (Date.now() < deadline && readdirSync(sub).length < 2) await new Promise((r) => setTimeout(r, 1));
+      // The start-up probe of the gdb port may still hold the stub when gdb connects (gdb is then
+      // refused and exits): a gdb that ends before the dump starts is simply run again.
+      const deadline = Date.now() + 45_000;
+      let g: ChildProcess | undefined;
+      let gone: Promise<unknown> = Promise.resolve();
+      while (Date.now() < deadline && readdirSync(sub).length < 2) {
+        if (!g || g.exitCode !== null || g.signalCode !== null) {
+          await gone;
+          g = spawn('gdb', ['-batch', '-nx', '-ex', `target remote 127.0.0.1:${gdb}`, '-ex', `monitor dump-guest-memory -p ${target}`], { stdio: 'ignore' });
+          gone = new Promise((r) => g!.on('close', r));
+        }
+        // Mid-way: the temporary file exists next to the target.
+        await new Promise((r) => setTimeout(r, 1));
+      }
       expect(readdirSync(sub).some((n) => n.endsWith('.cgmon-tmp'))).toBe(true);
-      g.kill('SIGKILL');
+      g!.kill('SIGKILL');
       await gone;
       const c = await QmpClient.connect(qmp);
       expect(await c.readLine()).toContain('"QMP"');
