@@ -31,8 +31,6 @@ export const jsonStringText = {
   invalidEscape: (): string => 'invalid escape sequence in string',
   invalidCodepoint: (text: string): string => `${text} is not a valid Unicode character`,
 } as const;
-/** json-streamer.c's limit on `[`/`{` nesting (MAX_NESTING). */
-export const jsonNestingTooDeep = (): string => 'JSON nesting depth limit exceeded';
 /** qobject_from_json (qobject/qjson.c, HMP `qom-set -j`): a text must hold exactly one value. */
 export const jsonAtMostOneValue = (): string => 'Expecting at most one JSON value';
 export const jsonExpectingAValue = (): string => 'Expecting a JSON value';

@@ -5,7 +5,7 @@
 
 import { executeCommand } from '../commands/dispatch.js';
 import type { ObjectPropertyInfo } from '../commands/qmp-types.js';
-import { parameterExpects, qomDeviceNotFound } from '../errors.js';
+import { EXPECTS, parameterExpects, qomDeviceNotFound } from '../errors.js';
 import { qobjectToJsonPretty } from '../util/json-writer.js';
 import { qobjectFromJson } from '../util/qobject-from-json.js';
 import type { HmpCall } from './types.js';
@@ -52,7 +52,7 @@ function parsePropertyText(type: string | undefined, name: string, text: string)
     // qapi_bool_parse
     if (['on', 'yes', 'true', 'y'].includes(text)) return true;
     if (['off', 'no', 'false', 'n'].includes(text)) return false;
-    throw parameterExpects(name, "'on' or 'off'");
+    throw parameterExpects(name, EXPECTS.onOff);
   }
   if (type !== undefined && (UNSIGNED.has(type) || SIGNED.has(type))) {
     const signed = SIGNED.has(type);

@@ -5,7 +5,7 @@
 import { JsonLexer, TokenType } from './json-lexer.js';
 import { parseTokens, TokenList, type JsonValue } from './json-parser.js';
 import { decodeCString } from './mod-utf8.js';
-import { CgmonError, jsonAtMostOneValue, jsonExpectingAValue, jsonNestingTooDeep, jsonStray } from '../errors.js';
+import { CgmonError, JSON_LIMIT_TEXT, jsonAtMostOneValue, jsonExpectingAValue, jsonStray } from '../errors.js';
 
 /** QEMU's MAX_NESTING; the text is one HMP line, so its tokens are bounded by the line. */
 const MAX_NESTING = 1024;
@@ -40,7 +40,7 @@ export function qobjectFromJson(text: string): JsonValue {
     else if (type === TokenType.RCURLY) depth.braces--;
     else if (type === TokenType.LSQUARE) depth.brackets++;
     else if (type === TokenType.RSQUARE) depth.brackets--;
-    if (depth.braces + depth.brackets > MAX_NESTING) return emit({ error: jsonNestingTooDeep() });
+    if (depth.braces + depth.brackets > MAX_NESTING) return emit({ error: JSON_LIMIT_TEXT.depth });
     tokens.push(type, bytes, length);
     if ((depth.braces > 0 || depth.brackets > 0) && depth.braces >= 0 && depth.brackets >= 0) return;
     const r = parseTokens(tokens);
