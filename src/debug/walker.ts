@@ -6,7 +6,7 @@
 
 import { pagingMode, type PagingMode } from '../machine/cpu.js';
 import { memFault, type MemFault, type MemTxAttrs } from '../machine/memattrs.js';
-import { faultError } from '../errors.js';
+import { faultError, memFaultText } from '../errors.js';
 import {
   canonicalVa, entryCbit, isLeaf, leafPa, levelsFor, nextTable, root, PG_PRESENT, PG_RW, PG_USER,
   type Leaf, type Level, type LevelSpec, type PageTableReader, type PagingRegs, type Translation,
@@ -339,7 +339,7 @@ export function translateVa(reader: PageTableReader, regs: PagingRegs, va: bigin
   if (mode === '32' || mode === 'pae') addr &= 0xffff_ffffn;
   else {
     const top = mode === 'la57' ? BigInt.asIntN(64, addr) >> 56n : BigInt.asIntN(64, addr) >> 47n;
-    if (top !== 0n && top !== -1n) return memFault('unmapped', va, `Virtual address 0x${va.toString(16)} is not canonical`);
+    if (top !== 0n && top !== -1n) return memFault('unmapped', va, memFaultText.notCanonical(va));
   }
   const levels = levelsFor(mode);
   const mask = reader.pteMask();

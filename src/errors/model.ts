@@ -43,6 +43,15 @@ export function asCgmonError(e: unknown): CgmonError {
   return e instanceof CgmonError ? e : new CgmonError(e instanceof Error ? e.message : String(e));
 }
 
+/** A failed memory transaction's text by its kind (machine/memattrs.ts MemFault), and the walker's. */
+export const memFaultText = {
+  unassigned: (addr: bigint): string => `No memory is mapped at address 0x${addr.toString(16)}`,
+  unmapped: (va: bigint): string => `Virtual address 0x${va.toString(16)} is not mapped`,
+  denied: (addr: bigint): string => `Access to 0x${addr.toString(16)} denied`,
+  device: (addr: bigint): string => `Device access at 0x${addr.toString(16)} failed`,
+  notCanonical: (va: bigint): string => `Virtual address 0x${va.toString(16)} is not canonical`,
+} as const;
+
 /** A failed debug access (MemTxResult / MemFault) as an error: a policy refusal keeps its
  *  text and becomes 'policy'; any other fault is a GenericError, prefixed with `context`. */
 export function faultError(f: { readonly kind: string; readonly message: string }, context?: string): CgmonError {

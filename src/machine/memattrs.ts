@@ -1,6 +1,8 @@
 // Memory transaction attributes and results (QEMU include/exec/memattrs.h,
 // extended with the `debug` and `private` flags of the SEV debug design).
 
+import { memFaultText } from '../errors.js';
+
 export interface MemTxAttrs {
   /** A debugger access: may decrypt, may write ROM, never sets A/D bits. */
   readonly debug?: boolean;
@@ -43,20 +45,7 @@ export type MemTxResult = MemOk | MemFault;
 
 export const MEMTX_OK: MemOk = Object.freeze({ ok: true });
 
+/** A failed transaction; without `message`, the catalogue's text for its kind. */
 export function memFault(kind: MemFaultKind, addr: bigint, message?: string): MemFault {
-  return { ok: false, kind, addr, message: message ?? defaultMessage(kind, addr) };
-}
-
-function defaultMessage(kind: MemFaultKind, addr: bigint): string {
-  const hex = `0x${addr.toString(16)}`;
-  switch (kind) {
-    case 'unassigned':
-      return `No memory is mapped at address ${hex}`;
-    case 'unmapped':
-      return `Virtual address ${hex} is not mapped`;
-    case 'denied':
-      return `Access to ${hex} denied`;
-    case 'device':
-      return `Device access at ${hex} failed`;
-  }
+  return { ok: false, kind, addr, message: message ?? memFaultText[kind](addr) };
 }

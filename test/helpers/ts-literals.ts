@@ -193,8 +193,9 @@ export function frameNames(file: string, code: string, framesOf: (file: string) 
   return frames;
 }
 
-/** `framesOf` over a whole tree (src-relative path -> source), each file computed once. */
-export function treeFrames(sources: ReadonlyMap<string, string>): (file: string) => ReadonlySet<string> {
+/** `framesOf` over a whole tree (src-relative path -> source), each file computed once;
+ *  `seeds`: frames outside the error modules, by file (a type whose message reaches the wire). */
+export function treeFrames(sources: ReadonlyMap<string, string>, seeds: Readonly<Record<string, readonly string[]>> = {}): (file: string) => ReadonlySet<string> {
   const memo = new Map<string, ReadonlySet<string>>();
   const framesOf = (file: string): ReadonlySet<string> => {
     const known = memo.get(file);
@@ -202,6 +203,7 @@ export function treeFrames(sources: ReadonlyMap<string, string>): (file: string)
     memo.set(file, new Set()); // an import circle stops here
     const src = sources.get(file);
     const frames = src === undefined ? new Set<string>() : frameNames(file, stripComments(src), framesOf);
+    for (const name of seeds[file] ?? []) frames.add(name);
     memo.set(file, frames);
     return frames;
   };
