@@ -2,6 +2,9 @@
 // from which src/cli.ts builds its parser, its help and the single-dash rewrite.
 // To add an option: one line here, then read it in parseCli (src/cli.ts).
 
+import type { DaemonLimits } from './util/connection-limits.js';
+import type { KeyValues } from './util/qemu-opts.js';
+
 export interface CliOption {
   /** QEMU's name without the dash ("m", "load-dump"). */
   readonly name: string;
@@ -51,6 +54,36 @@ export const CLI_OPTIONS: readonly CliOption[] = [
 /** The option named `name` (QEMU spelling), if cgmon has it. */
 export function cliOption(name: string): CliOption | undefined {
   return CLI_OPTIONS.find((o) => o.name === name);
+}
+
+/** The parsed command line (parseCli in src/cli.ts). */
+export interface CliOptions {
+  ramSize?: number;
+  smp: number;
+  machine: KeyValues;
+  objects: KeyValues[];
+  devices: KeyValues[];
+  name?: string;
+  uuid?: string;
+  startPaused: boolean;
+  loadDump?: string;
+  guest?: string;
+  qmp: { spec: string; pretty: boolean }[];
+  monitor: string[];
+  chardev: KeyValues[];
+  mon: KeyValues[];
+  gdb: string[];
+  rpc: string[];
+  nodefaults: boolean;
+  /** -cpu MODEL,phys-bits=N: only phys-bits is used (a TD's GPAW). */
+  physBits?: number;
+  /** -limits: connections, idle time and JSON bounds per front end (src/util/connection-limits.ts). */
+  limits: DaemonLimits;
+}
+
+/** QEMU adds its default monitors only when the command line names none. */
+export function wantsDefaults(o: CliOptions): boolean {
+  return !o.nodefaults && o.qmp.length + o.monitor.length + o.mon.length + o.gdb.length + o.rpc.length === 0;
 }
 
 // The value parsers live below every layer (src/util/qemu-opts.ts); the CLI reads them from here too.

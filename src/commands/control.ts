@@ -2,34 +2,13 @@
 // query-version, query-commands, query-qmp-schema, query-status, query-name,
 // query-cpus-fast, query-kvm, query-target. qmp_capabilities lives in the QMP session.
 
-import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { negotiationComplete } from '../errors.js';
 import type { CommandContext } from './context.js';
 import { introspect, loadSchema, type SchemaEntry } from './schema.js';
 import type { CommandInfo, CpuInfoFast, KvmInfo, NameInfo, StatusInfo, TargetInfo, UuidInfo, VersionInfo } from './qmp-types.js';
 import { NULL_UUID } from '../machine/machine.js';
 
-/** The QEMU release whose protocol and output cgmon reproduces (the golden files' 7.2.22). */
-export const QEMU_VERSION = { major: 7, minor: 2, micro: 22 } as const;
-
-function readPackageVersion(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (let i = 0; i < 5; i++) {
-    const p = join(dir, 'package.json');
-    if (existsSync(p)) return (JSON.parse(readFileSync(p, 'utf8')) as { version: string }).version;
-    dir = dirname(dir);
-  }
-  return '0.0.0';
-}
-
-export const CGMON_VERSION = readPackageVersion();
-
-export function qmpQueryVersion(): VersionInfo {
-  // Members in QAPI order (qemu, package; major, minor, micro): QDict order depends on it on collisions.
-  return { qemu: { major: QEMU_VERSION.major, minor: QEMU_VERSION.minor, micro: QEMU_VERSION.micro }, package: `cgmon ${CGMON_VERSION}` };
-}
+export { CGMON_VERSION, QEMU_VERSION, qmpQueryVersion } from './version.js';
 
 /**
  * QMP commands in schema order. The command table (table.ts) has a handler for

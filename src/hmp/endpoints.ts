@@ -2,8 +2,9 @@
 // `-chardev socket|stdio,id=ID,...` + `-mon chardev=ID[,mode=readline]`
 // (qemu-options.hx). Pure: no sockets are touched here.
 
-import { atLocation, chardevNotFound, monChardevLabel, invalidCharDriver, invalidMonitorCharDriver, monModeInvalid, onlyServerSockets, parameterMissing, socketNeedsPortOrPath, stdioMultipleUse } from '../errors.js';
+import { atLocation, chardevNotFound, monChardevLabel, invalidCharDriver, invalidMonitorCharDriver, monModeInvalid, onlyServerSockets, parameterMissing, socketNeedsPortOrPath, stdioMultipleUse, tooManyConnections } from '../errors.js';
 import { parseEndpoint, type KeyValues } from '../util/qemu-opts.js';
+import type { ListenAddress } from '../util/listen.js';
 
 export type HmpEndpointKind = 'stdio' | 'tcp' | 'telnet' | 'unix';
 
@@ -82,4 +83,14 @@ export function hmpEndpoints(monitor: readonly string[], chardevs: readonly KeyV
     throw stdioMultipleUse();
   }
   return out;
+}
+
+/** Where a socket console listens (telnet and tcp alike). */
+export function hmpListenAddress(endpoint: HmpEndpoint): ListenAddress {
+  return endpoint.kind === 'unix' ? { kind: 'unix', path: endpoint.path ?? '' } : { kind: 'tcp', host: endpoint.host ?? '127.0.0.1', port: endpoint.port ?? 0 };
+}
+
+/** What a console past the connection limit reads before it is closed. */
+export function hmpRefusal(maxConnections: number): string {
+  return `cgmon: ${tooManyConnections('HMP', maxConnections)}\r\n`;
 }

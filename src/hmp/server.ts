@@ -9,9 +9,9 @@ import { HmpExecutor, hmpArgsType, hmpCommandNames, hmpInfoNames } from './execu
 import { ReadlineHistory } from './readline.js';
 import { HmpSession, streamTransport, type HmpSessionOptions, type LineExecutor } from './session.js';
 import { TELNET_INIT, TelnetDecoder } from './telnet.js';
-import type { HmpEndpoint } from './endpoints.js';
-import { boundPort, listenOn, type ListenAddress } from '../util/listen.js';
-import { hmpIdleNotice, tooManyConnections } from '../errors.js';
+import { hmpListenAddress, hmpRefusal, type HmpEndpoint } from './endpoints.js';
+import { boundPort, listenOn } from '../util/listen.js';
+import { hmpIdleNotice } from '../errors.js';
 import { DEFAULT_LIMITS, idleTimeout, type ConnectionLimits } from '../util/connection-limits.js';
 
 export interface HmpServerOptions {
@@ -74,7 +74,7 @@ async function listenSocket(endpoint: HmpEndpoint, opts: HmpServerOptions): Prom
     sock.on('error', () => sock.destroy());
     // QEMU serves one client per socket; cgmon serves several but not without limit.
     if (sockets.size >= limits.maxConnections) {
-      sock.end(`cgmon: ${tooManyConnections('HMP', limits.maxConnections)}\r\n`);
+      sock.end(hmpRefusal(limits.maxConnections));
       setTimeout(() => sock.destroy(), 500).unref();
       return;
     }
@@ -104,9 +104,7 @@ async function listenSocket(endpoint: HmpEndpoint, opts: HmpServerOptions): Prom
     attach(session, sock);
     session.open();
   });
-  const at: ListenAddress =
-    endpoint.kind === 'unix' ? { kind: 'unix', path: endpoint.path ?? '' } : { kind: 'tcp', host: endpoint.host ?? '127.0.0.1', port: endpoint.port ?? 0 };
-  await listenOn(server, at, `${endpoint.label}: `);
+  await listenOn(server, hmpListenAddress(endpoint), `${endpoint.label}: `);
   const base = { endpoint, sessions, close: () => closeServer(server, sockets) };
   const port = boundPort(server);
   return port !== undefined ? { ...base, port } : { ...base, path: endpoint.path ?? '' };

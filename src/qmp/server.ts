@@ -4,69 +4,18 @@
 // A unix client's bytes come with the descriptors it passes (scm-rights.ts).
 
 import { createServer, type Server, type Socket } from 'node:net';
-import { chardevNotFound, monChardevLabel, onlyServerSockets, qmpConnectionFault, qmpIdleRefusal, qmpNeedsSocket, qmpNeedsSocketChardev, tooManyConnections } from '../errors.js';
+import { qmpConnectionFault, qmpIdleRefusal, tooManyConnections } from '../errors.js';
 import { qmpErrorLine } from './errors.js';
-import { parseEndpoint, type KeyValues } from '../util/qemu-opts.js';
+import { qmpListenAddress, type QmpEndpoint } from './endpoints.js';
 import type { CommandContext } from '../commands/index.js';
 import { installArgumentValidator } from '../commands/validate.js';
 import type { FramingLimits } from './framing.js';
 import { QmpSession } from './session.js';
+export { DEFAULT_QMP_ENDPOINT, qmpChardevEndpoints, qmpEndpoint, type QmpEndpoint } from './endpoints.js';
 import { holdScmRights, releaseScmRights, ScmReader } from './scm-rights.js';
 import { MonitorFds } from '../commands/fds.js';
-import { listenOn, removeSocketFile, type ListenAddress } from '../util/listen.js';
+import { greetedEarly, listenOn, removeSocketFile, serverAddress } from '../util/listen.js';
 import { DEFAULT_LIMITS, guarded, idleTimeout, type ConnectionLimits } from '../util/connection-limits.js';
-
-export interface QmpEndpoint {
-  readonly kind: 'unix' | 'tcp';
-  readonly path?: string;
-  readonly host?: string;
-  readonly port?: number;
-  readonly pretty: boolean;
-  /** How the user wrote it, for messages. */
-  readonly label: string;
-}
-
-const isOn = (v: string | undefined): boolean => v !== undefined && ['on', 'yes', 'true'].includes(v);
-
-function checkServer(props: KeyValues, label: string): void {
-  const server = props.get('server');
-  if (server !== undefined && !isOn(server)) throw onlyServerSockets(label);
-}
-
-/** `-qmp unix:PATH,server=on,wait=off` or `-qmp tcp:HOST:PORT,server=on,wait=off`. */
-export function qmpEndpoint(spec: string, pretty: boolean): QmpEndpoint {
-  const label = `-qmp ${spec}`;
-  const ep = parseEndpoint(spec);
-  checkServer(ep.props, label);
-  if (ep.kind === 'unix') return { kind: 'unix', path: ep.path ?? '', pretty, label };
-  if (ep.kind === 'tcp') return { kind: 'tcp', host: ep.host ?? '127.0.0.1', port: ep.port ?? 0, pretty, label };
-  throw qmpNeedsSocket(label);
-}
-
-/** QMP monitors declared with `-chardev socket,id=ID,...` and `-mon chardev=ID,mode=control[,pretty=on]`. */
-export function qmpChardevEndpoints(chardevs: readonly KeyValues[], mons: readonly KeyValues[]): QmpEndpoint[] {
-  const out: QmpEndpoint[] = [];
-  for (const mon of mons) {
-    if (mon.get('mode') !== 'control') continue;
-    const id = mon.get('chardev') ?? '';
-    const cd = chardevs.find((c) => c.get('id') === id);
-    const label = monChardevLabel(id);
-    if (!cd) throw chardevNotFound(label, id);
-    if (cd.get('backend') !== 'socket') throw qmpNeedsSocketChardev(label);
-    checkServer(cd, label);
-    const pretty = isOn(mon.get('pretty'));
-    const path = cd.get('path');
-    if (path !== undefined) out.push({ kind: 'unix', path, pretty, label });
-    else out.push({ kind: 'tcp', host: cd.get('host') || '127.0.0.1', port: Number(cd.get('port') ?? '0'), pretty, label });
-  }
-  return out;
-}
-
-function listenAddress(ep: QmpEndpoint): ListenAddress {
-  return ep.kind === 'unix' ? { kind: 'unix', path: ep.path ?? '' } : { kind: 'tcp', host: ep.host ?? '127.0.0.1', port: ep.port ?? 0 };
-}
-
-export const DEFAULT_QMP_ENDPOINT: QmpEndpoint = { kind: 'tcp', host: '127.0.0.1', port: 4444, pretty: false, label: '-qmp tcp:127.0.0.1:4444' };
 
 export interface QmpServerOptions {
   readonly ctx: CommandContext;
@@ -96,19 +45,19 @@ export class QmpServer {
     const server = createServer({ noDelay: true, allowHalfOpen: true, pauseOnConnect: scm });
     const qs = new QmpServer(server, endpoint, scm);
     server.on('connection', (s) => qs.accept(s, opts));
-    await listenOn(server, listenAddress(endpoint), `${endpoint.label}: `);
+    await listenOn(server, qmpListenAddress(endpoint), `${endpoint.label}: `);
     return qs;
   }
 
   /** "unix:PATH" or "tcp:HOST:PORT" with the real port. */
   get address(): string {
-    const a = this.server.address();
+    const a = serverAddress(this.server);
     if (typeof a === 'string') return `unix:${a}`;
     return a ? `tcp:${a.address}:${a.port}` : '';
   }
 
   get port(): number {
-    const a = this.server.address();
+    const a = serverAddress(this.server);
     return typeof a === 'object' && a ? a.port : 0;
   }
 
@@ -195,7 +144,7 @@ export class QmpServer {
       guarded('QMP connection', () => undefined, () => session.close())();
     });
     if (!scm) socket.resume();
-    session.start();
+    session.start(greetedEarly(socket));
   }
 
   async close(): Promise<void> {

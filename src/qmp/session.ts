@@ -8,7 +8,7 @@ import {
 } from '../errors.js';
 import { checkCommand, runChecked, streamChecked, type CommandContext } from '../commands/index.js';
 import type { TextProducer } from '../commands/output.js';
-import { qmpQueryVersion } from '../commands/control.js';
+import { QMP_CAPABILITIES, qmpGreeting } from './endpoints.js';
 import { qmpError } from './errors.js';
 import { JsonStreamer, QEMU_LIMITS, type Framed, type FramingLimits } from './framing.js';
 import type { JsonValue } from '../util/json-parser.js';
@@ -74,13 +74,16 @@ export class QmpSession {
     private readonly opts: SessionOptions,
   ) {
     this.streamer = new JsonStreamer(opts.limits ?? QEMU_LIMITS);
-    this.capabilities = opts.capabilities ?? ['oob'];
+    this.capabilities = opts.capabilities ?? QMP_CAPABILITIES;
   }
 
-  /** Send the greeting (built from query-version, as QEMU's qmp_greeting does). */
-  start(): void {
+  /**
+   * Send the greeting (qmpGreeting), unless the client had it already: one that
+   * connected while the guest was loading was greeted by src/util/listen.ts (bindEarly).
+   */
+  start(greeted = false): void {
     this.unsubscribe = this.opts.ctx.machine.onEvent((e) => this.event(e.event, e.data));
-    this.send({ QMP: { version: qmpQueryVersion(), capabilities: [...this.capabilities] } });
+    if (!greeted && !this.transport.write(qmpGreeting(this.opts.pretty === true, this.capabilities))) this.blocked = true;
   }
 
   /** True while the session holds enough unprocessed input that reading should pause. */
