@@ -19,7 +19,7 @@ import './sev/index.js';
 import './tdx/index.js';
 import type { MemoryDebugOps } from './debug/ops.js';
 import { makeContext, type CommandContext } from './commands/index.js';
-import { startRpcServer, type RpcServer } from './rpc/server.js';
+import type { RpcServer } from './rpc/server.js';
 import { HmpExecutor, warmDisassembler } from './hmp/index.js';
 import { defaultHmpEndpoints, hmpEndpoints } from './hmp/endpoints.js';
 import { startHmpConsoles, type HmpListener } from './hmp/server.js';
@@ -148,6 +148,8 @@ async function startRpc(spec: string, ctx: CommandContext, limits: DaemonLimits)
   const token = ep.props.get('token');
   const allowHost = ep.props.get('allow-host');
   const hmp = (c: CommandContext): HmpExecutor => new HmpExecutor(c);
+  // Loaded only when a console is served: ws and the page's files are not needed otherwise.
+  const { startRpcServer } = await import('./rpc/server.js');
   let server: RpcServer;
   try {
     server = await startRpcServer({

@@ -43,11 +43,18 @@ const setImmediateP = (): Promise<void> => new Promise((resolve) => setImmediate
  */
 /** Outputs at least this long ask for a collection when they end (see `release`). */
 const LARGE_OUTPUT = 16 * 1024 * 1024;
+/**
+ * The first bytes of an output leave once they have waited this long rather than when
+ * a whole chunk is gathered: a long output's first line reaches the client at once,
+ * as QEMU's monitor writes while it prints. Short outputs are done before it passes.
+ */
+export const FIRST_FLUSH_MS = 0.25;
 
 export class OutputWriter {
   readonly buf: Buffer;
   private used = 0;
   private written = 0;
+  private readonly started = performance.now();
 
   constructor(
     private readonly sink: OutputSink,
@@ -72,9 +79,10 @@ export class OutputWriter {
     if (this.buf.length === OUTPUT_CHUNK + SLACK) spareChunk = this.buf;
   }
 
-  /** The chunk is full: the producer should `await flush()` before its next line. */
+  /** The chunk is full, or the first bytes are due (FIRST_FLUSH_MS): the producer should `await flush()` before its next line. */
   get full(): boolean {
-    return this.used >= this.chunk;
+    if (this.used >= this.chunk) return true;
+    return this.written === 0 && this.used > 0 && performance.now() - this.started >= FIRST_FLUSH_MS;
   }
 
   /** The consumer went away: stop producing. */
