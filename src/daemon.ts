@@ -210,6 +210,10 @@ export async function serve(opts: CliOptions, built: BuiltMachine): Promise<numb
   // registry: in the background, so that start-up does not wait (a command used first compiles its own).
   const validator = installArgumentValidator();
   setImmediate(() => void validator.compileAll().catch(() => undefined));
+  // Capstone (x /i) compiles its WebAssembly in the background, so the first
+  // disassembly answers as fast as QEMU's does, even to a client that hangs up early.
+  // Its module loads now, before any client is served: loaded later, it would stall them.
+  warmDisassembler();
   const defaults = wantsDefaults(opts);
   const listeners: Listener[] = [];
   try {
@@ -247,9 +251,6 @@ export async function serve(opts: CliOptions, built: BuiltMachine): Promise<numb
     log(guestSummary(machine, ops, source));
     if (demo && defaults) log(tryFirst(machine));
     listeners.push(...(await startHmpConsoles(stdio, { base: ctx })));
-    // Capstone (x /i) compiles its WebAssembly in the background once every front end
-    // serves (held clients first), so the first disassembly answers as fast as QEMU's does.
-    setImmediate(warmDisassembler);
   } catch (e) {
     await Promise.all(listeners.map((l) => l.close()));
     const msg = e instanceof CgmonError ? e.message : (e as Error).message;

@@ -128,6 +128,20 @@ export async function waitListening(target: { port?: number; path?: string }, ti
   }
 }
 
+/**
+ * Wait (bounded) for the start-up summary (`cgmon: serving ...`): the sockets accept
+ * before the guest is loaded (src/util/listen.ts bindEarly), so a socket that
+ * accepts does not yet mean a daemon that answers at once.
+ */
+export async function waitServing(d: Proc, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!/^cgmon: serving /m.test(d.stderr)) {
+    if (d.child.exitCode !== null || d.child.signalCode !== null) throw new Error(`daemon exited before serving: ${d.stderr}`);
+    if (Date.now() > deadline) throw new Error(`daemon not serving after ${timeoutMs} ms: ${d.stderr}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
 export interface DaemonSetup {
   args: string[];
   /** Sockets that must accept connections before the daemon counts as started. */
@@ -146,6 +160,7 @@ export async function startDaemon(setup: () => Promise<DaemonSetup>, cwd?: strin
     const d = new DaemonProcess(args, cwd);
     try {
       for (const t of targets) await waitListening(t, 15_000, d);
+      await waitServing(d);
       return d;
     } catch (e) {
       last = e as Error;
