@@ -7,7 +7,7 @@ import { chardevNotFound, monChardevLabel, onlyServerSockets, qmpNeedsSocket, qm
 import { parseEndpoint, type KeyValues } from '../util/qemu-opts.js';
 import type { ListenAddress } from '../util/listen.js';
 import { qmpQueryVersion } from '../commands/version.js';
-import { writeQmpMessage } from './json-writer.js';
+import { writeQmpMessage } from '../util/json-writer.js';
 
 export interface QmpEndpoint {
   readonly kind: 'unix' | 'tcp';
