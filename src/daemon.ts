@@ -193,11 +193,11 @@ export async function serve(opts: CliOptions, built: BuiltMachine): Promise<numb
     stopping.abort();
     resolve();
   }));
-  // gdb stub: qRcmd runs HMP lines; `k` ends the daemon as it ends QEMU.
+  // gdb stub: qRcmd runs HMP lines (streamed as O packets); `k` ends the daemon as it ends QEMU.
   const gdb = makeGdbserverService(() => ctx, {
     ...DAEMON_GDB_OPTIONS,
     connection: opts.limits.connections.gdb,
-    monitor: (line, gdbCtx) => new HmpExecutor(gdbCtx).run(line),
+    monitorTo: (line, gdbCtx, sink) => new HmpExecutor(gdbCtx).runTo(line, sink),
     onKill: () => stop(),
   });
   const ctx = makeContext(machine, ops, {

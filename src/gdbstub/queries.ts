@@ -6,6 +6,7 @@ import { featureAnnex } from './target-xml.js';
 import { rspError, RSP_XFER_NONE } from './errors.js';
 import type { GdbTarget } from './target.js';
 import type { CommandContext } from '../commands/context.js';
+import type { OutputSink } from '../commands/output.js';
 
 const MALFORMED = rspError('invalid-argument');
 
@@ -14,6 +15,11 @@ export interface QueryEnv {
   readonly packetSize: number;
   readonly noAckMode: boolean;
   readonly monitor: ((line: string, ctx: CommandContext) => Promise<string>) | undefined;
+  readonly monitorTo: ((line: string, ctx: CommandContext, sink: OutputSink) => Promise<void>) | undefined;
+  /** Resolves once gdb has read what was sent (undefined: nothing waits). */
+  drained(): Promise<void> | undefined;
+  /** The connection is gone. */
+  closed(): boolean;
   send(payload: string | Buffer): void;
   stopAcks(): void;
 }
@@ -54,15 +60,49 @@ function threadList(first: boolean, target: GdbTarget): string {
   return 'm' + target.threadId(i);
 }
 
+/**
+ * Output bytes as O packets of exactly `chunk` bytes each (the last one shorter), sent as
+ * they come, the producer held until gdb has read them: a long `monitor info tlb` costs
+ * one output chunk of memory, and its packets are those of the whole output cut in order.
+ */
+function oPackets(env: QueryEnv, chunk: number): { sink: OutputSink; end(): void } {
+  let carry = Buffer.alloc(0);
+  const sendFull = (final: boolean): void => {
+    let i = 0;
+    while (carry.length - i >= chunk || (final && i < carry.length)) {
+      const n = Math.min(chunk, carry.length - i);
+      env.send('O' + carry.subarray(i, i + n).toString('hex'));
+      i += n;
+    }
+    carry = carry.subarray(i);
+  };
+  const sink: OutputSink = {
+    write: (bytes) => {
+      carry = Buffer.concat([carry, bytes]);
+      sendFull(false);
+      return env.drained();
+    },
+    get cancelled(): boolean {
+      return env.closed() || env.target.ctx.signal?.aborted === true;
+    },
+  };
+  return { sink, end: () => sendFull(true) };
+}
+
 async function qRcmd(hex: string, env: QueryEnv): Promise<void> {
-  if (!/^([0-9a-fA-F]{2})*$/.test(hex) || !env.monitor) return env.send(MALFORMED);
+  if (!/^([0-9a-fA-F]{2})*$/.test(hex) || (!env.monitor && !env.monitorTo)) return env.send(MALFORMED);
   const line = Buffer.from(hex, 'hex').toString('latin1');
-  // The session's context: its signal ends the line's work if gdb goes away meanwhile.
-  const out = await env.monitor(line, env.target.ctx);
   // gdb prints O packets as they come; keep each well under the packet size.
   const chunk = Math.max(1, Math.floor(env.packetSize / 2) - 1);
-  const bytes = Buffer.from(out, 'latin1');
-  for (let i = 0; i < bytes.length; i += chunk) env.send('O' + bytes.subarray(i, i + chunk).toString('hex'));
+  // The session's context: its signal ends the line's work if gdb goes away meanwhile.
+  if (env.monitorTo) {
+    const out = oPackets(env, chunk);
+    await env.monitorTo(line, env.target.ctx, out.sink);
+    out.end();
+  } else {
+    const bytes = Buffer.from(await env.monitor!(line, env.target.ctx), 'latin1');
+    for (let i = 0; i < bytes.length; i += chunk) env.send('O' + bytes.subarray(i, i + chunk).toString('hex'));
+  }
   env.send('OK');
 }
 

@@ -4,6 +4,7 @@
 
 import { rspError } from './errors.js';
 import type { CommandContext } from '../commands/context.js';
+import type { OutputSink } from '../commands/output.js';
 import type { MachineEvent } from '../machine/machine.js';
 import { HexReply, MAX_INBOUND_PACKET, RspParser, encodeHexPacket, encodePacket } from './framing.js';
 import { GdbTarget } from './target.js';
@@ -39,6 +40,11 @@ export interface GdbSessionOptions {
    * disconnects, which cancels the line's work), return its output (HMP text with \r\n).
    */
   readonly monitor?: (line: string, ctx: CommandContext) => Promise<string>;
+  /**
+   * qRcmd streamed (preferred over `monitor`): the line's output (UTF-8, "\r\n") is
+   * written into `sink` in chunks, each sent as O packets once gdb has read the last.
+   */
+  readonly monitorTo?: (line: string, ctx: CommandContext, sink: OutputSink) => Promise<void>;
   /** `k` / vKill: QEMU exits; the daemon decides. */
   readonly onKill?: () => void;
 }
@@ -281,6 +287,9 @@ export class GdbSession {
       packetSize: this.packetSize,
       noAckMode: this.opts.noAckMode === true,
       monitor: this.opts.monitor,
+      monitorTo: this.opts.monitorTo,
+      drained: () => this.transport.drained?.(),
+      closed: () => this.closed,
       send: (p) => this.send(p),
       stopAcks: () => {
         this.ackMode = false;

@@ -12,6 +12,8 @@ import { GDB_REGS } from '../../src/gdbstub/target-xml.js';
 import { RspParser } from '../../src/gdbstub/framing.js';
 import { SCENARIOS, goldenPath, loadScenario } from '../helpers/golden.js';
 import { loadHmpMonitor } from '../helpers/gdb.js';
+import { HmpExecutor } from '../../src/hmp/index.js';
+import type { OutputSink } from '../../src/commands/output.js';
 
 interface RspRecord {
   on_connect_recv?: string;
@@ -61,7 +63,9 @@ describe.each(SCENARIOS)('gdb RSP replay %s', (name) => {
     const written: Buffer[] = [];
     const monitor = await loadHmpMonitor();
     let ctx: CommandContext = makeContext(machine, new DefaultDebugOps(machine), { quit: () => undefined });
-    const session = new GdbSession(ctx, { write: (d) => written.push(d), close: () => undefined }, monitor ? { monitor: (l) => monitor(ctx, l) } : {});
+    // qRcmd as the daemon runs it (src/cli.ts): the line's output streamed into O packets.
+    const opts = monitor ? { monitorTo: (l: string, c: CommandContext, sink: OutputSink) => new HmpExecutor(c).runTo(l, sink) } : {};
+    const session = new GdbSession(ctx, { write: (d) => written.push(d), close: () => undefined }, opts);
     ctx = { ...ctx };
     const take = (): string => Buffer.concat(written.splice(0)).toString('latin1');
     let checked = 0;
