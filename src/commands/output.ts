@@ -147,9 +147,12 @@ export class OutputWriter {
   /**
    * Hand the pending bytes to the sink, wait for its backpressure, then let
    * the event loop run (other clients' requests, socket events) before the
-   * producer continues.
+   * producer continues (not after the early first bytes: a chunk is not done yet).
    */
   async flush(): Promise<void> {
+    // The early first bytes (FIRST_FLUSH_MS) go out without a turn of the event loop:
+    // a short output that happens to pass the mark costs one more write, not a yield.
+    const early = this.written === 0 && this.used < this.chunk && !this.sink.cancelled;
     if (this.used > 0 && !this.sink.cancelled) {
       const n = this.used;
       this.used = 0;
@@ -157,7 +160,7 @@ export class OutputWriter {
       const p = this.sink.write(this.buf.subarray(0, n));
       if (p) await p;
     } else this.used = 0;
-    await setImmediateP();
+    if (!early) await setImmediateP();
   }
 
   /** Write out what is pending (no yield: the command is done). */
