@@ -55,6 +55,8 @@ export class OutputWriter {
   private used = 0;
   private written = 0;
   private readonly started = performance.now();
+  /** `full` said so because the first bytes were due (FIRST_FLUSH_MS), not because the chunk is full. */
+  private earlyDue = false;
 
   constructor(
     private readonly sink: OutputSink,
@@ -82,7 +84,8 @@ export class OutputWriter {
   /** The chunk is full, or the first bytes are due (FIRST_FLUSH_MS): the producer should `await flush()` before its next line. */
   get full(): boolean {
     if (this.used >= this.chunk) return true;
-    return this.written === 0 && this.used > 0 && performance.now() - this.started >= FIRST_FLUSH_MS;
+    this.earlyDue = this.written === 0 && this.used > 0 && performance.now() - this.started >= FIRST_FLUSH_MS;
+    return this.earlyDue;
   }
 
   /** The consumer went away: stop producing. */
@@ -150,9 +153,11 @@ export class OutputWriter {
    * producer continues (not after the early first bytes: a chunk is not done yet).
    */
   async flush(): Promise<void> {
-    // The early first bytes (FIRST_FLUSH_MS) go out without a turn of the event loop:
-    // a short output that happens to pass the mark costs one more write, not a yield.
-    const early = this.written === 0 && this.used < this.chunk && !this.sink.cancelled;
+    // The early first bytes (FIRST_FLUSH_MS) go out without a turn of the event loop: a short
+    // output that happens to pass the mark costs one more write, not a yield. Once per output;
+    // a walk that yields for its step budget (DESIGN.md: other clients are served) still yields.
+    const early = this.earlyDue && !this.sink.cancelled;
+    this.earlyDue = false;
     if (this.used > 0 && !this.sink.cancelled) {
       const n = this.used;
       this.used = 0;
