@@ -43,19 +43,12 @@ const setImmediateP = (): Promise<void> => new Promise((resolve) => setImmediate
  */
 /** Outputs at least this long ask for a collection when they end (see `release`). */
 const LARGE_OUTPUT = 16 * 1024 * 1024;
-/**
- * The first bytes of an output leave once they have waited this long rather than when
- * a whole chunk is gathered: a long output's first line reaches the client at once,
- * as QEMU's monitor writes while it prints. Short outputs are done before it passes.
- */
-export const FIRST_FLUSH_MS = 0.25;
 
 export class OutputWriter {
   readonly buf: Buffer;
   private used = 0;
   private written = 0;
-  private readonly started = performance.now();
-  /** `full` said so because the first bytes were due (FIRST_FLUSH_MS), not because the chunk is full. */
+  /** `full` said so because the first bytes are pending, not because the chunk is full. */
   private earlyDue = false;
 
   constructor(
@@ -81,10 +74,14 @@ export class OutputWriter {
     if (this.buf.length === OUTPUT_CHUNK + SLACK) spareChunk = this.buf;
   }
 
-  /** The chunk is full, or the first bytes are due (FIRST_FLUSH_MS): the producer should `await flush()` before its next line. */
+  /**
+   * The chunk is full, or nothing has been written yet and a line is ready: the producer
+   * should `await flush()` before its next line. A long output's first line reaches the
+   * client at once, as QEMU's monitor writes each line as it prints it, not after 64 KiB.
+   */
   get full(): boolean {
     if (this.used >= this.chunk) return true;
-    this.earlyDue = this.written === 0 && this.used > 0 && performance.now() - this.started >= FIRST_FLUSH_MS;
+    this.earlyDue = this.written === 0 && this.used > 0;
     return this.earlyDue;
   }
 
@@ -153,8 +150,8 @@ export class OutputWriter {
    * producer continues (not after the early first bytes: a chunk is not done yet).
    */
   async flush(): Promise<void> {
-    // The early first bytes (FIRST_FLUSH_MS) go out without a turn of the event loop: a short
-    // output that happens to pass the mark costs one more write, not a yield. Once per output;
+    // The first line goes out without a turn of the event loop: a short output costs one
+    // more write, not a yield. Once per output;
     // a walk that yields for its step budget (DESIGN.md: other clients are served) still yields.
     const early = this.earlyDue && !this.sink.cancelled;
     this.earlyDue = false;
