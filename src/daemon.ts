@@ -19,6 +19,8 @@ import './sev/index.js';
 import './tdx/index.js';
 import type { MemoryDebugOps } from './debug/ops.js';
 import { makeContext, type CommandContext } from './commands/index.js';
+import { withCpu } from './commands/context.js';
+import type { OutputSink } from './commands/output.js';
 import type { RpcServer } from './rpc/server.js';
 import { HmpExecutor, warmDisassembler } from './hmp/index.js';
 import { defaultHmpEndpoints, hmpEndpoints } from './hmp/endpoints.js';
@@ -184,6 +186,23 @@ function tryFirst(machine: Machine): string {
   ].join('\n');
 }
 
+/**
+ * The gdb stub's HMP monitor. QEMU creates it once (gdbserver_start), so `monitor cpu N`
+ * holds for the following lines, and for the next gdb too. Each line runs in its gdb
+ * connection's context (whose signal cancels it when that gdb goes away) with the monitor's CPU.
+ */
+function gdbMonitor(): (line: string, ctx: CommandContext, sink: OutputSink) => Promise<void> {
+  let cpu: number | undefined;
+  return async (line, ctx, sink) => {
+    const mon = new HmpExecutor(cpu === undefined ? ctx : withCpu(ctx, cpu));
+    try {
+      await mon.runTo(line, sink);
+    } finally {
+      cpu = mon.cpuIndex;
+    }
+  };
+}
+
 export async function serve(opts: CliOptions, built: BuiltMachine): Promise<number> {
   const { machine, ops, demo, source } = built;
   let stop: () => void = () => undefined;
@@ -197,7 +216,7 @@ export async function serve(opts: CliOptions, built: BuiltMachine): Promise<numb
   const gdb = makeGdbserverService(() => ctx, {
     ...DAEMON_GDB_OPTIONS,
     connection: opts.limits.connections.gdb,
-    monitorTo: (line, gdbCtx, sink) => new HmpExecutor(gdbCtx).runTo(line, sink),
+    monitorTo: gdbMonitor(),
     onKill: () => stop(),
   });
   const ctx = makeContext(machine, ops, {

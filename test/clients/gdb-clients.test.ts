@@ -90,3 +90,33 @@ describe.skipIf(!haveProgram('gdb'))('real gdb: `monitor dump-guest-memory -p` o
     }
   }, 90_000);
 });
+
+describe.skipIf(!haveProgram('gdb'))('real gdb: the stub has one HMP monitor, as QEMU', () => {
+  /** `gdb -batch` with these monitor lines; run again when the start-up probe still held the stub. */
+  async function monitorLines(port: number, lines: string[]): Promise<string> {
+    for (let attempt = 0; ; attempt++) {
+      const g = spawn('gdb', ['-batch', '-nx', '-ex', `target remote 127.0.0.1:${port}`, ...lines.flatMap((l) => ['-ex', `monitor ${l}`])]);
+      let out = '';
+      // gdb prints a monitor command's output on stdout or stderr depending on its version: take both.
+      for (const s of [g.stdout!, g.stderr!]) s.on('data', (d: Buffer) => (out += d.toString('latin1')));
+      await new Promise((r) => g.on('close', r));
+      if (out.includes('CPU #') || attempt === 5) return out;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
+  const current = (out: string): string[] => out.split(/\r?\n/).filter((l) => l.startsWith('* CPU #')).map((l) => l.replace(/:.*/, ''));
+
+  it('`monitor cpu 1` holds for the next monitor lines, and for the next gdb (QEMU creates the monitor once)', async () => {
+    let gdb = 0;
+    const d = await startDaemon(async () => {
+      gdb = await freePort();
+      return { args: ['-nodefaults', '-smp', '2', '-gdb', `tcp:127.0.0.1:${gdb}`], targets: [{ port: gdb }] };
+    });
+    try {
+      expect(current(await monitorLines(gdb, ['info cpus', 'cpu 1', 'info cpus']))).toEqual(['* CPU #0', '* CPU #1']);
+      expect(current(await monitorLines(gdb, ['info cpus']))).toEqual(['* CPU #1']);
+    } finally {
+      d.kill();
+    }
+  }, 60_000);
+});
