@@ -5,8 +5,8 @@
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { Machine, MiB } from '../src/machine/machine.js';
 import { PageTableBuilder } from '../src/machine/page-tables.js';
 import { loadDump, loadDumpFile } from '../src/machine/load-dump.js';

@@ -5,8 +5,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import type { BenchReporter } from './harness.js';
 import { makeContext, type CommandContext } from '../src/commands/context.js';
 import { executeCommand } from '../src/commands/dispatch.js';

@@ -1,7 +1,7 @@
 // Small host helpers the benches share: a free loopback port, a process's
 // memory figures from /proc.
 
-import type { ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 
@@ -22,4 +22,30 @@ export function statusKiB(p: ChildProcess, field: 'VmRSS' | 'VmHWM'): number {
   } catch {
     return 0;
   }
+}
+
+/**
+ * Spawn the built daemon and wait (bounded) for its start-up summary, `cgmon: serving ...`:
+ * its sockets accept before the guest is loaded, so an accepted connection is not yet a
+ * daemon that answers, and a figure taken then would time the start-up.
+ */
+export async function spawnServing(args: string[], timeoutMs = 60_000): Promise<ChildProcess> {
+  const p = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+  let err = '';
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`daemon not serving after ${timeoutMs} ms: ${err}`)), timeoutMs);
+    p.stderr!.on('data', (d: Buffer) => {
+      err += d.toString();
+      if (/^cgmon: serving /m.test(err)) {
+        clearTimeout(timer);
+        resolve();
+      }
+    });
+    p.once('exit', () => {
+      clearTimeout(timer);
+      reject(new Error(`daemon exited before serving: ${err}`));
+    });
+  });
+  p.stderr!.resume();
+  return p;
 }

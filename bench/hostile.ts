@@ -4,12 +4,12 @@
 // is pending, and after the connections closed, with ratios against idle.
 // Target: peak bounded by the limits and a small factor of the input; after close within 10% of idle.
 
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import type { BenchReporter } from './harness.js';
-import { freePort, statusKiB } from './host.js';
+import { freePort, spawnServing, statusKiB } from './host.js';
 
 const CLI = process.env['CGMON_BENCH_CLI'] ?? fileURLToPath(new URL('../src/cli.js', import.meta.url));
 const MiB = 1 << 20;
@@ -68,15 +68,7 @@ async function peakWhile(p: ChildProcess, done: Promise<unknown>): Promise<numbe
 
 async function startDaemon(): Promise<{ p: ChildProcess; qmp: number }> {
   const qmp = await freePort();
-  const p = spawn(process.execPath, [CLI, '-nodefaults', '-qmp', `tcp:127.0.0.1:${qmp},server=on,wait=off`], { stdio: 'ignore' });
-  for (let i = 0; i < 300; i++) {
-    const ok = await new Promise<boolean>((r) => connect(qmp, '127.0.0.1').once('connect', function (this: Socket) {
-      this.destroy();
-      r(true);
-    }).once('error', () => r(false)));
-    if (ok) break;
-    await sleep(50);
-  }
+  const p = await spawnServing([CLI, '-nodefaults', '-qmp', `tcp:127.0.0.1:${qmp},server=on,wait=off`]);
   return { p, qmp };
 }
 

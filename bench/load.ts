@@ -3,11 +3,11 @@
 // seconds; requests/s, peak RSS (VmHWM) and errors (must be 0). Baseline: one QMP
 // client alone, in the same run.
 
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { connect, type Socket } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import type { BenchReporter } from './harness.js';
-import { freePort, statusKiB } from './host.js';
+import { freePort, spawnServing, statusKiB } from './host.js';
 
 const CLI = fileURLToPath(new URL('../src/cli.js', import.meta.url));
 const DURATION_MS = 5000;
@@ -110,16 +110,8 @@ async function gdbLoop(port: number, until: number, t: Tally): Promise<void> {
 
 async function startDaemon(): Promise<{ p: ChildProcess; qmp: number; hmp: number; gdb: number }> {
   const [qmp, hmp, gdb] = [await freePort(), await freePort(), await freePort()];
-  const p = spawn(process.execPath, [CLI, '-nodefaults', '-qmp', `tcp:127.0.0.1:${qmp},server=on,wait=off`, '-monitor', `tcp:127.0.0.1:${hmp},server=on,wait=off`,
-    '-gdb', `tcp:127.0.0.1:${gdb}`, '-limits', 'qmp-connections=80,hmp-connections=80'], { stdio: 'ignore' });
-  for (let i = 0; i < 300; i++) {
-    const ok = await new Promise<boolean>((r) => connect(hmp, '127.0.0.1').once('connect', function (this: Socket) {
-      this.destroy();
-      r(true);
-    }).once('error', () => r(false)));
-    if (ok) break;
-    await sleep(50);
-  }
+  const p = await spawnServing([CLI, '-nodefaults', '-qmp', `tcp:127.0.0.1:${qmp},server=on,wait=off`, '-monitor', `tcp:127.0.0.1:${hmp},server=on,wait=off`,
+    '-gdb', `tcp:127.0.0.1:${gdb}`, '-limits', 'qmp-connections=80,hmp-connections=80']);
   return { p, qmp, hmp, gdb };
 }
 
